@@ -1,0 +1,2 @@
+//! The Kubernetes API emulator: one HTTPS server per emulated cluster.
+pub mod cause;
