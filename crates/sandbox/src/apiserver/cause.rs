@@ -57,7 +57,11 @@ impl FieldCause {
             message.push_str(": ");
             message.push_str(detail);
         }
-        FieldCause { reason, message, field: field.to_string() }
+        FieldCause {
+            reason,
+            message,
+            field: field.to_string(),
+        }
     }
 
     fn without_value(reason: CauseReason, field: &str, detail: &str) -> Self {
@@ -66,7 +70,11 @@ impl FieldCause {
             message.push_str(": ");
             message.push_str(detail);
         }
-        FieldCause { reason, message, field: field.to_string() }
+        FieldCause {
+            reason,
+            message,
+            field: field.to_string(),
+        }
     }
 
     pub fn required(field: &str, detail: &str) -> Self {
@@ -153,11 +161,17 @@ mod tests {
     #[test]
     fn messages_follow_the_api_server_format() {
         let c = FieldCause::not_supported("spec.mode", &json!("x"), &[json!("a"), json!("b")]);
-        assert_eq!(c.full_message(), r#"spec.mode: Unsupported value: "x": supported values: "a", "b""#);
+        assert_eq!(
+            c.full_message(),
+            r#"spec.mode: Unsupported value: "x": supported values: "a", "b""#
+        );
         let c = FieldCause::required("spec.br.cluster", "");
         assert_eq!(c.full_message(), "spec.br.cluster: Required value");
         let c = FieldCause::invalid("metadata.name", &json!("A"), "must be lowercase");
         assert_eq!(c.message, r#"Invalid value: "A": must be lowercase"#);
-        assert_eq!(serde_json::to_value(&c).unwrap()["reason"], "FieldValueInvalid");
+        assert_eq!(
+            serde_json::to_value(&c).unwrap()["reason"],
+            "FieldValueInvalid"
+        );
     }
 }

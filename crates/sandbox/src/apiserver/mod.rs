@@ -1,2 +1,20 @@
 //! The Kubernetes API emulator: one HTTPS server per emulated cluster.
+pub mod builtin;
 pub mod cause;
+pub mod cluster;
+pub mod engines;
+pub mod error;
+pub mod gc;
+pub mod hooks;
+pub mod http;
+pub mod ops;
+pub mod registry;
+pub mod request;
+pub mod running;
+pub mod selector;
+pub mod store;
+pub mod tls;
+
+pub use cluster::ClusterOptions;
+pub use running::{RunningCluster, kubeconfig_yaml};
+pub use tls::Tls;

@@ -1,0 +1,101 @@
+//! The command line: `up` runs a sandbox until interrupted, `demo` runs the scripted
+//! scenarios in a temporary sandbox.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+
+use crate::sandbox::{Sandbox, SandboxConfig};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tibr-sandbox",
+    version,
+    about = "Kubernetes API emulator, job runner and embedded S3 for trying tibr without a cluster"
+)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the sandbox and keep it running until SIGINT or SIGTERM.
+    Up {
+        /// Directory for the kubeconfig, sandbox.env, S3 data and pod files.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Number of clusters, or their names separated by commas.
+        #[arg(long, default_value = "1")]
+        clusters: String,
+    },
+}
+
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TIBR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// `control`, `dp-1`..: the stable names `--clusters N` gives.
+pub fn cluster_names(spec: &str) -> anyhow::Result<Vec<String>> {
+    if let Ok(n) = spec.parse::<usize>() {
+        anyhow::ensure!(n >= 1, "--clusters must be at least 1");
+        if n == 1 {
+            return Ok(vec!["sandbox".to_string()]);
+        }
+        let mut names = vec!["control".to_string()];
+        names.extend((1..n).map(|i| format!("dp-{i}")));
+        return Ok(names);
+    }
+    let names: Vec<String> = spec
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    anyhow::ensure!(
+        !names.is_empty(),
+        "--clusters needs a number or a list of names"
+    );
+    Ok(names)
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args.command {
+        Command::Up { dir, clusters } => {
+            let config = SandboxConfig::new(dir, cluster_names(&clusters)?);
+            let sandbox = Sandbox::start(config).await?;
+            for line in sandbox.endpoint_lines() {
+                println!("{line}");
+            }
+            wait_for_signal().await;
+            sandbox.stop().await;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stable_cluster_names() {
+        assert_eq!(cluster_names("1").unwrap(), vec!["sandbox"]);
+        assert_eq!(cluster_names("3").unwrap(), vec!["control", "dp-1", "dp-2"]);
+        assert_eq!(cluster_names("a, b").unwrap(), vec!["a", "b"]);
+        assert!(cluster_names("0").is_err());
+    }
+}
