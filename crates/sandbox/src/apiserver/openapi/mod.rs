@@ -53,7 +53,15 @@ pub use v2::v2_document;
 pub use v3::{v3_group_version, v3_index};
 
 /// The media type kubectl and client-go request `/openapi/v2` with.
-pub const V2_PROTOBUF_MEDIA_TYPE: &str = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
+pub const V2_PROTOBUF_MEDIA_TYPE: &str =
+    "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
+
+/// The `Content-Type` to answer a protobuf `/openapi/v2` request with. The requested type is
+/// not a valid MIME type (`@` is not a token character), and client-go rejects a response
+/// labelled with it ("mime: unexpected content after media subtype"); the real server answers
+/// with this spelling, which it also accepts in `Accept`.
+pub const V2_PROTOBUF_CONTENT_TYPE: &str =
+    "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
 
 /// The Kubernetes release the emulator claims; the aggregated v2 document's `info.version`.
 pub const KUBERNETES_VERSION: &str = "v1.32.4";

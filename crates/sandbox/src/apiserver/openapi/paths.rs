@@ -48,11 +48,21 @@ struct Param {
 impl Param {
     fn query(name: &'static str, ty: &'static str, description: &str) -> Param {
         let description = description.to_owned();
-        Param { name, location: "query", description, ty }
+        Param {
+            name,
+            location: "query",
+            description,
+            ty,
+        }
     }
 
     fn path(name: &'static str, description: String) -> Param {
-        Param { name, location: "path", description, ty: "string" }
+        Param {
+            name,
+            location: "path",
+            description,
+            ty: "string",
+        }
     }
 
     fn render(&self, dialect: Dialect) -> Value {
@@ -75,7 +85,10 @@ impl Param {
             out.insert("required".into(), Value::Bool(true));
         }
         if dialect == Dialect::V3 {
-            out.insert("schema".into(), json!({"type": self.ty, "uniqueItems": true}));
+            out.insert(
+                "schema".into(),
+                json!({"type": self.ty, "uniqueItems": true}),
+            );
         }
         Value::Object(out)
     }
@@ -84,36 +97,92 @@ impl Param {
 /// Query parameters of `metav1.ListOptions`.
 fn list_options() -> Vec<Param> {
     vec![
-        Param::query("allowWatchBookmarks", "boolean", "Ask for BOOKMARK events while watching; servers may ignore the request."),
-        Param::query("continue", "string", "Token from a previous paginated list response, asking for the next page."),
-        Param::query("fieldSelector", "string", "Only return objects whose fields match this selector."),
-        Param::query("labelSelector", "string", "Only return objects whose labels match this selector."),
-        Param::query("limit", "integer", "Largest number of items to return in one response; the rest is fetched with `continue`."),
-        Param::query("resourceVersion", "string", "How recent the result must be; its meaning depends on resourceVersionMatch."),
-        Param::query("resourceVersionMatch", "string", "How resourceVersion constrains a list: Exact or NotOlderThan."),
-        Param::query("sendInitialEvents", "boolean", "With watch=true, begin the stream with synthetic events for the current objects."),
-        Param::query("timeoutSeconds", "integer", "Time limit for the list or watch call, in seconds."),
-        Param::query("watch", "boolean", "Stream add, update and delete events instead of returning a list."),
+        Param::query(
+            "allowWatchBookmarks",
+            "boolean",
+            "Ask for BOOKMARK events while watching; servers may ignore the request.",
+        ),
+        Param::query(
+            "continue",
+            "string",
+            "Token from a previous paginated list response, asking for the next page.",
+        ),
+        Param::query(
+            "fieldSelector",
+            "string",
+            "Only return objects whose fields match this selector.",
+        ),
+        Param::query(
+            "labelSelector",
+            "string",
+            "Only return objects whose labels match this selector.",
+        ),
+        Param::query(
+            "limit",
+            "integer",
+            "Largest number of items to return in one response; the rest is fetched with `continue`.",
+        ),
+        Param::query(
+            "resourceVersion",
+            "string",
+            "How recent the result must be; its meaning depends on resourceVersionMatch.",
+        ),
+        Param::query(
+            "resourceVersionMatch",
+            "string",
+            "How resourceVersion constrains a list: Exact or NotOlderThan.",
+        ),
+        Param::query(
+            "sendInitialEvents",
+            "boolean",
+            "With watch=true, begin the stream with synthetic events for the current objects.",
+        ),
+        Param::query(
+            "timeoutSeconds",
+            "integer",
+            "Time limit for the list or watch call, in seconds.",
+        ),
+        Param::query(
+            "watch",
+            "boolean",
+            "Stream add, update and delete events instead of returning a list.",
+        ),
     ]
 }
 
 fn dry_run() -> Param {
-    Param::query("dryRun", "string", "Validate and process the request without persisting it; the only value is All.")
+    Param::query(
+        "dryRun",
+        "string",
+        "Validate and process the request without persisting it; the only value is All.",
+    )
 }
 
 /// Query parameters of `metav1.CreateOptions` and `metav1.UpdateOptions`.
 fn write_options() -> Vec<Param> {
     vec![
         dry_run(),
-        Param::query("fieldManager", "string", "Name of the actor making the change, recorded in managedFields."),
-        Param::query("fieldValidation", "string", "How the server treats unknown or duplicate fields in the body: Ignore, Warn or Strict."),
+        Param::query(
+            "fieldManager",
+            "string",
+            "Name of the actor making the change, recorded in managedFields.",
+        ),
+        Param::query(
+            "fieldValidation",
+            "string",
+            "How the server treats unknown or duplicate fields in the body: Ignore, Warn or Strict.",
+        ),
     ]
 }
 
 /// Query parameters of `metav1.PatchOptions`.
 fn patch_options() -> Vec<Param> {
     let mut params = write_options();
-    params.push(Param::query("force", "boolean", "Take over fields other managers own when applying; only for apply patches."));
+    params.push(Param::query(
+        "force",
+        "boolean",
+        "Take over fields other managers own when applying; only for apply patches.",
+    ));
     params
 }
 
@@ -121,10 +190,26 @@ fn patch_options() -> Vec<Param> {
 fn delete_options() -> Vec<Param> {
     vec![
         dry_run(),
-        Param::query("gracePeriodSeconds", "integer", "Seconds to wait before the object is deleted; zero deletes it at once."),
-        Param::query("ignoreStoreReadErrorWithClusterBreakingPotential", "boolean", "Delete an object whose stored data cannot be read or decoded. Unsafe."),
-        Param::query("orphanDependents", "boolean", "Deprecated in favour of propagationPolicy: leave dependents behind."),
-        Param::query("propagationPolicy", "string", "What happens to dependents: Orphan, Background or Foreground."),
+        Param::query(
+            "gracePeriodSeconds",
+            "integer",
+            "Seconds to wait before the object is deleted; zero deletes it at once.",
+        ),
+        Param::query(
+            "ignoreStoreReadErrorWithClusterBreakingPotential",
+            "boolean",
+            "Delete an object whose stored data cannot be read or decoded. Unsafe.",
+        ),
+        Param::query(
+            "orphanDependents",
+            "boolean",
+            "Deprecated in favour of propagationPolicy: leave dependents behind.",
+        ),
+        Param::query(
+            "propagationPolicy",
+            "string",
+            "What happens to dependents: Orphan, Background or Foreground.",
+        ),
     ]
 }
 
@@ -190,8 +275,15 @@ fn routes(resource: &OpenApiResource) -> Vec<Route> {
     let object = own(kind);
     let list = own(&resource.list_kind);
     let status = Payload::Definition(STATUS.into());
-    let group_part = resource.group.strip_suffix(".k8s.io").unwrap_or(&resource.group);
-    let group_part = if resource.group.is_empty() { "core" } else { group_part };
+    let group_part = resource
+        .group
+        .strip_suffix(".k8s.io")
+        .unwrap_or(&resource.group);
+    let group_part = if resource.group.is_empty() {
+        "core"
+    } else {
+        group_part
+    };
     let id_infix = format!(
         "{}{}",
         valid_operation_id(group_part, true),
@@ -202,10 +294,18 @@ fn routes(resource: &OpenApiResource) -> Vec<Route> {
         valid_operation_id(group_part, false),
         valid_operation_id(&resource.version, false)
     );
-    let scope = if resource.namespaced { "Namespaced" } else { "" };
+    let scope = if resource.namespaced {
+        "Namespaced"
+    } else {
+        ""
+    };
     let cluster_root = format!("{}/{}", resource.api_prefix(), resource.plural);
     let root = if resource.namespaced {
-        format!("{}/namespaces/{{namespace}}/{}", resource.api_prefix(), resource.plural)
+        format!(
+            "{}/namespaces/{{namespace}}/{}",
+            resource.api_prefix(),
+            resource.plural
+        )
     } else {
         cluster_root.clone()
     };
@@ -223,7 +323,11 @@ fn routes(resource: &OpenApiResource) -> Vec<Route> {
                    sub: &str,
                    extra: Vec<Param>| {
         let sub_title = title(sub);
-        let sub_text = if sub.is_empty() { String::new() } else { format!(" {sub} of") };
+        let sub_text = if sub.is_empty() {
+            String::new()
+        } else {
+            format!(" {sub} of")
+        };
         let description = match verb {
             "list" => format!("list objects of kind {kind}"),
             "read" | "replace" => format!("{verb}{sub_text} the specified {kind}"),
@@ -233,24 +337,50 @@ fn routes(resource: &OpenApiResource) -> Vec<Route> {
         };
         // The verb prefix is the shortest known verb, so `deletecollection` reads as `delete`
         // followed by `Collection`, as in upstream's operation ids.
-        let (prefix, rest_verb) = if verb == "deletecollection" { ("delete", "collection") } else { (verb, "") };
-        let for_all = if path == cluster_root && resource.namespaced { "ForAllNamespaces" } else { "" };
-        let rest = format!("{rest_verb}{}{kind}{sub_title}{for_all}", if for_all.is_empty() { scope } else { "" });
+        let (prefix, rest_verb) = if verb == "deletecollection" {
+            ("delete", "collection")
+        } else {
+            (verb, "")
+        };
+        let for_all = if path == cluster_root && resource.namespaced {
+            "ForAllNamespaces"
+        } else {
+            ""
+        };
+        let rest = format!(
+            "{rest_verb}{}{kind}{sub_title}{for_all}",
+            if for_all.is_empty() { scope } else { "" }
+        );
         let operation_id = format!("{prefix}{id_infix}{}", valid_operation_id(&rest, true));
-        let mut params = vec![Param::query("pretty", "string", "Pretty-print the response when 'true'.")];
+        let mut params = vec![Param::query(
+            "pretty",
+            "string",
+            "Pretty-print the response when 'true'.",
+        )];
         if path.contains("{namespace}") {
-            params.push(Param::path("namespace", "Namespace of the objects, which scopes names and access.".into()));
+            params.push(Param::path(
+                "namespace",
+                "Namespace of the objects, which scopes names and access.".into(),
+            ));
         }
         if path.contains("{name}") {
             params.push(Param::path("name", format!("Name of the {kind}.")));
         }
         params.extend(extra);
-        let payload = if sub == "scale" { Payload::Definition(SCALE.into()) } else { object.clone() };
+        let payload = if sub == "scale" {
+            Payload::Definition(SCALE.into())
+        } else {
+            object.clone()
+        };
         let (body, responses, consumes) = match action {
             "list" => (None, vec![(200, "OK", list.clone())], vec![JSON, YAML]),
             "post" => (
                 Some((payload.clone(), true)),
-                vec![(200, "OK", payload.clone()), (201, "Created", payload.clone()), (202, "Accepted", payload)],
+                vec![
+                    (200, "OK", payload.clone()),
+                    (201, "Created", payload.clone()),
+                    (202, "Accepted", payload),
+                ],
                 vec![JSON, YAML],
             ),
             "deletecollection" => (None, vec![(200, "OK", status.clone())], vec![JSON, YAML]),
@@ -261,7 +391,10 @@ fn routes(resource: &OpenApiResource) -> Vec<Route> {
             ),
             "delete" => (
                 Some((Payload::Definition(DELETE_OPTIONS.into()), false)),
-                vec![(200, "OK", status.clone()), (202, "Accepted", status.clone())],
+                vec![
+                    (200, "OK", status.clone()),
+                    (202, "Accepted", status.clone()),
+                ],
                 vec![JSON, YAML],
             ),
             "patch" => (
@@ -286,17 +419,37 @@ fn routes(resource: &OpenApiResource) -> Vec<Route> {
         });
     };
 
-    let get_options = || vec![Param::query("resourceVersion", "string", "How recent the returned object must be.")];
+    let get_options = || {
+        vec![Param::query(
+            "resourceVersion",
+            "string",
+            "How recent the returned object must be.",
+        )]
+    };
     if resource.namespaced {
         add(&cluster_root, "get", "list", "list", "", list_options());
     }
     add(&root, "get", "list", "list", "", list_options());
     add(&root, "post", "create", "post", "", write_options());
-    add(&root, "delete", "deletecollection", "deletecollection", "", list_options());
+    add(
+        &root,
+        "delete",
+        "deletecollection",
+        "deletecollection",
+        "",
+        list_options(),
+    );
     let object_path = format!("{root}/{{name}}");
     add(&object_path, "get", "read", "get", "", get_options());
     add(&object_path, "put", "replace", "put", "", write_options());
-    add(&object_path, "delete", "delete", "delete", "", delete_options());
+    add(
+        &object_path,
+        "delete",
+        "delete",
+        "delete",
+        "",
+        delete_options(),
+    );
     add(&object_path, "patch", "patch", "patch", "", patch_options());
     for sub in &resource.subresources {
         let path = format!("{object_path}/{sub}");
@@ -369,19 +522,26 @@ fn render_operation(route: &Route, dialect: Dialect) -> Value {
             op.insert("schemes".into(), json!(["https"]));
             op.insert("tags".into(), json!([route.tag]));
             op.insert("operationId".into(), route.operation_id.clone().into());
-            let mut params: Vec<(&str, &str, Value)> =
-                route.params.iter().map(|p| (p.name, p.location, p.render(dialect))).collect();
+            let mut params: Vec<(&str, &str, Value)> = route
+                .params
+                .iter()
+                .map(|p| (p.name, p.location, p.render(dialect)))
+                .collect();
             if let Some((payload, required)) = &route.body {
                 let body = json!({"name": "body", "in": "body", "required": required, "schema": payload.schema(dialect)});
                 params.push(("body", "body", body));
             }
             params.sort_by(|a, b| a.0.cmp(b.0).then(a.1.cmp(b.1)));
             if !params.is_empty() {
-                op.insert("parameters".into(), params.into_iter().map(|p| p.2).collect());
+                op.insert(
+                    "parameters".into(),
+                    params.into_iter().map(|p| p.2).collect(),
+                );
             }
             let mut responses = Map::new();
             for (code, description, payload) in &route.responses {
-                let response = json!({"description": description, "schema": payload.schema(dialect)});
+                let response =
+                    json!({"description": description, "schema": payload.schema(dialect)});
                 responses.insert(code.to_string(), response);
             }
             responses.insert("401".into(), json!({"description": "Unauthorized"}));
@@ -397,12 +557,18 @@ fn render_operation(route: &Route, dialect: Dialect) -> Value {
             }
             if let Some((payload, required)) = &route.body {
                 let content = media_types(&route.consumes, payload, dialect);
-                op.insert("requestBody".into(), json!({"content": content, "required": required}));
+                op.insert(
+                    "requestBody".into(),
+                    json!({"content": content, "required": required}),
+                );
             }
             let mut responses = Map::new();
             for (code, description, payload) in &route.responses {
                 let content = media_types(&[JSON, YAML], payload, dialect);
-                responses.insert(code.to_string(), json!({"description": description, "content": content}));
+                responses.insert(
+                    code.to_string(),
+                    json!({"description": description, "content": content}),
+                );
             }
             responses.insert("401".into(), json!({"description": "Unauthorized"}));
             op.insert("responses".into(), Value::Object(responses));
@@ -415,7 +581,9 @@ fn render_operation(route: &Route, dialect: Dialect) -> Value {
 
 fn media_types(types: &[&str], payload: &Payload, dialect: Dialect) -> Value {
     let schema = payload.schema(dialect);
-    let content: Map<String, Value> =
-        types.iter().map(|t| ((*t).to_owned(), json!({"schema": schema}))).collect();
+    let content: Map<String, Value> = types
+        .iter()
+        .map(|t| ((*t).to_owned(), json!({"schema": schema})))
+        .collect();
     Value::Object(content)
 }

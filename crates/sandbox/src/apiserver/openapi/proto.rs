@@ -198,7 +198,11 @@ const DOCUMENT: &[Field] = &[
     f("definitions", 9, Kind::Msg(encode_definitions)),
     f("parameters", 10, Kind::Msg(encode_parameter_definitions)),
     f("security", 12, Kind::Msgs(encode_security_requirement)),
-    f("securityDefinitions", 13, Kind::Msg(encode_security_definitions)),
+    f(
+        "securityDefinitions",
+        13,
+        Kind::Msg(encode_security_definitions),
+    ),
     f("tags", 14, Kind::Msgs(encode_tag)),
     f("externalDocs", 15, Kind::Msg(encode_external_docs)),
 ];
@@ -460,7 +464,11 @@ fn encode_schema(value: &Value) -> Vec<u8> {
         f("minProperties", 18, Kind::Int),
         f("required", 19, Kind::Strs),
         f("enum", 20, Kind::Anys),
-        f("additionalProperties", 21, Kind::Msg(encode_additional_properties)),
+        f(
+            "additionalProperties",
+            21,
+            Kind::Msg(encode_additional_properties),
+        ),
         f("type", 22, Kind::Msg(encode_type_item)),
         f("items", 23, Kind::Msg(encode_items_item)),
         f("allOf", 24, Kind::Msgs(encode_schema)),

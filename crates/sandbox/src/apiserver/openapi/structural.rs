@@ -150,7 +150,10 @@ fn properties_mut(map: &mut Map<String, Value>) -> &mut Map<String, Value> {
 /// Applies `f` to every direct sub-schema of `map`.
 fn for_each_subschema(map: &mut Map<String, Value>, f: &mut dyn FnMut(&mut Map<String, Value>)) {
     if let Some(Value::Object(props)) = map.get_mut("properties") {
-        props.values_mut().filter_map(Value::as_object_mut).for_each(&mut *f);
+        props
+            .values_mut()
+            .filter_map(Value::as_object_mut)
+            .for_each(&mut *f);
     }
     for key in ["items", "additionalProperties", "not"] {
         if let Some(Value::Object(sub)) = map.get_mut(key) {
@@ -159,7 +162,9 @@ fn for_each_subschema(map: &mut Map<String, Value>, f: &mut dyn FnMut(&mut Map<S
     }
     for key in ["allOf", "anyOf", "oneOf"] {
         if let Some(Value::Array(subs)) = map.get_mut(key) {
-            subs.iter_mut().filter_map(Value::as_object_mut).for_each(&mut *f);
+            subs.iter_mut()
+                .filter_map(Value::as_object_mut)
+                .for_each(&mut *f);
         }
     }
 }
@@ -228,8 +233,8 @@ fn unfold(map: &mut Map<String, Value>) {
             .and_then(Value::as_array)
             .and_then(|all| all.first())
             .and_then(|first| first.get("anyOf"));
-        let already = is_int_or_string_any_of(map.get("anyOf"))
-            || is_int_or_string_any_of(first_all_of);
+        let already =
+            is_int_or_string_any_of(map.get("anyOf")) || is_int_or_string_any_of(first_all_of);
         if !already {
             if map.contains_key("anyOf") {
                 let wrapped = json!({"anyOf": int_or_string_alternatives()});
@@ -244,7 +249,10 @@ fn unfold(map: &mut Map<String, Value>) {
         }
     }
     if let Some(Value::Object(props)) = map.get_mut("properties") {
-        props.values_mut().filter_map(Value::as_object_mut).for_each(unfold);
+        props
+            .values_mut()
+            .filter_map(Value::as_object_mut)
+            .for_each(unfold);
     }
     for key in ["items", "additionalProperties"] {
         if let Some(Value::Object(sub)) = map.get_mut(key) {
@@ -292,7 +300,10 @@ fn to_v2(map: &mut Map<String, Value>) {
     } else if !nullable_fields.is_empty()
         && let Some(Value::Array(required)) = map.get_mut("required")
     {
-        required.retain(|r| !r.as_str().is_some_and(|r| nullable_fields.iter().any(|f| f == r)));
+        required.retain(|r| {
+            !r.as_str()
+                .is_some_and(|r| nullable_fields.iter().any(|f| f == r))
+        });
         if required.is_empty() {
             map.remove("required");
         }

@@ -121,7 +121,10 @@ fn swagger_version_and_info_survive() {
     assert_eq!(text(&doc, 1), "2.0");
     let info = one(&doc, 2);
     assert_eq!(text(&info, 1), "Kubernetes");
-    assert_eq!(text(&info, 2), crate::apiserver::openapi::KUBERNETES_VERSION);
+    assert_eq!(
+        text(&info, 2),
+        crate::apiserver::openapi::KUBERNETES_VERSION
+    );
 }
 
 #[test]
@@ -163,7 +166,10 @@ fn patch_operation_carries_gvk_yaml_and_field_validation() {
         query_names.push(text(&query, 4));
     }
     assert!(body_seen);
-    assert_eq!(query_names, ["dryRun", "fieldManager", "fieldValidation", "force"]);
+    assert_eq!(
+        query_names,
+        ["dryRun", "fieldManager", "fieldValidation", "force"]
+    );
     assert_eq!(
         texts(&patch, 7),
         [
@@ -172,7 +178,6 @@ fn patch_operation_carries_gvk_yaml_and_field_validation() {
             "application/apply-patch+yaml"
         ]
     );
-
 }
 
 #[test]
