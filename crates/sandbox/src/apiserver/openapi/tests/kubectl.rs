@@ -28,6 +28,7 @@ pub(super) struct Seen {
     pub method: String,
     pub uri: String,
     pub accept: String,
+    pub content_type: String,
 }
 
 struct State {
@@ -91,16 +92,21 @@ fn resource_list(state: &State, group_version: &str) -> Value {
 async fn handle(state: Arc<State>, request: Request<Incoming>) -> Response<Full<Bytes>> {
     let method = request.method().clone();
     let uri = request.uri().clone();
-    let accept = request
-        .headers()
-        .get("accept")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let accept = header("accept");
+    let content_type = header("content-type");
     state.seen.lock().unwrap().push(Seen {
         method: method.to_string(),
         uri: uri.to_string(),
         accept: accept.clone(),
+        content_type,
     });
     let body = request
         .into_body()
@@ -169,6 +175,12 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Response<Full<
                 &json!({"kind": "CustomResourceDefinitionList", "apiVersion": "apiextensions.k8s.io/v1", "metadata": {}, "items": [crd]}),
             )
         }
+        (Method::GET, "/apis/pingcap.com/v1alpha1/namespaces/default/backups/existing") => {
+            json_response(StatusCode::OK, &existing_backup())
+        }
+        (Method::PATCH, "/apis/pingcap.com/v1alpha1/namespaces/default/backups/existing") => {
+            json_response(StatusCode::OK, &existing_backup())
+        }
         (Method::POST, _) => {
             // Echo the object back as if created.
             let mut object: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -177,6 +189,17 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Response<Full<
         }
         _ => json_response(StatusCode::NOT_FOUND, &not_found),
     }
+}
+
+/// A Backup the server already has, last applied with `backupType: full`.
+fn existing_backup() -> Value {
+    let applied = json!({"apiVersion": "pingcap.com/v1alpha1", "kind": "Backup", "metadata": {"name": "existing", "namespace": "default"}, "spec": {"backupType": "full", "br": {"cluster": "basic"}}});
+    let mut object = applied.clone();
+    object["metadata"]["uid"] = json!("00000000-0000-0000-0000-000000000002");
+    object["metadata"]["resourceVersion"] = json!("7");
+    object["metadata"]["annotations"] =
+        json!({"kubectl.kubernetes.io/last-applied-configuration": applied.to_string()});
+    object
 }
 
 /// A running throwaway server and a kubeconfig pointing at it.
@@ -287,7 +310,10 @@ fn requested(seen: &[Seen], prefix: &str) -> Vec<Seen> {
 fn print_requests(label: &str, seen: &[Seen]) {
     eprintln!("--- requests for {label}");
     for s in seen {
-        eprintln!("{} {}  Accept: {}", s.method, s.uri, s.accept);
+        eprintln!(
+            "{} {}  Accept: {}  Content-Type: {}",
+            s.method, s.uri, s.accept, s.content_type
+        );
     }
 }
 
@@ -407,6 +433,30 @@ async fn create_defers_validation_to_the_server_via_v3() {
         requested(&seen, "/openapi/v2").is_empty(),
         "v3 answered, so v2 is not needed"
     );
+
+    // A built-in kind: the core document has paths but no schemas, which is enough.
+    h.take_seen();
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p1\nspec:\n  containers:\n  - name: c\n    image: busybox\n";
+    std::fs::write(h.path("pod.yaml"), pod).unwrap();
+    let file = h.path("pod.yaml").display().to_string();
+    let (ok, out, err) = h.kubectl(&["create", "-f", &file]).await;
+    let seen = h.seen();
+    print_requests("create -f pod.yaml", &seen);
+    assert!(ok, "kubectl create pod failed: {err}\n{out}");
+    assert!(
+        seen.iter()
+            .any(|s| s.uri.starts_with("/openapi/v3/api/v1?hash="))
+    );
+    let post = seen
+        .iter()
+        .find(|s| s.method == "POST")
+        .expect("a POST was sent");
+    assert!(
+        post.uri.starts_with("/api/v1/namespaces/default/pods?"),
+        "{post:?}"
+    );
+    assert!(post.uri.contains("fieldValidation=Strict"), "{post:?}");
+    assert!(requested(&seen, "/openapi/v2").is_empty());
 }
 
 /// With no v3 endpoint kubectl falls back to the v2 protobuf for the same decision; a document
@@ -459,5 +509,34 @@ async fn create_validates_locally_without_field_validation_support() {
     assert!(
         ok,
         "a valid Backup passes client-side validation: {err}\n{out}"
+    );
+}
+
+/// Client-side apply of a changed custom resource: kubectl asks the v3 document whether the
+/// PATCH accepts strategic merge patches (it does not for CRDs), then reads the v2 protobuf,
+/// and sends a JSON merge patch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_sends_a_merge_patch_for_custom_resources() {
+    let Some(h) = Harness::start(all_resources(), true, false).await else {
+        return;
+    };
+    let manifest = "apiVersion: pingcap.com/v1alpha1\nkind: Backup\nmetadata:\n  name: existing\nspec:\n  backupType: db\n  br:\n    cluster: basic\n";
+    std::fs::write(h.path("existing.yaml"), manifest).unwrap();
+    let file = h.path("existing.yaml").display().to_string();
+    let (ok, out, err) = h.kubectl(&["apply", "-f", &file]).await;
+    let seen = h.seen();
+    print_requests("apply -f existing.yaml", &seen);
+    assert!(ok, "kubectl apply failed: {err}\n{out}");
+    assert!(!err.contains("warning"), "{err}");
+    let patch = seen
+        .iter()
+        .find(|s| s.method == "PATCH")
+        .expect("a PATCH was sent");
+    assert!(patch.uri.contains("fieldValidation=Strict"), "{patch:?}");
+    assert_eq!(patch.content_type, "application/merge-patch+json");
+    let v2 = requested(&seen, "/openapi/v2");
+    assert!(
+        v2.iter().all(|s| s.accept == V2_PROTOBUF_MEDIA_TYPE),
+        "{v2:?}"
     );
 }
