@@ -24,6 +24,12 @@
 //! paths for the collection, the object and the `status`/`scale` subresources with the same
 //! operation ids, actions, query parameters and media types.
 //!
+//! Serving notes for the HTTP layer (observed with kubectl 1.32.4 and read from the server):
+//! * Answer protobuf requests with [`V2_PROTOBUF_CONTENT_TYPE`], not the requested spelling.
+//! * client-go appends `timeout=32s` to the hashed v3 URL; only `hash` matters. The real server
+//!   answers a matching hash with `Cache-Control: public, immutable` and a stale one with a
+//!   301 redirect to the current URL. Both index and documents are fetched as JSON.
+//!
 //! Deviations from the real server:
 //! * Resources without a schema (the emulator's built-in kinds) get paths and operations but no
 //!   schema definitions; kubectl then falls back to its compiled-in types for patching and
@@ -35,6 +41,8 @@
 //! * Query parameter descriptions are short paraphrases, not the upstream texts; the meta
 //!   types' descriptions come from `k8s-openapi`, whose Kubernetes release may differ from 1.32.
 //! * The index hash is a 64-bit FNV-1a of the serialized document, not a SHA-512.
+//! * The workspace's k8s-openapi is built for a newer Kubernetes than 1.32, so the meta types
+//!   can carry fields 1.32 lacks (such as `ListMeta.shardInfo`).
 
 mod meta;
 mod paths;

@@ -377,6 +377,11 @@ async fn explain_reads_the_v3_documents() {
         assert!(out.lines().any(|l| l == line), "missing {line:?} in\n{out}");
     }
     assert!(out.contains("enum: full, db, table"), "{out}");
+
+    // Built-in kinds have no schema to show; kubectl says so rather than guessing.
+    let (ok, _, err) = h.kubectl(&["explain", "pods"]).await;
+    assert!(!ok);
+    assert!(err.contains("not found in OpenAPI schema"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
