@@ -27,20 +27,35 @@ pub struct S3Server {
 impl std::fmt::Debug for S3Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the secret key.
-        f.debug_struct("S3Server").field("addr", &self.addr).field("data_dir", &self.data_dir).finish()
+        f.debug_struct("S3Server")
+            .field("addr", &self.addr)
+            .field("data_dir", &self.data_dir)
+            .finish()
     }
 }
 
 impl S3Server {
     pub async fn start(data_dir: PathBuf, port: u16) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-        let access_key = format!("SANDBOX{}", Alphanumeric.sample_string(&mut rand::rng(), 13).to_uppercase());
+        std::fs::create_dir_all(&data_dir)
+            .with_context(|| format!("creating {}", data_dir.display()))?;
+        let access_key = format!(
+            "SANDBOX{}",
+            Alphanumeric
+                .sample_string(&mut rand::rng(), 13)
+                .to_uppercase()
+        );
         let secret_key = Alphanumeric.sample_string(&mut rand::rng(), 40);
-        let fs = s3s_fs::FileSystem::new(&data_dir).map_err(|e| anyhow::anyhow!("s3 data directory: {e:?}"))?;
+        let fs = s3s_fs::FileSystem::new(&data_dir)
+            .map_err(|e| anyhow::anyhow!("s3 data directory: {e:?}"))?;
         let mut builder = S3ServiceBuilder::new(fs);
-        builder.set_auth(SimpleAuth::from_single(access_key.clone(), secret_key.clone()));
+        builder.set_auth(SimpleAuth::from_single(
+            access_key.clone(),
+            secret_key.clone(),
+        ));
         let service = builder.build();
-        let listener = TcpListener::bind(("127.0.0.1", port)).await.context("binding the S3 port")?;
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .context("binding the S3 port")?;
         let addr = listener.local_addr()?;
         let (shutdown, mut stop) = watch::channel(false);
         let task = tokio::spawn(async move {
@@ -56,13 +71,22 @@ impl S3Server {
                     },
                     _ = stop.changed() => return,
                 };
-                let conn = http.serve_connection(TokioIo::new(socket), service.clone()).into_owned();
+                let conn = http
+                    .serve_connection(TokioIo::new(socket), service.clone())
+                    .into_owned();
                 tokio::spawn(async move {
                     let _ = conn.await;
                 });
             }
         });
-        Ok(S3Server { addr, access_key, secret_key, data_dir, shutdown, task })
+        Ok(S3Server {
+            addr,
+            access_key,
+            secret_key,
+            data_dir,
+            shutdown,
+            task,
+        })
     }
 
     pub fn endpoint(&self) -> String {

@@ -9,8 +9,9 @@ use serde_json::Value;
 
 use crate::{
     apiserver::{
-        ClusterOptions, RunningCluster, Tls, kubeconfig_yaml,
+        ClusterOptions, RunningCluster, Tls,
         cluster::now,
+        kubeconfig_yaml,
         ops::{self, WriteOptions},
     },
     s3::{REGION, S3Server},
@@ -26,7 +27,11 @@ pub struct SandboxConfig {
 
 impl SandboxConfig {
     pub fn new(dir: PathBuf, clusters: Vec<String>) -> Self {
-        SandboxConfig { dir, clusters, crds_dir: find_crds_dir() }
+        SandboxConfig {
+            dir,
+            clusters,
+            crds_dir: find_crds_dir(),
+        }
     }
 }
 
@@ -57,19 +62,31 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub async fn start(config: SandboxConfig) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&config.dir).with_context(|| format!("creating {}", config.dir.display()))?;
+        std::fs::create_dir_all(&config.dir)
+            .with_context(|| format!("creating {}", config.dir.display()))?;
         let tls = Tls::generate()?;
         let mut clusters = Vec::new();
         for name in &config.clusters {
-            let options = ClusterOptions::new(name, config.dir.join("pods").join(name).join("logs"));
+            let options =
+                ClusterOptions::new(name, config.dir.join("pods").join(name).join("logs"));
             clusters.push(RunningCluster::start(options, &tls, 0).await?);
         }
         let s3 = S3Server::start(config.dir.join("s3"), 0).await?;
-        let sandbox = Sandbox { config, clusters, s3, tls };
+        let sandbox = Sandbox {
+            config,
+            clusters,
+            s3,
+            tls,
+        };
         if let Some(dir) = sandbox.config.crds_dir.clone() {
             for cluster in &sandbox.clusters {
-                install_manifests(cluster, &dir)
-                    .with_context(|| format!("installing CRDs from {} into {}", dir.display(), cluster.name()))?;
+                install_manifests(cluster, &dir).with_context(|| {
+                    format!(
+                        "installing CRDs from {} into {}",
+                        dir.display(),
+                        cluster.name()
+                    )
+                })?;
             }
         }
         sandbox.write_files()?;
@@ -87,7 +104,10 @@ impl Sandbox {
     /// The variables of `sandbox.env`, in order.
     pub fn env(&self) -> Vec<(String, String)> {
         vec![
-            ("KUBECONFIG".into(), self.kubeconfig_path().display().to_string()),
+            (
+                "KUBECONFIG".into(),
+                self.kubeconfig_path().display().to_string(),
+            ),
             ("S3_ENDPOINT".into(), self.s3.endpoint()),
             ("AWS_REGION".into(), REGION.into()),
             ("AWS_ACCESS_KEY_ID".into(), self.s3.access_key.clone()),
@@ -107,11 +127,27 @@ impl Sandbox {
 
     /// One line per endpoint, as `up` prints them (no secrets).
     pub fn endpoint_lines(&self) -> Vec<String> {
-        let mut lines: Vec<String> =
-            self.clusters.iter().map(|c| format!("cluster {:<12} {}", c.name(), c.url())).collect();
-        lines.push(format!("s3 {:<17} {} (data in {})", "", self.s3.endpoint(), self.s3.data_dir.display()));
-        lines.push(format!("kubeconfig {:<9} {}", "", self.kubeconfig_path().display()));
-        lines.push(format!("environment {:<8} {}", "", self.env_path().display()));
+        let mut lines: Vec<String> = self
+            .clusters
+            .iter()
+            .map(|c| format!("cluster {:<12} {}", c.name(), c.url()))
+            .collect();
+        lines.push(format!(
+            "s3 {:<17} {} (data in {})",
+            "",
+            self.s3.endpoint(),
+            self.s3.data_dir.display()
+        ));
+        lines.push(format!(
+            "kubeconfig {:<9} {}",
+            "",
+            self.kubeconfig_path().display()
+        ));
+        lines.push(format!(
+            "environment {:<8} {}",
+            "",
+            self.env_path().display()
+        ));
         lines
     }
 
@@ -139,7 +175,8 @@ pub fn install_manifests(cluster: &RunningCluster, dir: &Path) -> anyhow::Result
     for file in files {
         let text = std::fs::read_to_string(&file)?;
         for doc in yaml_serde::Deserializer::from_str(&text) {
-            let value: Value = serde::Deserialize::deserialize(doc).with_context(|| format!("parsing {}", file.display()))?;
+            let value: Value = serde::Deserialize::deserialize(doc)
+                .with_context(|| format!("parsing {}", file.display()))?;
             if value.is_object() {
                 docs.push(value);
             }
@@ -155,8 +192,19 @@ pub fn install_manifests(cluster: &RunningCluster, dir: &Path) -> anyhow::Result
             .registry
             .by_kind(&api_version, &kind)
             .with_context(|| format!("no resource type for {api_version} {kind}"))?;
-        let ns = rt.namespaced.then(|| doc["metadata"]["namespace"].as_str().unwrap_or("default").to_string());
-        match ops::create(&mut state, &rt, ns.as_deref(), doc, &WriteOptions::internal("tibr-sandbox", now())) {
+        let ns = rt.namespaced.then(|| {
+            doc["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("default")
+                .to_string()
+        });
+        match ops::create(
+            &mut state,
+            &rt,
+            ns.as_deref(),
+            doc,
+            &WriteOptions::internal("tibr-sandbox", now()),
+        ) {
             Ok(_) => created += 1,
             Err(e) if e.code == 409 => {}
             Err(e) => return Err(anyhow::anyhow!("{e}")),

@@ -115,25 +115,58 @@ pub fn table(
     })
 }
 
+fn openapi_resources(registry: &super::registry::Registry) -> Vec<super::openapi::OpenApiResource> {
+    registry
+        .all()
+        .iter()
+        .map(|t| super::openapi::OpenApiResource {
+            group: t.group.clone(),
+            version: t.version.clone(),
+            kind: t.kind.clone(),
+            list_kind: t.list_kind.clone(),
+            plural: t.plural.clone(),
+            namespaced: t.namespaced,
+            subresources: t.subresources.clone(),
+            schema: t.custom().and_then(|c| c.schema.clone()),
+        })
+        .collect()
+}
+
+/// `/openapi/v2`: protobuf when asked for (kubectl always asks), JSON otherwise.
 pub fn openapi_v2(
-    _registry: &super::registry::Registry,
-    _accept: &str,
+    registry: &super::registry::Registry,
+    accept: &str,
 ) -> http::Response<super::http::Body> {
-    super::http::error_response(&ApiError::new(
-        404,
-        "NotFound",
-        "the server could not find the requested resource",
-    ))
+    use super::openapi::{V2_PROTOBUF_CONTENT_TYPE, v2_document, v2_protobuf};
+    let doc = v2_document(&openapi_resources(registry));
+    if accept.contains("protobuf") {
+        let mut resp = http::Response::new(super::http::full(v2_protobuf(&doc)));
+        resp.headers_mut().insert(
+            "content-type",
+            http::HeaderValue::from_static(V2_PROTOBUF_CONTENT_TYPE),
+        );
+        resp
+    } else {
+        super::http::json_response(200, &doc, &[])
+    }
 }
 
-pub fn openapi_v3_index(_registry: &super::registry::Registry) -> Value {
-    serde_json::json!({"paths": {}})
+pub fn openapi_v3_index(registry: &super::registry::Registry) -> Value {
+    super::openapi::v3_index(&openapi_resources(registry))
 }
 
+/// The document of one group-version, or None when it is not served.
 pub fn openapi_v3(
-    _registry: &super::registry::Registry,
-    _group: &str,
-    _version: &str,
+    registry: &super::registry::Registry,
+    group: &str,
+    version: &str,
 ) -> Option<Value> {
-    None
+    if registry.in_group_version(group, version).is_empty() {
+        return None;
+    }
+    Some(super::openapi::v3_group_version(
+        &openapi_resources(registry),
+        group,
+        version,
+    ))
 }

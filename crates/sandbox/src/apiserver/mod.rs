@@ -7,6 +7,7 @@ pub mod error;
 pub mod gc;
 pub mod hooks;
 pub mod http;
+pub mod openapi;
 pub mod ops;
 pub mod registry;
 pub mod request;

@@ -6,16 +6,17 @@ use serde_json::{Value, json};
 
 use crate::apiserver::registry::{Builtin, Registry, ResourceType};
 
-/// The Kubernetes version the emulator claims: within kubectl 1.32's supported skew and
-/// new enough for every API behaviour we emulate.
-pub const MAJOR: &str = "1";
-pub const MINOR: &str = "33";
+use crate::apiserver::openapi::KUBERNETES_VERSION;
 
+/// `/version`, claiming the release whose behaviour the emulator follows. Version-matching
+/// kubectl wrappers pick their client from this, so it also decides which kubectl runs.
 pub fn version() -> Value {
+    let numbers = KUBERNETES_VERSION.trim_start_matches('v');
+    let mut parts = numbers.split('.');
     json!({
-        "major": MAJOR,
-        "minor": MINOR,
-        "gitVersion": format!("v{MAJOR}.{MINOR}.0+tibr-sandbox"),
+        "major": parts.next().unwrap_or("1"),
+        "minor": parts.next().unwrap_or("0"),
+        "gitVersion": format!("{KUBERNETES_VERSION}+tibr-sandbox"),
         "gitCommit": "0000000000000000000000000000000000000000",
         "gitTreeState": "clean",
         "buildDate": "2026-01-01T00:00:00Z",
