@@ -153,25 +153,25 @@ fn collect_dependents(state: &mut State, now: Timestamp) -> bool {
         };
         let mut keep = Vec::new();
         let mut foreground_owner = false;
+        let mut orphaned = false;
         for r in &refs {
             let uid = r["uid"].as_str().unwrap_or_default();
-            match state.store.by_uid(uid) {
-                None => {}
-                Some((_, owner)) => {
-                    let owner_finalizers = finalizers(&owner);
-                    if deleting(&owner) && owner_finalizers.iter().any(|f| f == "orphan") {
-                        continue;
-                    }
-                    if deleting(&owner)
-                        && owner_finalizers.iter().any(|f| f == "foregroundDeletion")
-                    {
-                        foreground_owner = true;
-                    }
-                    keep.push(r.clone());
-                }
+            let Some((_, owner)) = state.store.by_uid(uid) else {
+                continue;
+            };
+            let owner_finalizers = finalizers(&owner);
+            if deleting(&owner) && owner_finalizers.iter().any(|f| f == "orphan") {
+                orphaned = true;
+                continue;
             }
+            if deleting(&owner) && owner_finalizers.iter().any(|f| f == "foregroundDeletion") {
+                foreground_owner = true;
+            }
+            keep.push(r.clone());
         }
-        if keep.is_empty() {
+        // Only a dependent whose every owner is gone is collected; one released by an
+        // orphaning owner survives without that reference.
+        if keep.is_empty() && !orphaned {
             if !deleting(&obj) {
                 changed |= delete_object(state, &storage, &obj, Propagation::Background, now);
             }
