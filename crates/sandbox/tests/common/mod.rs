@@ -136,3 +136,67 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// The real kubectl against a running cluster, with a private kubeconfig and cache.
+pub struct Kubectl {
+    pub dir: tempfile::TempDir,
+}
+
+pub struct Output {
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Kubectl {
+    pub fn new(cluster: &RunningCluster) -> Self {
+        let binary = std::path::Path::new("/usr/bin/kubectl");
+        assert!(binary.exists(), "kubectl is part of the machine image and must be at /usr/bin/kubectl");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("kubeconfig"), cluster.kubeconfig_yaml()).unwrap();
+        Kubectl { dir }
+    }
+
+    pub fn path(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, content: &str) -> String {
+        let p = self.path(name);
+        std::fs::write(&p, content).unwrap();
+        p.display().to_string()
+    }
+
+    pub fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new("/usr/bin/kubectl");
+        cmd.arg("--kubeconfig").arg(self.path("kubeconfig"));
+        cmd.arg("--cache-dir").arg(self.path("cache"));
+        cmd.args(args);
+        cmd.env_remove("KUBECONFIG");
+        cmd.kill_on_drop(true);
+        cmd
+    }
+
+    pub async fn run_with(&self, mut cmd: tokio::process::Command) -> Output {
+        let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
+            .await
+            .expect("kubectl finishes within 60 s")
+            .expect("kubectl runs");
+        Output {
+            ok: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    pub async fn run(&self, args: &[&str]) -> Output {
+        self.run_with(self.command(args)).await
+    }
+
+    /// Runs and requires success, returning stdout.
+    pub async fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args).await;
+        assert!(out.ok, "kubectl {args:?} failed:\nstdout: {}\nstderr: {}", out.stdout, out.stderr);
+        out.stdout
+    }
+}
