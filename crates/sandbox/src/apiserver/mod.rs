@@ -1,3 +1,4 @@
 //! The Kubernetes API emulator: one HTTPS server per emulated cluster.
 pub mod cause;
 pub mod schema;
+pub mod table;

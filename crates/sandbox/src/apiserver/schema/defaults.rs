@@ -22,7 +22,9 @@ fn default_value(x: &mut Value, s: Node) {
             if let Some(props) = s.properties() {
                 for (k, prop) in props {
                     let prop = Node(prop);
-                    let Some(default) = prop.default() else { continue };
+                    let Some(default) = prop.default() else {
+                        continue;
+                    };
                     let missing = map.get(k).is_none_or(|v| is_non_nullable_null(v, prop));
                     if missing {
                         map.insert(k.clone(), default.clone());

@@ -66,24 +66,43 @@ fn validate_resource(at: &str, x: &Map<String, Value>) -> Vec<FieldCause> {
                 Some(kind) => {
                     let errs = is_dns1035_label(&kind.to_lowercase());
                     if !errs.is_empty() {
-                        let detail = format!("may have mixed case, but should otherwise match: {}", errs.join(","));
+                        let detail = format!(
+                            "may have mixed case, but should otherwise match: {}",
+                            errs.join(",")
+                        );
                         out.push(gofmt::invalid(&here, v, &detail));
                     }
                 }
             },
             "metadata" => {
                 if !v.is_object() {
-                    let detail = format!("json: cannot unmarshal {} into Go value of type v1.ObjectMeta", json_kind(v));
+                    let detail = format!(
+                        "json: cannot unmarshal {} into Go value of type v1.ObjectMeta",
+                        json_kind(v)
+                    );
                     out.push(gofmt::invalid(&here, v, &detail));
                     continue;
                 }
                 let mut meta = v.clone();
-                if meta.get("name").and_then(Value::as_str).unwrap_or("").is_empty() {
+                if meta
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .is_empty()
+                {
                     // The server fills a placeholder: embedded objects need no name.
                     meta["name"] = Value::from("fakename");
                 }
-                let namespaced = meta.get("namespace").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
-                out.extend(validate_object_meta_at(&meta, namespaced, NameRule::PathSegment, &here));
+                let namespaced = meta
+                    .get("namespace")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| !n.is_empty());
+                out.extend(validate_object_meta_at(
+                    &meta,
+                    namespaced,
+                    NameRule::PathSegment,
+                    &here,
+                ));
             }
             _ => {}
         }

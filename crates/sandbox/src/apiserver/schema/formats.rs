@@ -53,9 +53,8 @@ fn re(pattern: &str) -> Regex {
     Regex::new(pattern).expect("format regexes are valid")
 }
 
-static UUID: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$")
-});
+static UUID: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$"));
 static UUID3: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?3[0-9a-f]{3}-?[0-9a-f]{4}-?[0-9a-f]{12}$")
 });
@@ -65,34 +64,40 @@ static UUID4: LazyLock<Regex> = LazyLock::new(|| {
 static UUID5: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?5[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}$")
 });
-static TIME_OF_DAY: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"^([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?(z|[+-][0-9]{2}:[0-9]{2})$")
-});
+static TIME_OF_DAY: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?(z|[+-][0-9]{2}:[0-9]{2})$"));
 static DATE: LazyLock<Regex> = LazyLock::new(|| re(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$"));
 static HOSTNAME_LABEL: LazyLock<Regex> =
     LazyLock::new(|| re(r"^[\p{L}\p{S}0-9]([\p{L}\p{S}0-9-]{0,61}[\p{L}\p{S}0-9])?$"));
 static MAC: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"^([0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(([:-])[0-9A-Fa-f]{2}){4,18}|[0-9A-Fa-f]{4}(\.[0-9A-Fa-f]{4}){2,9})$")
+    re(
+        r"^([0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(([:-])[0-9A-Fa-f]{2}){4,18}|[0-9A-Fa-f]{4}(\.[0-9A-Fa-f]{4}){2,9})$",
+    )
 });
 static DURATION: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"^\s*[-+]?(\s*[0-9]+(\.[0-9]*)?\s*(ns|us|µs|ms|s|m|h|d|w|nanoseconds?|microseconds?|milliseconds?|seconds?|minutes?|hours?|days?|weeks?)\s*)+$")
+    re(
+        r"^\s*[-+]?(\s*[0-9]+(\.[0-9]*)?\s*(ns|us|µs|ms|s|m|h|d|w|nanoseconds?|microseconds?|milliseconds?|seconds?|minutes?|hours?|days?|weeks?)\s*)+$",
+    )
 });
-static HEX_COLOR: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$"));
+static HEX_COLOR: LazyLock<Regex> = LazyLock::new(|| re(r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$"));
 static RGB_COLOR: LazyLock<Regex> = LazyLock::new(|| {
     let c = r"\s*(0|[1-9][0-9]?|1[0-9][0-9]|2[0-4][0-9]|25[0-5])\s*";
     re(&format!(r"^rgb\({c},{c},{c}\)$"))
 });
 static SSN: LazyLock<Regex> = LazyLock::new(|| re(r"^[0-9]{3}[- ]?[0-9]{2}[- ]?[0-9]{4}$"));
 static OBJECT_ID: LazyLock<Regex> = LazyLock::new(|| re(r"^[0-9a-fA-F]{24}$"));
-static URI: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^([a-zA-Z][a-zA-Z0-9+.-]*:[^\s]*|/[^\s]*)$"));
+static URI: LazyLock<Regex> = LazyLock::new(|| re(r"^([a-zA-Z][a-zA-Z0-9+.-]*:[^\s]*|/[^\s]*)$"));
 
 fn is_date(s: &str) -> bool {
-    let Some(c) = DATE.captures(s) else { return false };
+    let Some(c) = DATE.captures(s) else {
+        return false;
+    };
     let num = |i: usize| c[i].parse::<i32>().unwrap_or(0);
-    let (Ok(y), Ok(m), Ok(d)) = (i16::try_from(num(1)), i8::try_from(num(2)), i8::try_from(num(3)))
-    else {
+    let (Ok(y), Ok(m), Ok(d)) = (
+        i16::try_from(num(1)),
+        i8::try_from(num(2)),
+        i8::try_from(num(3)),
+    ) else {
         return false;
     };
     jiff::civil::Date::new(y, m, d).is_ok()
@@ -104,11 +109,15 @@ fn is_date_time(s: &str) -> bool {
     }
     let lower = s.to_lowercase();
     let mut parts = lower.split('t');
-    let (Some(date), Some(time)) = (parts.next(), parts.next()) else { return false };
+    let (Some(date), Some(time)) = (parts.next(), parts.next()) else {
+        return false;
+    };
     if !is_date(date) {
         return false;
     }
-    let Some(c) = TIME_OF_DAY.captures(time) else { return false };
+    let Some(c) = TIME_OF_DAY.captures(time) else {
+        return false;
+    };
     &c[1] <= "23" && &c[2] <= "59" && &c[3] <= "59"
 }
 
@@ -119,18 +128,28 @@ fn is_hostname(s: &str) -> bool {
     let labels: Vec<&str> = s.split('.').collect();
     if labels.len() > 1 {
         let tld = labels[labels.len() - 1];
-        let tld_ok = (2..=63).contains(&tld.chars().count()) && tld.chars().all(char::is_alphabetic);
-        tld_ok && labels[..labels.len() - 1].iter().all(|l| HOSTNAME_LABEL.is_match(l))
+        let tld_ok =
+            (2..=63).contains(&tld.chars().count()) && tld.chars().all(char::is_alphabetic);
+        tld_ok
+            && labels[..labels.len() - 1]
+                .iter()
+                .all(|l| HOSTNAME_LABEL.is_match(l))
     } else {
         HOSTNAME_LABEL.is_match(s)
     }
 }
 
 fn is_cidr(s: &str) -> bool {
-    let Some((ip, bits)) = s.split_once('/') else { return false };
-    let Ok(ip) = ip.parse::<IpAddr>() else { return false };
+    let Some((ip, bits)) = s.split_once('/') else {
+        return false;
+    };
+    let Ok(ip) = ip.parse::<IpAddr>() else {
+        return false;
+    };
     let max = if ip.is_ipv4() { 32 } else { 128 };
-    !bits.is_empty() && bits.chars().all(|c| c.is_ascii_digit()) && bits.parse::<u32>().is_ok_and(|b| b <= max)
+    !bits.is_empty()
+        && bits.chars().all(|c| c.is_ascii_digit())
+        && bits.parse::<u32>().is_ok_and(|b| b <= max)
 }
 
 fn is_email(s: &str) -> bool {
@@ -139,7 +158,9 @@ fn is_email(s: &str) -> bool {
         _ => s.trim(),
     };
     match addr.rsplit_once('@') {
-        Some((local, domain)) => !local.is_empty() && !domain.is_empty() && !addr.contains(char::is_whitespace),
+        Some((local, domain)) => {
+            !local.is_empty() && !domain.is_empty() && !addr.contains(char::is_whitespace)
+        }
         None => false,
     }
 }

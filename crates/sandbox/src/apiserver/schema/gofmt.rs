@@ -15,10 +15,18 @@ pub fn go_float(f: f64) -> String {
         return "NaN".to_string();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".to_string() } else { "-Inf".to_string() };
+        return if f > 0.0 {
+            "+Inf".to_string()
+        } else {
+            "-Inf".to_string()
+        };
     }
     if f == 0.0 {
-        return if f.is_sign_negative() { "-0".to_string() } else { "0".to_string() };
+        return if f.is_sign_negative() {
+            "-0".to_string()
+        } else {
+            "0".to_string()
+        };
     }
     let sci = format!("{f:e}");
     let (mantissa, exp) = sci.split_once('e').expect("exponent form has an e");
@@ -45,7 +53,9 @@ pub fn go_quote(s: &str) -> String {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
@@ -98,8 +108,10 @@ fn go_sharp_v(v: &Value) -> String {
             // fmt prints map entries sorted by key.
             let mut keys: Vec<&String> = map.keys().collect();
             keys.sort();
-            let inner: Vec<String> =
-                keys.iter().map(|k| format!("{}:{}", go_quote(k), go_sharp_v(&map[*k]))).collect();
+            let inner: Vec<String> = keys
+                .iter()
+                .map(|k| format!("{}:{}", go_quote(k), go_sharp_v(&map[*k])))
+                .collect();
             format!("map[string]interface {{}}{{{}}}", inner.join(", "))
         }
     }
@@ -112,19 +124,38 @@ pub fn cause(reason: CauseReason, field: &str, rendered: &str, detail: &str) -> 
         message.push_str(": ");
         message.push_str(detail);
     }
-    FieldCause { reason, message, field: field.to_string() }
+    FieldCause {
+        reason,
+        message,
+        field: field.to_string(),
+    }
 }
 
 pub fn invalid(field: &str, value: &Value, detail: &str) -> FieldCause {
-    cause(CauseReason::FieldValueInvalid, field, &go_render(value), detail)
+    cause(
+        CauseReason::FieldValueInvalid,
+        field,
+        &go_render(value),
+        detail,
+    )
 }
 
 pub fn type_invalid(field: &str, value: &Value, detail: &str) -> FieldCause {
-    cause(CauseReason::FieldValueTypeInvalid, field, &go_render(value), detail)
+    cause(
+        CauseReason::FieldValueTypeInvalid,
+        field,
+        &go_render(value),
+        detail,
+    )
 }
 
 pub fn duplicate(field: &str, value: &Value) -> FieldCause {
-    cause(CauseReason::FieldValueDuplicate, field, &go_render(value), "")
+    cause(
+        CauseReason::FieldValueDuplicate,
+        field,
+        &go_render(value),
+        "",
+    )
 }
 
 /// `field.NotSupported`: every supported value is quoted, whatever its JSON type.
@@ -135,7 +166,12 @@ pub fn not_supported(field: &str, value: &Value, supported: &[String]) -> FieldC
     } else {
         format!("supported values: {}", quoted.join(", "))
     };
-    cause(CauseReason::FieldValueNotSupported, field, &go_render(value), &detail)
+    cause(
+        CauseReason::FieldValueNotSupported,
+        field,
+        &go_render(value),
+        &detail,
+    )
 }
 
 /// `field.TooLong`; the server says "byte" for a limit of one.
@@ -194,9 +230,21 @@ mod tests {
 
     #[test]
     fn singular_limits_use_singular_nouns() {
-        assert_eq!(too_long("a", 1).message, "Too long: may not be more than 1 byte");
-        assert_eq!(too_long("a", 2).message, "Too long: may not be more than 2 bytes");
-        assert_eq!(too_many("a", 3, 1).message, "Too many: 3: must have at most 1 item");
-        assert_eq!(too_many("a", 3, 2).message, "Too many: 3: must have at most 2 items");
+        assert_eq!(
+            too_long("a", 1).message,
+            "Too long: may not be more than 1 byte"
+        );
+        assert_eq!(
+            too_long("a", 2).message,
+            "Too long: may not be more than 2 bytes"
+        );
+        assert_eq!(
+            too_many("a", 3, 1).message,
+            "Too many: 3: must have at most 1 item"
+        );
+        assert_eq!(
+            too_many("a", 3, 2).message,
+            "Too many: 3: must have at most 2 items"
+        );
     }
 }

@@ -79,7 +79,14 @@ fn canonical_json(v: &Value) -> String {
                 .collect();
             format!("{{{}}}", inner.join(","))
         }
-        Value::Array(items) => format!("[{}]", items.iter().map(canonical_json).collect::<Vec<_>>().join(",")),
+        Value::Array(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(canonical_json)
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
         Value::Number(n) => match n.as_f64() {
             Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 1e21 => format!("{f:.0}"),
             _ => n.to_string(),
@@ -117,7 +124,11 @@ fn list_map_errors(at: &str, s: Node, items: &[Value]) -> Vec<FieldCause> {
     if items.len() <= 1 {
         return Vec::new();
     }
-    let key_fields: Vec<&str> = s.list("x-kubernetes-list-map-keys").iter().filter_map(Value::as_str).collect();
+    let key_fields: Vec<&str> = s
+        .list("x-kubernetes-list-map-keys")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
     // The key of each item as the server reports it in the Duplicate error.
     let keys: Vec<Value> = items
         .iter()
@@ -134,7 +145,11 @@ fn list_map_errors(at: &str, s: Node, items: &[Value]) -> Vec<FieldCause> {
     let identities: Vec<String> = if key_fields.len() == 1 {
         // A single key compares as a scalar; an unspecified key is its own value.
         keys.iter()
-            .map(|k| k.get(key_fields[0]).map(identity).unwrap_or_else(|| "unspecified".to_string()))
+            .map(|k| {
+                k.get(key_fields[0])
+                    .map(identity)
+                    .unwrap_or_else(|| "unspecified".to_string())
+            })
             .collect()
     } else {
         keys.iter().map(identity).collect()

@@ -26,13 +26,13 @@ pub enum NameRule {
 }
 
 const QUALIFIED_NAME_FMT: &str = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
-const QUALIFIED_NAME_MSG: &str =
-    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+const QUALIFIED_NAME_MSG: &str = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
 const LABEL_VALUE_FMT: &str = "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?";
 const LABEL_VALUE_MSG: &str = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
 const DNS1123_LABEL_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
 const DNS1123_LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character";
-const DNS1123_SUBDOMAIN_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
+const DNS1123_SUBDOMAIN_FMT: &str =
+    "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
 const DNS1123_SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
 const DNS1035_LABEL_FMT: &str = "[a-z]([-a-z0-9]*[a-z0-9])?";
 const DNS1035_LABEL_MSG: &str = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character";
@@ -75,7 +75,11 @@ pub fn is_dns1123_label(value: &str) -> Vec<String> {
         errs.push(max_len_error(63));
     }
     if !DNS1123_LABEL.is_match(value) {
-        errs.push(regex_error(DNS1123_LABEL_MSG, DNS1123_LABEL_FMT, &["my-name", "123-abc"]));
+        errs.push(regex_error(
+            DNS1123_LABEL_MSG,
+            DNS1123_LABEL_FMT,
+            &["my-name", "123-abc"],
+        ));
     }
     errs
 }
@@ -86,7 +90,11 @@ pub fn is_dns1123_subdomain(value: &str) -> Vec<String> {
         errs.push(max_len_error(253));
     }
     if !DNS1123_SUBDOMAIN.is_match(value) {
-        errs.push(regex_error(DNS1123_SUBDOMAIN_MSG, DNS1123_SUBDOMAIN_FMT, &["example.com"]));
+        errs.push(regex_error(
+            DNS1123_SUBDOMAIN_MSG,
+            DNS1123_SUBDOMAIN_FMT,
+            &["example.com"],
+        ));
     }
     errs
 }
@@ -97,7 +105,11 @@ pub fn is_dns1035_label(value: &str) -> Vec<String> {
         errs.push(max_len_error(63));
     }
     if !DNS1035_LABEL.is_match(value) {
-        errs.push(regex_error(DNS1035_LABEL_MSG, DNS1035_LABEL_FMT, &["my-name", "abc-123"]));
+        errs.push(regex_error(
+            DNS1035_LABEL_MSG,
+            DNS1035_LABEL_FMT,
+            &["my-name", "abc-123"],
+        ));
     }
     errs
 }
@@ -112,12 +124,20 @@ pub fn is_qualified_name(value: &str) -> Vec<String> {
             if prefix.is_empty() {
                 errs.push("prefix part must be non-empty".to_string());
             } else {
-                errs.extend(is_dns1123_subdomain(prefix).into_iter().map(|m| format!("prefix part {m}")));
+                errs.extend(
+                    is_dns1123_subdomain(prefix)
+                        .into_iter()
+                        .map(|m| format!("prefix part {m}")),
+                );
             }
             *name
         }
         _ => {
-            let msg = regex_error(QUALIFIED_NAME_MSG, QUALIFIED_NAME_FMT, &["MyName", "my.name", "123-abc"]);
+            let msg = regex_error(
+                QUALIFIED_NAME_MSG,
+                QUALIFIED_NAME_FMT,
+                &["MyName", "my.name", "123-abc"],
+            );
             errs.push(format!(
                 "a qualified name {msg} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
             ));
@@ -130,7 +150,11 @@ pub fn is_qualified_name(value: &str) -> Vec<String> {
         errs.push(format!("name part {}", max_len_error(63)));
     }
     if !QUALIFIED_NAME.is_match(name) {
-        let msg = regex_error(QUALIFIED_NAME_MSG, QUALIFIED_NAME_FMT, &["MyName", "my.name", "123-abc"]);
+        let msg = regex_error(
+            QUALIFIED_NAME_MSG,
+            QUALIFIED_NAME_FMT,
+            &["MyName", "my.name", "123-abc"],
+        );
         errs.push(format!("name part {msg}"));
     }
     errs
@@ -142,7 +166,11 @@ pub fn is_valid_label_value(value: &str) -> Vec<String> {
         errs.push(max_len_error(63));
     }
     if !LABEL_VALUE.is_match(value) {
-        errs.push(regex_error(LABEL_VALUE_MSG, LABEL_VALUE_FMT, &["MyValue", "my_value", "12345"]));
+        errs.push(regex_error(
+            LABEL_VALUE_MSG,
+            LABEL_VALUE_FMT,
+            &["MyValue", "my_value", "12345"],
+        ));
     }
     errs
 }
@@ -160,14 +188,26 @@ fn mask_trailing_dash(name: &str) -> String {
 pub fn check_name(rule: NameRule, name: &str, prefix: bool) -> Vec<String> {
     match rule {
         NameRule::Dns1123Subdomain | NameRule::Dns1123Label => {
-            let name = if prefix { mask_trailing_dash(name) } else { name.to_string() };
-            if rule == NameRule::Dns1123Label { is_dns1123_label(&name) } else { is_dns1123_subdomain(&name) }
+            let name = if prefix {
+                mask_trailing_dash(name)
+            } else {
+                name.to_string()
+            };
+            if rule == NameRule::Dns1123Label {
+                is_dns1123_label(&name)
+            } else {
+                is_dns1123_subdomain(&name)
+            }
         }
         NameRule::PathSegment => {
             if !prefix && let Some(bad) = [".", ".."].into_iter().find(|b| *b == name) {
                 return vec![format!("may not be '{bad}'")];
             }
-            ["/", "%"].iter().filter(|c| name.contains(*c)).map(|c| format!("may not contain '{c}'")).collect()
+            ["/", "%"]
+                .iter()
+                .filter(|c| name.contains(*c))
+                .map(|c| format!("may not contain '{c}'"))
+                .collect()
         }
     }
 }
@@ -177,24 +217,40 @@ fn string_at<'a>(v: &'a Value, key: &str) -> &'a str {
 }
 
 /// Validates the `metadata` of an object being created, with paths under `metadata`.
-pub fn validate_object_meta(meta: &Value, namespaced: bool, name_rule: NameRule) -> Vec<FieldCause> {
+pub fn validate_object_meta(
+    meta: &Value,
+    namespaced: bool,
+    name_rule: NameRule,
+) -> Vec<FieldCause> {
     validate_object_meta_at(meta, namespaced, name_rule, "metadata")
 }
 
 /// [`validate_object_meta`] for metadata at another path (embedded resources).
-pub fn validate_object_meta_at(meta: &Value, namespaced: bool, name_rule: NameRule, at: &str) -> Vec<FieldCause> {
+pub fn validate_object_meta_at(
+    meta: &Value,
+    namespaced: bool,
+    name_rule: NameRule,
+    at: &str,
+) -> Vec<FieldCause> {
     let mut out = Vec::new();
     let field = |name: &str| path::child(at, name);
 
     let generate_name = string_at(meta, "generateName");
     if !generate_name.is_empty() {
         for msg in check_name(name_rule, generate_name, true) {
-            out.push(gofmt::invalid(&field("generateName"), &Value::from(generate_name), &msg));
+            out.push(gofmt::invalid(
+                &field("generateName"),
+                &Value::from(generate_name),
+                &msg,
+            ));
         }
     }
     let name = string_at(meta, "name");
     if name.is_empty() {
-        out.push(FieldCause::required(&field("name"), "name or generateName is required"));
+        out.push(FieldCause::required(
+            &field("name"),
+            "name or generateName is required",
+        ));
     } else {
         for msg in check_name(name_rule, name, false) {
             out.push(gofmt::invalid(&field("name"), &Value::from(name), &msg));
@@ -206,28 +262,55 @@ pub fn validate_object_meta_at(meta: &Value, namespaced: bool, name_rule: NameRu
             out.push(FieldCause::required(&field("namespace"), ""));
         } else {
             for msg in is_dns1123_label(namespace) {
-                out.push(gofmt::invalid(&field("namespace"), &Value::from(namespace), &msg));
+                out.push(gofmt::invalid(
+                    &field("namespace"),
+                    &Value::from(namespace),
+                    &msg,
+                ));
             }
         }
     } else if !namespace.is_empty() {
-        out.push(FieldCause::forbidden(&field("namespace"), "not allowed on this type"));
+        out.push(FieldCause::forbidden(
+            &field("namespace"),
+            "not allowed on this type",
+        ));
     }
     if let Some(generation) = meta.get("generation").and_then(Value::as_i64)
         && generation < 0
     {
-        out.push(gofmt::invalid(&field("generation"), &Value::from(generation), "must be greater than or equal to 0"));
+        out.push(gofmt::invalid(
+            &field("generation"),
+            &Value::from(generation),
+            "must be greater than or equal to 0",
+        ));
     }
     out.extend(validate_labels(meta.get("labels"), &field("labels")));
-    out.extend(validate_annotations(meta.get("annotations"), &field("annotations")));
-    out.extend(validate_owner_references(meta.get("ownerReferences"), &field("ownerReferences")));
-    out.extend(validate_finalizers(meta.get("finalizers"), &field("finalizers")));
-    out.extend(validate_managed_fields(meta.get("managedFields"), &field("managedFields")));
+    out.extend(validate_annotations(
+        meta.get("annotations"),
+        &field("annotations"),
+    ));
+    out.extend(validate_owner_references(
+        meta.get("ownerReferences"),
+        &field("ownerReferences"),
+    ));
+    out.extend(validate_finalizers(
+        meta.get("finalizers"),
+        &field("finalizers"),
+    ));
+    out.extend(validate_managed_fields(
+        meta.get("managedFields"),
+        &field("managedFields"),
+    ));
     out
 }
 
 fn string_map(v: Option<&Value>) -> Vec<(&str, &str)> {
-    let Some(map) = v.and_then(Value::as_object) else { return Vec::new() };
-    map.iter().map(|(k, v)| (k.as_str(), v.as_str().unwrap_or(""))).collect()
+    let Some(map) = v.and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    map.iter()
+        .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or("")))
+        .collect()
 }
 
 fn validate_labels(labels: Option<&Value>, at: &str) -> Vec<FieldCause> {
@@ -260,7 +343,9 @@ fn validate_annotations(annotations: Option<&Value>, at: &str) -> Vec<FieldCause
 }
 
 fn validate_owner_references(refs: Option<&Value>, at: &str) -> Vec<FieldCause> {
-    let Some(refs) = refs.and_then(Value::as_array) else { return Vec::new() };
+    let Some(refs) = refs.and_then(Value::as_array) else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     let mut first_controller: Option<String> = None;
     for r in refs {
@@ -273,19 +358,38 @@ fn validate_owner_references(refs: Option<&Value>, at: &str) -> Vec<FieldCause> 
             _ => ("", ""),
         };
         if version.is_empty() {
-            out.push(gofmt::invalid(&path::child(at, "apiVersion"), &Value::from(api_version), "version must not be empty"));
+            out.push(gofmt::invalid(
+                &path::child(at, "apiVersion"),
+                &Value::from(api_version),
+                "version must not be empty",
+            ));
         }
         if kind.is_empty() {
-            out.push(gofmt::invalid(&path::child(at, "kind"), &Value::from(kind), "kind must not be empty"));
+            out.push(gofmt::invalid(
+                &path::child(at, "kind"),
+                &Value::from(kind),
+                "kind must not be empty",
+            ));
         }
-        for (key, detail) in [("name", "name must not be empty"), ("uid", "uid must not be empty")] {
+        for (key, detail) in [
+            ("name", "name must not be empty"),
+            ("uid", "uid must not be empty"),
+        ] {
             let value = string_at(r, key);
             if value.is_empty() {
-                out.push(gofmt::invalid(&path::child(at, key), &Value::from(value), detail));
+                out.push(gofmt::invalid(
+                    &path::child(at, key),
+                    &Value::from(value),
+                    detail,
+                ));
             }
         }
         if group.is_empty() && version == "v1" && kind == "Event" {
-            out.push(gofmt::invalid(at, r, "/v1, Kind=Event is disallowed from being an owner"));
+            out.push(gofmt::invalid(
+                at,
+                r,
+                "/v1, Kind=Event is disallowed from being an owner",
+            ));
         }
         if r.get("controller").and_then(Value::as_bool) == Some(true) {
             let current = format!("{kind}/{}", string_at(r, "name"));
@@ -304,7 +408,9 @@ fn validate_owner_references(refs: Option<&Value>, at: &str) -> Vec<FieldCause> 
 }
 
 fn validate_finalizers(finalizers: Option<&Value>, at: &str) -> Vec<FieldCause> {
-    let Some(list) = finalizers.and_then(Value::as_array) else { return Vec::new() };
+    let Some(list) = finalizers.and_then(Value::as_array) else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     let names: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
     for f in &names {
@@ -320,17 +426,27 @@ fn validate_finalizers(finalizers: Option<&Value>, at: &str) -> Vec<FieldCause> 
 }
 
 fn validate_managed_fields(entries: Option<&Value>, at: &str) -> Vec<FieldCause> {
-    let Some(entries) = entries.and_then(Value::as_array) else { return Vec::new() };
+    let Some(entries) = entries.and_then(Value::as_array) else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     for (i, e) in entries.iter().enumerate() {
         let here = path::index(at, i);
         let operation = string_at(e, "operation");
         if operation != "Apply" && operation != "Update" {
-            out.push(gofmt::invalid(&path::child(&here, "operation"), &Value::from(operation), "must be `Apply` or `Update`"));
+            out.push(gofmt::invalid(
+                &path::child(&here, "operation"),
+                &Value::from(operation),
+                "must be `Apply` or `Update`",
+            ));
         }
         let fields_type = string_at(e, "fieldsType");
         if !fields_type.is_empty() && fields_type != "FieldsV1" {
-            out.push(gofmt::invalid(&path::child(&here, "fieldsType"), &Value::from(fields_type), "must be `FieldsV1`"));
+            out.push(gofmt::invalid(
+                &path::child(&here, "fieldsType"),
+                &Value::from(fields_type),
+                "must be `FieldsV1`",
+            ));
         }
         let manager = string_at(e, "manager");
         let manager_path = path::child(&here, "manager");
@@ -339,10 +455,17 @@ fn validate_managed_fields(entries: Option<&Value>, at: &str) -> Vec<FieldCause>
         }
         for (pos, c) in manager.char_indices().filter(|(_, c)| c.is_control()) {
             let detail = format!("invalid character U+{:04X} (at position {pos})", c as u32);
-            out.push(gofmt::invalid(&manager_path, &Value::from(manager), &detail));
+            out.push(gofmt::invalid(
+                &manager_path,
+                &Value::from(manager),
+                &detail,
+            ));
         }
         if string_at(e, "subresource").len() > SUBRESOURCE_MAX_LENGTH {
-            out.push(gofmt::too_long(&path::child(&here, "subresource"), SUBRESOURCE_MAX_LENGTH));
+            out.push(gofmt::too_long(
+                &path::child(&here, "subresource"),
+                SUBRESOURCE_MAX_LENGTH,
+            ));
         }
     }
     out

@@ -21,7 +21,7 @@ mod crd_checks;
 mod defaults;
 mod embedded;
 mod formats;
-mod gofmt;
+pub(crate) mod gofmt;
 mod listtype;
 pub mod meta;
 mod node;
@@ -45,7 +45,11 @@ pub use validate::{validate, validate_at};
 pub(crate) mod path {
     /// `parent.name`, or `name` at the root.
     pub fn child(parent: &str, name: &str) -> String {
-        if parent.is_empty() { name.to_string() } else { format!("{parent}.{name}") }
+        if parent.is_empty() {
+            name.to_string()
+        } else {
+            format!("{parent}.{name}")
+        }
     }
 
     /// `parent[key]`: map keys in CRD schema paths and list-type errors.

@@ -87,7 +87,11 @@ impl<'a> Node<'a> {
     }
 
     pub fn list(self, key: &str) -> &'a [Value] {
-        self.0.get(key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
+        self.0
+            .get(key)
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     pub fn f64(self, key: &str) -> Option<f64> {

@@ -34,11 +34,24 @@ const OBJECT_META_FIELDS: [&str; 15] = [
     "managedFields",
 ];
 
-const OWNER_REFERENCE_FIELDS: [&str; 6] =
-    ["apiVersion", "kind", "name", "uid", "controller", "blockOwnerDeletion"];
+const OWNER_REFERENCE_FIELDS: [&str; 6] = [
+    "apiVersion",
+    "kind",
+    "name",
+    "uid",
+    "controller",
+    "blockOwnerDeletion",
+];
 
-const MANAGED_FIELDS_ENTRY_FIELDS: [&str; 7] =
-    ["manager", "operation", "apiVersion", "time", "fieldsType", "fieldsV1", "subresource"];
+const MANAGED_FIELDS_ENTRY_FIELDS: [&str; 7] = [
+    "manager",
+    "operation",
+    "apiVersion",
+    "time",
+    "fieldsType",
+    "fieldsV1",
+    "subresource",
+];
 
 /// Removes the fields of `obj` that `schema` (a CRD version's `openAPIV3Schema`) does
 /// not specify and returns their paths (`spec.foo`, `spec.items[0].bar`), for
@@ -71,8 +84,11 @@ pub(super) fn prune_schema(x: &mut Value, s: Node, is_resource_root: bool) {
 
 /// Keeps only the keys of `map` listed in `known`, recording the others under `at`.
 fn retain_known(map: &mut Map<String, Value>, known: &[&str], at: &str, out: &mut Vec<String>) {
-    let unknown: Vec<String> =
-        map.keys().filter(|k| !known.contains(&k.as_str())).cloned().collect();
+    let unknown: Vec<String> = map
+        .keys()
+        .filter(|k| !known.contains(&k.as_str()))
+        .cloned()
+        .collect();
     for k in unknown {
         out.push(path::child(at, &k));
         map.shift_remove(&k);
@@ -81,7 +97,9 @@ fn retain_known(map: &mut Map<String, Value>, known: &[&str], at: &str, out: &mu
 
 /// Reduces `metadata` to what the server's typed `ObjectMeta` can hold.
 fn prune_object_meta(meta: &mut Value, at: &str, out: &mut Vec<String>) {
-    let Some(map) = meta.as_object_mut() else { return };
+    let Some(map) = meta.as_object_mut() else {
+        return;
+    };
     let keys: Vec<String> = map.keys().cloned().collect();
     for k in keys {
         let here = path::child(at, &k);
@@ -216,11 +234,18 @@ fn prune_non_nullable_nulls(x: &mut Value, s: Option<Node>) {
 }
 
 /// Nested embedded resources get their `metadata` reduced to `ObjectMeta` as well.
-fn coerce_embedded_meta(x: &mut Value, s: Option<Node>, root: bool, at: &str, out: &mut Vec<String>) {
+fn coerce_embedded_meta(
+    x: &mut Value,
+    s: Option<Node>,
+    root: bool,
+    at: &str,
+    out: &mut Vec<String>,
+) {
     let Some(n) = s else { return };
     match x {
         Value::Object(map) => {
-            if n.embedded() && !root
+            if n.embedded()
+                && !root
                 && let Some(meta) = map.get_mut("metadata")
             {
                 prune_object_meta(meta, &path::child(at, "metadata"), out);

@@ -37,7 +37,10 @@ pub fn check_structural_at(schema: &Value, base: &str) -> Vec<FieldCause> {
     let root = Node(schema);
     let mut out = Vec::new();
     if root.nullable() {
-        out.push(FieldCause::forbidden(&path::child(base, "nullable"), "nullable cannot be true at the root"));
+        out.push(FieldCause::forbidden(
+            &path::child(base, "nullable"),
+            "nullable cannot be true at the root",
+        ));
     }
     let mut structural = Vec::new();
     invariants(root, Level::Root, base, &mut structural);
@@ -104,8 +107,13 @@ fn is_zero(v: &Value) -> bool {
 }
 
 fn set_keys(s: Node<'_>) -> Vec<&str> {
-    let Some(map) = s.0.as_object() else { return Vec::new() };
-    map.iter().filter(|(k, v)| STRUCTURAL_KEYS.contains(&k.as_str()) && !is_zero(v)).map(|(k, _)| k.as_str()).collect()
+    let Some(map) = s.0.as_object() else {
+        return Vec::new();
+    };
+    map.iter()
+        .filter(|(k, v)| STRUCTURAL_KEYS.contains(&k.as_str()) && !is_zero(v))
+        .map(|(k, _)| k.as_str())
+        .collect()
 }
 
 /// `anyOf: [{type: integer}, {type: string}]` exactly, the int-or-string idiom.
@@ -124,27 +132,40 @@ fn invariants(s: Node, lvl: Level, at: &str, out: &mut Vec<FieldCause>) {
     }
     if let Some(props) = s.properties() {
         for (k, p) in props {
-            invariants(Node(p), Level::Field, &path::key(&field("properties"), k), out);
+            invariants(
+                Node(p),
+                Level::Field,
+                &path::key(&field("properties"), k),
+                out,
+            );
         }
     }
     let additional = s.additional();
     if !matches!(additional, Additional::Absent) && lvl == Level::Root {
-        out.push(FieldCause::forbidden(&field("additionalProperties"), "must not be used at the root"));
+        out.push(FieldCause::forbidden(
+            &field("additionalProperties"),
+            "must not be used at the root",
+        ));
     }
     if let Additional::Schema(a) = additional {
         invariants(a, Level::Field, &field("additionalProperties"), out);
     }
     if s.int_or_string() {
         let detail = "must be false if x-kubernetes-int-or-string is true";
-        for key in ["x-kubernetes-preserve-unknown-fields", "x-kubernetes-embedded-resource"] {
+        for key in [
+            "x-kubernetes-preserve-unknown-fields",
+            "x-kubernetes-embedded-resource",
+        ] {
             if s.flag(key) {
                 out.push(gofmt::invalid(&field(key), &Value::Bool(true), detail));
             }
         }
     }
     let skip_any_of = is_int_or_string_any_of(s.list("anyOf"));
-    let skip_first_all_of_any_of =
-        s.list("allOf").first().is_some_and(|first| is_int_or_string_any_of(Node(first).list("anyOf")));
+    let skip_first_all_of_any_of = s
+        .list("allOf")
+        .first()
+        .is_some_and(|first| is_int_or_string_any_of(Node(first).list("anyOf")));
     value_validation(s, skip_any_of, skip_first_all_of_any_of, lvl, at, out);
 
     let check_metadata = lvl == Level::Root || s.embedded();
@@ -166,10 +187,17 @@ fn invariants(s: Node, lvl: Level, at: &str, out: &mut Vec<FieldCause>) {
     }
     if s.embedded() && !matches!(additional, Additional::Absent) {
         let detail = "must not be used if x-kubernetes-embedded-resource is set";
-        out.push(FieldCause::forbidden(&field("additionalProperties"), detail));
+        out.push(FieldCause::forbidden(
+            &field("additionalProperties"),
+            detail,
+        ));
     }
     if lvl == Level::Root && !ty.is_empty() && ty != "object" {
-        out.push(gofmt::invalid(&field("type"), &Value::from(ty), "must be object at the root"));
+        out.push(gofmt::invalid(
+            &field("type"),
+            &Value::from(ty),
+            "must be object at the root",
+        ));
     }
     for key in ["kind", "apiVersion"] {
         if let Some(p) = s.prop(key)
@@ -181,7 +209,13 @@ fn invariants(s: Node, lvl: Level, at: &str, out: &mut Vec<FieldCause>) {
         }
     }
     if let Some(meta) = s.prop("metadata") {
-        metadata_invariants(meta, check_metadata, lvl, &path::key(&field("properties"), "metadata"), out);
+        metadata_invariants(
+            meta,
+            check_metadata,
+            lvl,
+            &path::key(&field("properties"), "metadata"),
+            out,
+        );
     }
     if s.embedded() && !s.preserve_unknown() && s.properties().is_none_or(|p| p.is_empty()) {
         let detail = "must not be empty if x-kubernetes-embedded-resource is true without x-kubernetes-preserve-unknown-fields";
@@ -189,16 +223,29 @@ fn invariants(s: Node, lvl: Level, at: &str, out: &mut Vec<FieldCause>) {
     }
 }
 
-fn metadata_invariants(s: Node, check_metadata: bool, lvl: Level, at: &str, out: &mut Vec<FieldCause>) {
+fn metadata_invariants(
+    s: Node,
+    check_metadata: bool,
+    lvl: Level,
+    at: &str,
+    out: &mut Vec<FieldCause>,
+) {
     if check_metadata && s.ty() != "object" {
-        out.push(gofmt::invalid(&path::child(at, "type"), &Value::from(s.ty()), "must be object"));
+        out.push(gofmt::invalid(
+            &path::child(at, "type"),
+            &Value::from(s.ty()),
+            "must be object",
+        ));
     }
     if lvl != Level::Root {
         return;
     }
     // At the root, metadata may only restate its type and restrict name/generateName.
     let names_only = s.properties().is_some_and(|p| {
-        let named = p.keys().filter(|k| *k == "name" || *k == "generateName").count();
+        let named = p
+            .keys()
+            .filter(|k| *k == "name" || *k == "generateName")
+            .count();
         named > 0 && named == p.len()
     });
     let extra = set_keys(s).into_iter().any(|k| match k {
@@ -212,18 +259,43 @@ fn metadata_invariants(s: Node, check_metadata: bool, lvl: Level, at: &str, out:
     }
 }
 
-fn value_validation(v: Node, skip_any_of: bool, skip_first_all_of_any_of: bool, lvl: Level, at: &str, out: &mut Vec<FieldCause>) {
+fn value_validation(
+    v: Node,
+    skip_any_of: bool,
+    skip_first_all_of_any_of: bool,
+    lvl: Level,
+    at: &str,
+    out: &mut Vec<FieldCause>,
+) {
     if !skip_any_of {
         for (i, alt) in v.list("anyOf").iter().enumerate() {
-            nested(Node(alt), false, lvl, &path::index(&path::child(at, "anyOf"), i), out);
+            nested(
+                Node(alt),
+                false,
+                lvl,
+                &path::index(&path::child(at, "anyOf"), i),
+                out,
+            );
         }
     }
     for (i, alt) in v.list("allOf").iter().enumerate() {
         let skip = skip_first_all_of_any_of && i == 0;
-        nested(Node(alt), skip, lvl, &path::index(&path::child(at, "allOf"), i), out);
+        nested(
+            Node(alt),
+            skip,
+            lvl,
+            &path::index(&path::child(at, "allOf"), i),
+            out,
+        );
     }
     for (i, alt) in v.list("oneOf").iter().enumerate() {
-        nested(Node(alt), false, lvl, &path::index(&path::child(at, "oneOf"), i), out);
+        nested(
+            Node(alt),
+            false,
+            lvl,
+            &path::index(&path::child(at, "oneOf"), i),
+            out,
+        );
     }
     if let Some(not) = v.get("not").filter(|n| n.is_object()) {
         nested(Node(not), false, lvl, &path::child(at, "not"), out);
@@ -233,7 +305,11 @@ fn value_validation(v: Node, skip_any_of: bool, skip_first_all_of_any_of: bool, 
         && let Err(e) = Regex::new(pattern)
     {
         let detail = format!("must be a valid regular expression, but isn't: {e}");
-        out.push(gofmt::invalid(&path::child(at, "pattern"), &Value::from(pattern), &detail));
+        out.push(gofmt::invalid(
+            &path::child(at, "pattern"),
+            &Value::from(pattern),
+            &detail,
+        ));
     }
 }
 
@@ -246,7 +322,13 @@ fn nested(v: Node, skip_any_of: bool, lvl: Level, at: &str, out: &mut Vec<FieldC
     }
     if let Some(props) = v.properties() {
         for (k, p) in props {
-            nested(Node(p), false, Level::Field, &path::key(&field("properties"), k), out);
+            nested(
+                Node(p),
+                false,
+                Level::Field,
+                &path::key(&field("properties"), k),
+                out,
+            );
         }
     }
     let forbidden = |key: &str, detail: &str, out: &mut Vec<FieldCause>| {
@@ -260,25 +342,54 @@ fn nested(v: Node, skip_any_of: bool, lvl: Level, at: &str, out: &mut Vec<FieldC
         ("title", "must be empty to be structural"),
         ("description", "must be empty to be structural"),
         ("nullable", "must be false to be structural"),
-        ("x-kubernetes-preserve-unknown-fields", "must be false to be structural"),
-        ("x-kubernetes-embedded-resource", "must be false to be structural"),
-        ("x-kubernetes-int-or-string", "must be false to be structural"),
-        ("x-kubernetes-list-map-keys", "must be empty to be structural"),
-        ("x-kubernetes-list-type", "must be undefined to be structural"),
-        ("x-kubernetes-map-type", "must be undefined to be structural"),
+        (
+            "x-kubernetes-preserve-unknown-fields",
+            "must be false to be structural",
+        ),
+        (
+            "x-kubernetes-embedded-resource",
+            "must be false to be structural",
+        ),
+        (
+            "x-kubernetes-int-or-string",
+            "must be false to be structural",
+        ),
+        (
+            "x-kubernetes-list-map-keys",
+            "must be empty to be structural",
+        ),
+        (
+            "x-kubernetes-list-type",
+            "must be undefined to be structural",
+        ),
+        (
+            "x-kubernetes-map-type",
+            "must be undefined to be structural",
+        ),
     ];
     for (key, detail) in checks {
-        let present = if key == "additionalProperties" { v.has(key) } else { set.contains(&key) };
+        let present = if key == "additionalProperties" {
+            v.has(key)
+        } else {
+            set.contains(&key)
+        };
         if present {
             forbidden(key, detail, out);
         }
     }
     if set.contains(&"x-kubernetes-validations") {
-        forbidden("x-kubernetes-validations", "must be empty to be structural", out);
+        forbidden(
+            "x-kubernetes-validations",
+            "must be empty to be structural",
+            out,
+        );
     }
     if v.prop("metadata").is_some() {
         let at = path::key(&field("properties"), "metadata");
-        out.push(FieldCause::forbidden(&at, "must not be specified in a nested context"));
+        out.push(FieldCause::forbidden(
+            &at,
+            "must not be specified in a nested context",
+        ));
     }
 }
 
@@ -286,9 +397,19 @@ fn nested(v: Node, skip_any_of: bool, lvl: Level, at: &str, out: &mut Vec<FieldC
 /// checks this for the root's junctors only.
 fn completeness(v: Node, s: Option<Node>, s_at: &str, v_at: &str, out: &mut Vec<FieldCause>) {
     let Some(s) = s else { return };
-    for (key, alts) in [("allOf", v.list("allOf")), ("anyOf", v.list("anyOf")), ("oneOf", v.list("oneOf"))] {
+    for (key, alts) in [
+        ("allOf", v.list("allOf")),
+        ("anyOf", v.list("anyOf")),
+        ("oneOf", v.list("oneOf")),
+    ] {
         for (i, alt) in alts.iter().enumerate() {
-            nested_completeness(Node(alt), Some(s), s_at, &path::index(&path::child(v_at, key), i), out);
+            nested_completeness(
+                Node(alt),
+                Some(s),
+                s_at,
+                &path::index(&path::child(v_at, key), i),
+                out,
+            );
         }
     }
     if let Some(not) = v.get("not").filter(|n| n.is_object()) {
@@ -296,14 +417,29 @@ fn completeness(v: Node, s: Option<Node>, s_at: &str, v_at: &str, out: &mut Vec<
     }
 }
 
-fn nested_completeness(v: Node, s: Option<Node>, s_at: &str, v_at: &str, out: &mut Vec<FieldCause>) {
+fn nested_completeness(
+    v: Node,
+    s: Option<Node>,
+    s_at: &str,
+    v_at: &str,
+    out: &mut Vec<FieldCause>,
+) {
     let Some(s) = s else {
-        out.push(FieldCause::required(s_at, &format!("because it is defined in {v_at}")));
+        out.push(FieldCause::required(
+            s_at,
+            &format!("because it is defined in {v_at}"),
+        ));
         return;
     };
     completeness(v, Some(s), s_at, v_at, out);
     if let Some(items) = v.items() {
-        nested_completeness(items, s.items(), &path::child(s_at, "items"), &path::child(v_at, "items"), out);
+        nested_completeness(
+            items,
+            s.items(),
+            &path::child(s_at, "items"),
+            &path::child(v_at, "items"),
+            out,
+        );
     }
     if let Some(props) = v.properties() {
         for (k, p) in props {
@@ -311,7 +447,10 @@ fn nested_completeness(v: Node, s: Option<Node>, s_at: &str, v_at: &str, out: &m
             let v_here = path::key(&path::child(v_at, "properties"), k);
             match s.prop(k) {
                 Some(sp) => nested_completeness(Node(p), Some(sp), &s_here, &v_here, out),
-                None => out.push(FieldCause::required(&s_here, &format!("because it is defined in {v_here}"))),
+                None => out.push(FieldCause::required(
+                    &s_here,
+                    &format!("because it is defined in {v_here}"),
+                )),
             }
         }
     }

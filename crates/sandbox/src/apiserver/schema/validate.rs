@@ -33,7 +33,10 @@ pub fn validate(obj: &Value, schema: &Value) -> Vec<FieldCause> {
 /// Schema validation only, with field paths under `base`, as the server validates a
 /// schema's `default` values (`base` = `...properties[spec].default`).
 pub fn validate_at(value: &Value, schema: &Value, base: &str) -> Vec<FieldCause> {
-    node_errors(value, Node(schema), "").into_iter().map(|e| e.into_cause(base)).collect()
+    node_errors(value, Node(schema), "")
+        .into_iter()
+        .map(|e| e.into_cause(base))
+        .collect()
 }
 
 /// One kube-openapi error, before it becomes a field cause.
@@ -47,18 +50,37 @@ struct OErr {
 #[derive(Debug)]
 enum Body {
     Required,
-    Enum { value: Value, values: Vec<String> },
-    TooLong { max: usize },
-    TooMany { actual: usize, max: usize },
-    TypeInvalid { value: Value, message: String },
-    Invalid { value: Value, message: String },
+    Enum {
+        value: Value,
+        values: Vec<String>,
+    },
+    TooLong {
+        max: usize,
+    },
+    TooMany {
+        actual: usize,
+        max: usize,
+    },
+    TypeInvalid {
+        value: Value,
+        message: String,
+    },
+    Invalid {
+        value: Value,
+        message: String,
+    },
     /// `allOf`/`anyOf`/`oneOf`/`not`: not a field error on the server's side.
-    Composite { message: String },
+    Composite {
+        message: String,
+    },
 }
 
 impl OErr {
     fn new(name: &str, body: Body) -> Self {
-        OErr { name: name.to_string(), body }
+        OErr {
+            name: name.to_string(),
+            body,
+        }
     }
 
     fn into_cause(self, base: &str) -> FieldCause {
@@ -88,13 +110,22 @@ fn invalid_type(name: &str, type_name: &str, value: &str) -> OErr {
         name,
         Body::TypeInvalid {
             value: Value::from(value),
-            message: in_body(name, &format!("must be of type {type_name}: {}", go_quote(value))),
+            message: in_body(
+                name,
+                &format!("must be of type {type_name}: {}", go_quote(value)),
+            ),
         },
     )
 }
 
 fn invalid(name: &str, value: Value, rest: &str) -> OErr {
-    OErr::new(name, Body::Invalid { value, message: in_body(name, rest) })
+    OErr::new(
+        name,
+        Body::Invalid {
+            value,
+            message: in_body(name, rest),
+        },
+    )
 }
 
 /// The JSON type of a decoded value and the format the validator infers for it.
@@ -143,7 +174,7 @@ fn type_error(data: &Value, s: Node, name: &str) -> Option<OErr> {
     let is_int_float = sch_type == "integer" && types.contains(&"number");
     let textual = data.is_string() || data.is_array();
     let type_ok = types.contains(&sch_type) || is_float_int || is_int_float;
-    if !textual && !format.is_empty() && !(type_ok || data_format == format) {
+    if !(textual || format.is_empty() || type_ok || data_format == format) {
         return Some(invalid_type(name, format, data_format));
     }
     let numeric = types.contains(&"number") || types.contains(&"integer");
@@ -164,7 +195,10 @@ fn pattern_matches(pattern: &str, s: &str) -> Result<bool, String> {
         let compiled = cache
             .entry(pattern.to_string())
             .or_insert_with(|| Regex::new(pattern).map_err(|e| e.to_string()));
-        compiled.as_ref().map(|re| re.is_match(s)).map_err(Clone::clone)
+        compiled
+            .as_ref()
+            .map(|re| re.is_match(s))
+            .map_err(Clone::clone)
     })
 }
 
@@ -178,7 +212,11 @@ fn string_error(s: &str, schema: Node, name: &str) -> Option<OErr> {
     if let Some(min) = schema.u64("minLength")
         && chars < min
     {
-        return Some(invalid(name, Value::from(s), &format!("should be at least {min} chars long")));
+        return Some(invalid(
+            name,
+            Value::from(s),
+            &format!("should be at least {min} chars long"),
+        ));
     }
     let pattern = schema.str("pattern");
     if pattern.is_empty() {
@@ -186,7 +224,11 @@ fn string_error(s: &str, schema: Node, name: &str) -> Option<OErr> {
     }
     match pattern_matches(pattern, s) {
         Ok(true) => None,
-        Ok(false) => Some(invalid(name, Value::from(s), &format!("should match '{pattern}'"))),
+        Ok(false) => Some(invalid(
+            name,
+            Value::from(s),
+            &format!("should match '{pattern}'"),
+        )),
         Err(e) => Some(invalid(
             name,
             Value::from(s),
@@ -198,7 +240,11 @@ fn string_error(s: &str, schema: Node, name: &str) -> Option<OErr> {
 fn bound_error(data: &Value, s: Node, name: &str, key: &str, out: &mut Vec<OErr>) {
     let Some(limit) = s.f64(key) else { return };
     let minimum = key == "minimum";
-    let exclusive = s.flag(if minimum { "exclusiveMinimum" } else { "exclusiveMaximum" });
+    let exclusive = s.flag(if minimum {
+        "exclusiveMinimum"
+    } else {
+        "exclusiveMaximum"
+    });
     let (failed, shown) = match gofmt::go_number(data) {
         Some(GoNumber::Int(i)) => {
             // kube-openapi compares integers against the bound truncated to int64.
@@ -229,7 +275,11 @@ fn bound_error(data: &Value, s: Node, name: &str, key: &str, out: &mut Vec<OErr>
             (false, false) => "less than or equal to",
             (false, true) => "less than",
         };
-        out.push(invalid(name, data.clone(), &format!("should be {relation} {shown}")));
+        out.push(invalid(
+            name,
+            data.clone(),
+            &format!("should be {relation} {shown}"),
+        ));
     }
 }
 
@@ -247,11 +297,21 @@ fn multiple_of_error(data: &Value, s: Node, name: &str) -> Option<OErr> {
             if factor < 0.0 {
                 return Some(invalid_positive(name, factor));
             }
-            let mult = if factor < 1.0 { 1.0 / factor * v } else { v / factor };
+            let mult = if factor < 1.0 {
+                1.0 / factor * v
+            } else {
+                v / factor
+            };
             (!is_json_integer(mult), go_float(factor))
         }
     };
-    failed.then(|| invalid(name, data.clone(), &format!("should be a multiple of {shown}")))
+    failed.then(|| {
+        invalid(
+            name,
+            data.clone(),
+            &format!("should be a multiple of {shown}"),
+        )
+    })
 }
 
 fn invalid_positive(name: &str, factor: f64) -> OErr {
@@ -259,7 +319,10 @@ fn invalid_positive(name: &str, factor: f64) -> OErr {
         name,
         Body::Invalid {
             value: Value::from(factor),
-            message: format!("factor MultipleOf declared for {name} must be positive: {}", go_float(factor)),
+            message: format!(
+                "factor MultipleOf declared for {name} must be positive: {}",
+                go_float(factor)
+            ),
         },
     )
 }
@@ -283,7 +346,10 @@ fn enum_error(data: &Value, s: Node, name: &str) -> Option<OErr> {
     if allowed.is_empty() {
         return None;
     }
-    let matched = !data.is_null() && allowed.iter().any(|e| !e.is_null() && numbers_equal(data, e));
+    let matched = !data.is_null()
+        && allowed
+            .iter()
+            .any(|e| !e.is_null() && numbers_equal(data, e));
     if matched {
         return None;
     }
@@ -294,7 +360,13 @@ fn enum_error(data: &Value, s: Node, name: &str) -> Option<OErr> {
             other => other.to_string(),
         })
         .collect();
-    Some(OErr::new(name, Body::Enum { value: data.clone(), values }))
+    Some(OErr::new(
+        name,
+        Body::Enum {
+            value: data.clone(),
+            values,
+        },
+    ))
 }
 
 fn array_errors(items: &[Value], s: Node, name: &str, out: &mut Vec<OErr>) {
@@ -307,17 +379,34 @@ fn array_errors(items: &[Value], s: Node, name: &str, out: &mut Vec<OErr>) {
     if let Some(min) = s.u64("minItems")
         && (size as u64) < min
     {
-        out.push(invalid(name, Value::from(size), &format!("should have at least {min} items")));
+        out.push(invalid(
+            name,
+            Value::from(size),
+            &format!("should have at least {min} items"),
+        ));
     }
     if let Some(max) = s.u64("maxItems")
         && (size as u64) > max
     {
-        out.push(OErr::new(name, Body::TooMany { actual: size, max: max as usize }));
+        out.push(OErr::new(
+            name,
+            Body::TooMany {
+                actual: size,
+                max: max as usize,
+            },
+        ));
     }
     if s.flag("uniqueItems") {
-        let duplicated = items.iter().enumerate().any(|(i, a)| items[..i].iter().any(|b| b == a));
+        let duplicated = items
+            .iter()
+            .enumerate()
+            .any(|(i, a)| items[..i].iter().any(|b| b == a));
         if duplicated {
-            out.push(invalid(name, Value::from(""), "shouldn't contain duplicates"));
+            out.push(invalid(
+                name,
+                Value::from(""),
+                "shouldn't contain duplicates",
+            ));
         }
     }
 }
@@ -327,13 +416,23 @@ fn object_errors(map: &serde_json::Map<String, Value>, s: Node, name: &str, out:
     if let Some(min) = s.u64("minProperties")
         && (count as u64) < min
     {
-        out.push(invalid(name, Value::from(count), &format!("should have at least {min} properties")));
+        out.push(invalid(
+            name,
+            Value::from(count),
+            &format!("should have at least {min} properties"),
+        ));
         return;
     }
     if let Some(max) = s.u64("maxProperties")
         && (count as u64) > max
     {
-        out.push(OErr::new(name, Body::TooMany { actual: count, max: max as usize }));
+        out.push(OErr::new(
+            name,
+            Body::TooMany {
+                actual: count,
+                max: max as usize,
+            },
+        ));
         return;
     }
     let is_property = |k: &str| s.prop(k).is_some();
@@ -341,7 +440,13 @@ fn object_errors(map: &serde_json::Map<String, Value>, s: Node, name: &str, out:
         Additional::Bool(false) => {
             for k in map.keys().filter(|k| !is_property(k)) {
                 let message = format!("{name}.{k} in body is a forbidden property");
-                out.push(OErr::new(name, Body::Invalid { value: Value::from(k.as_str()), message }));
+                out.push(OErr::new(
+                    name,
+                    Body::Invalid {
+                        value: Value::from(k.as_str()),
+                        message,
+                    },
+                ));
             }
         }
         Additional::Schema(a) => {
@@ -372,22 +477,33 @@ fn composite(message: String) -> OErr {
 fn junctor_errors(data: &Value, s: Node, name: &str, out: &mut Vec<OErr>) {
     let quoted = go_quote(name);
     let alternatives = |key: &str| -> Vec<Vec<OErr>> {
-        s.list(key).iter().map(|alt| node_errors(data, Node(alt), name)).collect()
+        s.list(key)
+            .iter()
+            .map(|alt| node_errors(data, Node(alt), name))
+            .collect()
     };
-    let fewest = |results: Vec<Vec<OErr>>| results.into_iter().min_by_key(Vec::len).unwrap_or_default();
+    let fewest =
+        |results: Vec<Vec<OErr>>| results.into_iter().min_by_key(Vec::len).unwrap_or_default();
 
     let any_of = alternatives("anyOf");
     if !any_of.is_empty() && !any_of.iter().any(Vec::is_empty) {
-        out.push(composite(format!("{quoted} must validate at least one schema (anyOf)")));
+        out.push(composite(format!(
+            "{quoted} must validate at least one schema (anyOf)"
+        )));
         out.extend(fewest(any_of));
     }
     let one_of = alternatives("oneOf");
     if !one_of.is_empty() {
         let valid = one_of.iter().filter(|r| r.is_empty()).count();
         if valid != 1 {
-            let detail =
-                if valid == 0 { "Found none valid".to_string() } else { format!("Found {valid} valid alternatives") };
-            out.push(composite(format!("{quoted} must validate one and only one schema (oneOf). {detail}")));
+            let detail = if valid == 0 {
+                "Found none valid".to_string()
+            } else {
+                format!("Found {valid} valid alternatives")
+            };
+            out.push(composite(format!(
+                "{quoted} must validate one and only one schema (oneOf). {detail}"
+            )));
             if valid == 0 {
                 out.extend(fewest(one_of));
             }
@@ -402,13 +518,17 @@ fn junctor_errors(data: &Value, s: Node, name: &str, out: &mut Vec<OErr>) {
         }
         if valid != total {
             let detail = if valid == 0 { ". None validated" } else { "" };
-            out.push(composite(format!("{quoted} must validate all the schemas (allOf){detail}")));
+            out.push(composite(format!(
+                "{quoted} must validate all the schemas (allOf){detail}"
+            )));
         }
     }
     if let Some(not) = s.get("not").filter(|v| v.is_object())
         && node_errors(data, Node(not), name).is_empty()
     {
-        out.push(composite(format!("{quoted} must not validate the schema (not)")));
+        out.push(composite(format!(
+            "{quoted} must not validate the schema (not)"
+        )));
     }
 }
 
