@@ -189,6 +189,21 @@ fn schema_errors_use_the_servers_messages() {
             ],
         ),
         (
+            "format on a number names the format",
+            json!({"t": {"type": "string", "format": "date-time"}}),
+            json!({"t": 5}),
+            vec![
+                r#"spec.t: Invalid value: "int64": spec.t in body must be of type date-time: "int64""#,
+            ],
+        ),
+        (
+            "additionalProperties false",
+            json!({"o": {"type": "object", "additionalProperties": false,
+            "properties": {"a": {"type": "string"}}}}),
+            json!({"o": {"a": "x", "b": 1}}),
+            vec![r#"spec.o: Invalid value: "b": spec.o.b in body is a forbidden property"#],
+        ),
+        (
             "int32 is not enforced",
             json!({"n": {"type": "integer", "format": "int32"}}),
             json!({"n": 1_099_511_627_776_i64}),
@@ -357,6 +372,12 @@ fn object_meta_messages() {
          vec![format!(r#"metadata.labels: Invalid value: "{long}": must be no more than 63 characters"#)]),
         ("annotation size", json!({"name": "a", "annotations": {"k": big}}), false, NameRule::Dns1123Subdomain,
          vec!["metadata.annotations: Too long: may not be more than 262144 bytes".to_string()]),
+        ("annotation key", json!({"name": "a", "annotations": {"Example.com/Key": "v", "a b": "v"}}), false,
+         NameRule::Dns1123Subdomain, vec![format!(r#"metadata.annotations: Invalid value: "a b": name part {QUALIFIED_MSG}"#)]),
+        ("two controllers", json!({"name": "a", "ownerReferences": [
+            {"apiVersion": "v1", "kind": "Pod", "name": "p", "uid": "1", "controller": true},
+            {"apiVersion": "v1", "kind": "Pod", "name": "q", "uid": "2", "controller": true}]}), false, NameRule::Dns1123Subdomain,
+         vec![r#"metadata.ownerReferences: Invalid value: []interface {}{map[string]interface {}{"apiVersion":"v1", "controller":true, "kind":"Pod", "name":"p", "uid":"1"}, map[string]interface {}{"apiVersion":"v1", "controller":true, "kind":"Pod", "name":"q", "uid":"2"}}: Only one reference can have Controller set to true. Found "true" in references for Pod/p and Pod/q"#.to_string()]),
         ("finalizer", json!({"name": "a", "finalizers": ["bad finalizer"]}), false, NameRule::Dns1123Subdomain,
          vec![format!(r#"metadata.finalizers: Invalid value: "bad finalizer": name part {QUALIFIED_MSG}"#)]),
         ("owner reference", json!({"name": "a", "ownerReferences": [{"apiVersion": "v1", "kind": "Pod", "name": "p"}]}), false,
