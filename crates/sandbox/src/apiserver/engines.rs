@@ -73,20 +73,49 @@ pub fn record_update(
 ) {
 }
 
-pub fn prune(_obj: &mut Value, _schema: &Value) -> Vec<String> {
-    Vec::new()
+pub fn prune(obj: &mut Value, schema: &Value) -> Vec<String> {
+    super::schema::prune(obj, schema)
 }
 
-pub fn apply_defaults(_obj: &mut Value, _schema: &Value) {}
-
-pub fn validate_schema(_obj: &Value, _schema: &Value) -> Vec<FieldCause> {
-    Vec::new()
+pub fn apply_defaults(obj: &mut Value, schema: &Value) {
+    super::schema::apply_defaults(obj, schema)
 }
 
-pub fn validate_meta(_rt: &ResourceType, _obj: &Value) -> Vec<FieldCause> {
-    Vec::new()
+pub fn validate_schema(obj: &Value, schema: &Value) -> Vec<FieldCause> {
+    super::schema::validate(obj, schema)
 }
 
+/// Object metadata rules, with the name rule each kind uses upstream.
+pub fn validate_meta(rt: &ResourceType, obj: &Value) -> Vec<FieldCause> {
+    use super::{registry::Builtin, schema::meta::NameRule};
+    let rule = match rt.builtin() {
+        Some(Builtin::Namespace) => NameRule::Dns1123Label,
+        Some(
+            Builtin::Role
+            | Builtin::RoleBinding
+            | Builtin::ClusterRole
+            | Builtin::ClusterRoleBinding,
+        ) => NameRule::PathSegment,
+        _ => NameRule::Dns1123Subdomain,
+    };
+    let mut causes =
+        super::schema::meta::validate_object_meta(&obj["metadata"], rt.namespaced, rule);
+    // A Job's name becomes a label value on its pods, so it is held to 63 characters.
+    if rt.builtin() == Some(Builtin::Job) {
+        let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+        if name.len() > 63 {
+            causes.push(FieldCause::invalid(
+                "metadata.name",
+                &Value::from(name),
+                "must be no more than 63 characters",
+            ));
+        }
+    }
+    causes
+}
+
+/// The `meta.k8s.io/v1` Table for objects of `rt`: printer columns for custom resources,
+/// the familiar kubectl columns for built-in kinds.
 pub fn table(
     rt: &ResourceType,
     objects: &[Value],
@@ -94,25 +123,20 @@ pub fn table(
     now: jiff::Timestamp,
     list_meta: Value,
 ) -> Value {
-    let _ = (rt, now);
-    let rows: Vec<Value> = objects
-        .iter()
-        .map(|o| {
-            let mut row = serde_json::json!({"cells": [o["metadata"]["name"], o["metadata"]["creationTimestamp"]]});
-            if include != Some("None") {
-                row["object"] = serde_json::json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o["metadata"]});
-            }
-            row
-        })
-        .collect();
-    serde_json::json!({
-        "kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": list_meta,
-        "columnDefinitions": [
-            {"name": "Name", "type": "string", "format": "name", "description": "", "priority": 0},
-            {"name": "Age", "type": "string", "format": "", "description": "", "priority": 0}
-        ],
-        "rows": rows
-    })
+    use super::table::{IncludeObject, PrinterColumn, builtin_table, crd_table};
+    let include =
+        IncludeObject::from_query(include.unwrap_or_default()).unwrap_or(IncludeObject::Metadata);
+    match rt.custom() {
+        Some(info) => {
+            let columns: Vec<PrinterColumn> = info
+                .printer_columns
+                .iter()
+                .filter_map(|c| serde_json::from_value(c.clone()).ok())
+                .collect();
+            crd_table(&columns, objects, include, now, list_meta)
+        }
+        None => builtin_table(&rt.group, &rt.kind, objects, include, now, list_meta),
+    }
 }
 
 fn openapi_resources(registry: &super::registry::Registry) -> Vec<super::openapi::OpenApiResource> {

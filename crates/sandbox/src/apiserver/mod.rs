@@ -12,8 +12,10 @@ pub mod ops;
 pub mod registry;
 pub mod request;
 pub mod running;
+pub mod schema;
 pub mod selector;
 pub mod store;
+pub mod table;
 pub mod tls;
 
 pub use cluster::ClusterOptions;

@@ -151,7 +151,10 @@ pub struct Output {
 impl Kubectl {
     pub fn new(cluster: &RunningCluster) -> Self {
         let binary = std::path::Path::new("/usr/bin/kubectl");
-        assert!(binary.exists(), "kubectl is part of the machine image and must be at /usr/bin/kubectl");
+        assert!(
+            binary.exists(),
+            "kubectl is part of the machine image and must be at /usr/bin/kubectl"
+        );
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("kubeconfig"), cluster.kubeconfig_yaml()).unwrap();
         Kubectl { dir }
@@ -196,7 +199,11 @@ impl Kubectl {
     /// Runs and requires success, returning stdout.
     pub async fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args).await;
-        assert!(out.ok, "kubectl {args:?} failed:\nstdout: {}\nstderr: {}", out.stdout, out.stderr);
+        assert!(
+            out.ok,
+            "kubectl {args:?} failed:\nstdout: {}\nstderr: {}",
+            out.stdout, out.stderr
+        );
         out.stdout
     }
 }

@@ -74,21 +74,30 @@ struct Encoder {
     rt: ResourceType,
     repr: Representation,
     include: Option<String>,
+    /// Table watches carry column definitions in their first event only, as upstream.
+    headers_sent: bool,
 }
 
 impl Encoder {
-    fn event(&self, kind: &str, stored: &Value) -> Bytes {
+    fn event(&mut self, kind: &str, stored: &Value) -> Bytes {
         let obj = encode(&self.rt, stored);
         let obj = match self.repr {
             Representation::Object => obj,
             Representation::PartialMetadata => partial_metadata(&obj),
-            Representation::Table => engines::table(
-                &self.rt,
-                std::slice::from_ref(&obj),
-                self.include.as_deref(),
-                now(),
-                json!({}),
-            ),
+            Representation::Table => {
+                let mut table = engines::table(
+                    &self.rt,
+                    std::slice::from_ref(&obj),
+                    self.include.as_deref(),
+                    now(),
+                    json!({}),
+                );
+                if self.headers_sent {
+                    crate::apiserver::table::omit_headers(&mut table);
+                }
+                self.headers_sent = true;
+                table
+            }
         };
         line(&json!({"type": kind, "object": obj}))
     }
@@ -137,7 +146,8 @@ pub async fn serve(
         labels,
         fields,
     };
-    let encoder = Encoder {
+    let mut encoder = Encoder {
+        headers_sent: false,
         rt: rt.clone(),
         repr: representation(ctx.headers.get("accept").and_then(|v| v.to_str().ok())),
         include: ctx.query.get("includeObject").map(str::to_string),
@@ -228,7 +238,7 @@ async fn pump(
     mut rx: broadcast::Receiver<Arc<Change>>,
     tx: mpsc::Sender<Result<Frame<Bytes>, std::convert::Infallible>>,
     filter: Filter,
-    encoder: Encoder,
+    mut encoder: Encoder,
     bookmark_every: Option<Duration>,
     timeout: Duration,
     seen: &mut u64,
