@@ -59,7 +59,10 @@ impl ApplyError {
 
 fn conflicts_message(conflicts: &[ApplyConflict]) -> String {
     if let [only] = conflicts {
-        return format!("Apply failed with 1 conflict: conflict with {}: {}", only.manager, only.field);
+        return format!(
+            "Apply failed with 1 conflict: conflict with {}: {}",
+            only.manager, only.field
+        );
     }
     let mut lines: Vec<String> = Vec::new();
     let mut current: Option<&str> = None;
@@ -70,7 +73,11 @@ fn conflicts_message(conflicts: &[ApplyConflict]) -> String {
         }
         lines.push(format!("- {}", conflict.field));
     }
-    format!("Apply failed with {} conflicts: {}", conflicts.len(), lines.join("\n"))
+    format!(
+        "Apply failed with {} conflicts: {}",
+        conflicts.len(),
+        lines.join("\n")
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -91,7 +98,13 @@ struct Entry {
 
 impl Entry {
     /// Apply entries are one per manager whatever the version they applied in.
-    fn is(&self, manager: &str, operation: Operation, api_version: &str, sub: Option<&str>) -> bool {
+    fn is(
+        &self,
+        manager: &str,
+        operation: Operation,
+        api_version: &str,
+        sub: Option<&str>,
+    ) -> bool {
         self.manager == manager
             && self.operation == operation
             && self.subresource.as_deref() == sub
@@ -141,7 +154,8 @@ impl Entry {
 }
 
 fn seconds(time: Option<&str>) -> i64 {
-    time.and_then(|t| t.parse::<jiff::Timestamp>().ok()).map_or(0, |t| t.as_second())
+    time.and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        .map_or(0, |t| t.as_second())
 }
 
 fn decode_entries(managed: Option<&Value>) -> Result<Vec<Entry>, String> {
@@ -159,12 +173,18 @@ fn decode_entries(managed: Option<&Value>) -> Result<Vec<Entry>, String> {
             _ => return Err("operation must be `Apply` or `Update`".into()),
         };
         let api_version = text("apiVersion").filter(|v| !v.is_empty());
-        let api_version = api_version.ok_or("apiVersion must not be empty")?.to_string();
+        let api_version = api_version
+            .ok_or("apiVersion must not be empty")?
+            .to_string();
         match text("fieldsType") {
             Some("FieldsV1") => {}
-            None | Some("") => return Err(format!("missing fieldsType in managed fields entry {i}")),
+            None | Some("") => {
+                return Err(format!("missing fieldsType in managed fields entry {i}"));
+            }
             Some(other) => {
-                return Err(format!("invalid fieldsType {other:?} in managed fields entry {i}"));
+                return Err(format!(
+                    "invalid fieldsType {other:?} in managed fields entry {i}"
+                ));
             }
         }
         let set = match raw.get("fieldsV1") {
@@ -176,11 +196,20 @@ fn decode_entries(managed: Option<&Value>) -> Result<Vec<Entry>, String> {
             operation,
             api_version,
             time: text("time").map(String::from),
-            subresource: text("subresource").filter(|s| !s.is_empty()).map(String::from),
+            subresource: text("subresource")
+                .filter(|s| !s.is_empty())
+                .map(String::from),
             set,
         };
         let sub = entry.subresource.clone();
-        let same = |e: &Entry| e.is(&entry.manager, entry.operation, &entry.api_version, sub.as_deref());
+        let same = |e: &Entry| {
+            e.is(
+                &entry.manager,
+                entry.operation,
+                &entry.api_version,
+                sub.as_deref(),
+            )
+        };
         entries.retain(|e| !same(e));
         entries.push(entry);
     }
@@ -215,7 +244,9 @@ fn store_entries(obj: &mut Value, mut entries: Vec<Entry>) {
     let Value::Object(root) = obj else {
         return;
     };
-    let meta = root.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
+    let meta = root
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(Map::new()));
     if let Value::Object(meta) = meta {
         meta.insert("managedFields".into(), Value::Array(encoded));
     }
@@ -231,7 +262,13 @@ fn cap_update_managers(entries: &mut Vec<Entry>) {
         return;
     }
     updaters.sort_by(|&a, &b| {
-        let key = |e: &Entry| (seconds(e.time.as_deref()), e.manager.clone(), e.api_version.clone());
+        let key = |e: &Entry| {
+            (
+                seconds(e.time.as_deref()),
+                e.manager.clone(),
+                e.api_version.clone(),
+            )
+        };
         key(&entries[a]).cmp(&key(&entries[b]))
     });
     let mut remaining = updaters.len();
@@ -247,7 +284,8 @@ fn cap_update_managers(entries: &mut Vec<Entry>) {
             continue;
         };
         let existing = (0..entries.len()).find(|&b| {
-            !folded.contains(&b) && entries[b].is(ANCIENT_CHANGES, Operation::Update, &version, None)
+            !folded.contains(&b)
+                && entries[b].is(ANCIENT_CHANGES, Operation::Update, &version, None)
         });
         let bucket = match existing {
             Some(bucket) => bucket,
@@ -274,11 +312,18 @@ fn cap_update_managers(entries: &mut Vec<Entry>) {
 }
 
 fn manager_name(manager: &str) -> &str {
-    if manager.is_empty() { "unknown" } else { manager }
+    if manager.is_empty() {
+        "unknown"
+    } else {
+        manager
+    }
 }
 
 fn api_version_of(obj: &Value) -> String {
-    obj.get("apiVersion").and_then(Value::as_str).unwrap_or("").to_string()
+    obj.get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
 }
 
 /// The `Update` bookkeeping shared by ordinary writes and the `before-first-apply` entry:
@@ -300,7 +345,10 @@ fn update_entries(
     }
     strip_meta(&mut changed);
     if !changed.is_empty() {
-        match entries.iter_mut().find(|e| e.is(manager, Operation::Update, api_version, sub)) {
+        match entries
+            .iter_mut()
+            .find(|e| e.is(manager, Operation::Update, api_version, sub))
+        {
             Some(entry) => {
                 entry.set.union_with(&changed);
                 entry.time = Some(now.to_string());
@@ -355,7 +403,11 @@ pub fn record_update(
     if entries.is_empty() && exists {
         return;
     }
-    let old = if old.is_object() { without_managed_fields(old) } else { json!({}) };
+    let old = if old.is_object() {
+        without_managed_fields(old)
+    } else {
+        json!({})
+    };
     let api_version = api_version_of(new);
     let identity = (manager_name(manager), api_version.as_str(), subresource);
     update_entries(&mut entries, &old, new, identity, operation_now, schema);
@@ -367,7 +419,11 @@ fn validate_applied(applied: &Value) -> Result<(), ApplyError> {
     if !applied.is_object() {
         return invalid("the applied configuration must be an object");
     }
-    let text = |v: Option<&Value>| v.and_then(Value::as_str).filter(|s| !s.is_empty()).is_some();
+    let text = |v: Option<&Value>| {
+        v.and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .is_some()
+    };
     if !text(applied.get("apiVersion")) {
         return invalid("apiVersion must be set in the applied configuration");
     }
@@ -378,7 +434,10 @@ fn validate_applied(applied: &Value) -> Result<(), ApplyError> {
     if !text(meta.and_then(|m| m.get("name"))) {
         return invalid("metadata.name must be set in the applied configuration");
     }
-    if meta.and_then(|m| m.get("managedFields")).is_some_and(|v| !v.is_null()) {
+    if meta
+        .and_then(|m| m.get("managedFields"))
+        .is_some_and(|v| !v.is_null())
+    {
         return invalid("metadata.managedFields must be nil");
     }
     Ok(())
@@ -402,7 +461,9 @@ pub fn server_side_apply(
     let manager = manager_name(manager);
     let api_version = api_version_of(applied);
     let live_obj = live.map_or_else(|| json!({}), without_managed_fields);
-    let mut entries = live.map(|l| decode_entries(managed_fields(l)).unwrap_or_default()).unwrap_or_default();
+    let mut entries = live
+        .map(|l| decode_entries(managed_fields(l)).unwrap_or_default())
+        .unwrap_or_default();
     if entries.is_empty() && live.is_some() {
         let identity = (BEFORE_FIRST_APPLY, api_version.as_str(), subresource);
         update_entries(&mut entries, &json!({}), &live_obj, identity, now, schema);
@@ -412,7 +473,9 @@ pub fn server_side_apply(
     let mut result = merge_applied(Some(&live_obj), Some(applied), schema, &mut Vec::new())
         .map_err(ApplyError::Invalid)?
         .unwrap_or_else(|| json!({}));
-    let mine = entries.iter().position(|e| e.is(manager, Operation::Apply, "", subresource));
+    let mine = entries
+        .iter()
+        .position(|e| e.is(manager, Operation::Apply, "", subresource));
     if let Some(last) = mine.map(|i| &entries[i].set).filter(|s| !s.is_empty()) {
         let mut owned = config_set.clone();
         for (i, entry) in entries.iter().enumerate() {
@@ -437,13 +500,21 @@ pub fn server_side_apply(
     }
     if !force && !conflicts.is_empty() {
         let order = |e: &Entry| {
-            (e.manager.clone(), e.operation, e.api_version.clone(), e.subresource.clone())
+            (
+                e.manager.clone(),
+                e.operation,
+                e.api_version.clone(),
+                e.subresource.clone(),
+            )
         };
         conflicts.sort_by(|a, b| order(&entries[a.0]).cmp(&order(&entries[b.0])));
         let mut list = Vec::new();
         for (i, taken) in &conflicts {
             for path in taken.paths() {
-                list.push(ApplyConflict { manager: entries[*i].display(), field: render_path(&path) });
+                list.push(ApplyConflict {
+                    manager: entries[*i].display(),
+                    field: render_path(&path),
+                });
             }
         }
         return Err(ApplyError::Conflicts(list));
@@ -485,3 +556,7 @@ pub fn server_side_apply(
 #[cfg(test)]
 #[path = "apply_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "update_tests.rs"]
+mod update_tests;

@@ -10,7 +10,7 @@
 
 use serde_json::{Value, json};
 
-use super::schema::TYPED_MARKER;
+use super::schema::{ALWAYS_PRESENT_MARKER, TYPED_MARKER};
 
 fn object(properties: Value) -> Value {
     json!({"type": "object", "properties": properties})
@@ -90,11 +90,17 @@ fn container() -> Value {
     }))
 }
 
+/// Marks a field the Go type serializes without `omitempty`.
+fn never_omitted(mut schema: Value) -> Value {
+    schema[ALWAYS_PRESENT_MARKER] = Value::Bool(true);
+    schema
+}
+
 fn pod_spec() -> Value {
     object(json!({
         "volumes": keyed_list(json!({"type": "object"}), "name", "merge,retainKeys", &["name"]),
         "initContainers": keyed_list(container(), "name", "merge", &["name"]),
-        "containers": keyed_list(container(), "name", "merge", &["name"]),
+        "containers": never_omitted(keyed_list(container(), "name", "merge", &["name"])),
         "ephemeralContainers": keyed_list(container(), "name", "merge", &["name"]),
         "imagePullSecrets": keyed_list(json!({"type": "object"}), "name", "merge", &["name"]),
         "hostAliases": keyed_list(
@@ -212,11 +218,11 @@ fn kind_body(group: &str, kind: &str) -> Option<Value> {
                 })),
             })),
             "status": object(json!({
-                "conditions": {
+                "conditions": never_omitted(json!({
                     "type": "array",
                     "x-kubernetes-list-type": "map",
                     "x-kubernetes-list-map-keys": ["type"],
-                },
+                })),
                 "acceptedNames": object(json!({"shortNames": atomic_list(), "categories": atomic_list()})),
                 "storedVersions": atomic_list(),
             })),
@@ -255,35 +261,152 @@ pub fn custom_resource_merge_schema(open_api_v3: &Value) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::super::schema::{ListType, child, items, list_type, patch_merge_key, patch_strategy};
+    use super::super::schema::{
+        ListType, child, items, list_type, patch_merge_key, patch_strategy,
+    };
     use super::*;
 
     fn at<'a>(schema: &'a Value, path: &[&str]) -> &'a Value {
-        path.iter().fold(schema, |node, step| if *step == "[]" { items(node) } else { child(node, step) })
+        path.iter().fold(schema, |node, step| {
+            if *step == "[]" {
+                items(node)
+            } else {
+                child(node, step)
+            }
+        })
     }
 
     #[test]
     fn pod_paths_carry_the_upstream_tags() {
         let pod = builtin_merge_schema("", "Pod");
         let map = |keys: &[&str]| ListType::Map(keys.iter().map(|k| k.to_string()).collect());
-        let cases: Vec<(Vec<&str>, Option<&str>, Option<&str>, bool, ListType)> = vec![
-            (vec!["metadata", "finalizers"], Some("merge"), None, false, ListType::Set),
-            (vec!["metadata", "ownerReferences"], Some("merge"), Some("uid"), false, map(&["uid"])),
-            (vec!["metadata", "managedFields"], None, None, false, ListType::Atomic),
-            (vec!["spec", "containers"], Some("merge"), Some("name"), false, map(&["name"])),
-            (vec!["spec", "initContainers"], Some("merge"), Some("name"), false, map(&["name"])),
-            (vec!["spec", "ephemeralContainers"], Some("merge"), Some("name"), false, map(&["name"])),
-            (vec!["spec", "containers", "[]", "env"], Some("merge"), Some("name"), false, map(&["name"])),
-            (vec!["spec", "containers", "[]", "ports"], Some("merge"), Some("containerPort"), false, map(&["containerPort", "protocol"])),
-            (vec!["spec", "containers", "[]", "volumeMounts"], Some("merge"), Some("mountPath"), false, map(&["mountPath"])),
-            (vec!["spec", "containers", "[]", "volumeDevices"], Some("merge"), Some("devicePath"), false, map(&["devicePath"])),
-            (vec!["spec", "volumes"], Some("merge"), Some("name"), true, map(&["name"])),
-            (vec!["spec", "imagePullSecrets"], Some("merge"), Some("name"), false, map(&["name"])),
-            (vec!["spec", "hostAliases"], Some("merge"), Some("ip"), false, map(&["ip"])),
-            (vec!["spec", "tolerations"], None, None, false, ListType::Atomic),
-            (vec!["status", "conditions"], Some("merge"), Some("type"), false, map(&["type"])),
-            (vec!["status", "containerStatuses"], None, None, false, ListType::Atomic),
-            (vec!["status", "hostIPs"], Some("merge"), Some("ip"), false, ListType::Atomic),
+        type Case<'a> = (
+            Vec<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+            bool,
+            ListType,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                vec!["metadata", "finalizers"],
+                Some("merge"),
+                None,
+                false,
+                ListType::Set,
+            ),
+            (
+                vec!["metadata", "ownerReferences"],
+                Some("merge"),
+                Some("uid"),
+                false,
+                map(&["uid"]),
+            ),
+            (
+                vec!["metadata", "managedFields"],
+                None,
+                None,
+                false,
+                ListType::Atomic,
+            ),
+            (
+                vec!["spec", "containers"],
+                Some("merge"),
+                Some("name"),
+                false,
+                map(&["name"]),
+            ),
+            (
+                vec!["spec", "initContainers"],
+                Some("merge"),
+                Some("name"),
+                false,
+                map(&["name"]),
+            ),
+            (
+                vec!["spec", "ephemeralContainers"],
+                Some("merge"),
+                Some("name"),
+                false,
+                map(&["name"]),
+            ),
+            (
+                vec!["spec", "containers", "[]", "env"],
+                Some("merge"),
+                Some("name"),
+                false,
+                map(&["name"]),
+            ),
+            (
+                vec!["spec", "containers", "[]", "ports"],
+                Some("merge"),
+                Some("containerPort"),
+                false,
+                map(&["containerPort", "protocol"]),
+            ),
+            (
+                vec!["spec", "containers", "[]", "volumeMounts"],
+                Some("merge"),
+                Some("mountPath"),
+                false,
+                map(&["mountPath"]),
+            ),
+            (
+                vec!["spec", "containers", "[]", "volumeDevices"],
+                Some("merge"),
+                Some("devicePath"),
+                false,
+                map(&["devicePath"]),
+            ),
+            (
+                vec!["spec", "volumes"],
+                Some("merge"),
+                Some("name"),
+                true,
+                map(&["name"]),
+            ),
+            (
+                vec!["spec", "imagePullSecrets"],
+                Some("merge"),
+                Some("name"),
+                false,
+                map(&["name"]),
+            ),
+            (
+                vec!["spec", "hostAliases"],
+                Some("merge"),
+                Some("ip"),
+                false,
+                map(&["ip"]),
+            ),
+            (
+                vec!["spec", "tolerations"],
+                None,
+                None,
+                false,
+                ListType::Atomic,
+            ),
+            (
+                vec!["status", "conditions"],
+                Some("merge"),
+                Some("type"),
+                false,
+                map(&["type"]),
+            ),
+            (
+                vec!["status", "containerStatuses"],
+                None,
+                None,
+                false,
+                ListType::Atomic,
+            ),
+            (
+                vec!["status", "hostIPs"],
+                Some("merge"),
+                Some("ip"),
+                false,
+                ListType::Atomic,
+            ),
         ];
         for (path, strategy, key, retain, list) in cases {
             let node = at(&pod, &path);
@@ -291,7 +414,13 @@ mod tests {
             assert_eq!(patch_merge_key(node), key, "{path:?}");
             assert_eq!(list_type(node), list, "{path:?}");
         }
-        assert_eq!(at(&pod, &["spec", "containers", "[]", "ports", "[]", "protocol"])["default"], "TCP");
+        assert_eq!(
+            at(
+                &pod,
+                &["spec", "containers", "[]", "ports", "[]", "protocol"]
+            )["default"],
+            "TCP"
+        );
         assert_eq!(pod[TYPED_MARKER], true);
     }
 
@@ -300,16 +429,28 @@ mod tests {
         let job = builtin_merge_schema("batch", "Job");
         let containers = at(&job, &["spec", "template", "spec", "containers"]);
         assert_eq!(patch_merge_key(containers), Some("name"));
-        assert_eq!(list_type(at(&job, &["status", "conditions"])), ListType::Atomic);
-        assert_eq!(patch_merge_key(at(&job, &["status", "conditions"])), Some("type"));
+        assert_eq!(
+            list_type(at(&job, &["status", "conditions"])),
+            ListType::Atomic
+        );
+        assert_eq!(
+            patch_merge_key(at(&job, &["status", "conditions"])),
+            Some("type")
+        );
         let sa = builtin_merge_schema("core", "ServiceAccount");
         assert_eq!(patch_merge_key(at(&sa, &["secrets"])), Some("name"));
         assert_eq!(list_type(at(&sa, &["imagePullSecrets"])), ListType::Atomic);
         let binding = builtin_merge_schema("rbac.authorization.k8s.io", "RoleBinding");
-        assert_eq!(at(&binding, &["roleRef"])["x-kubernetes-map-type"], "atomic");
+        assert_eq!(
+            at(&binding, &["roleRef"])["x-kubernetes-map-type"],
+            "atomic"
+        );
         let crd = builtin_merge_schema("apiextensions.k8s.io", "CustomResourceDefinition");
         assert_eq!(patch_merge_key(at(&crd, &["status", "conditions"])), None);
-        assert_eq!(list_type(at(&crd, &["status", "conditions"])), ListType::Map(vec!["type".into()]));
+        assert_eq!(
+            list_type(at(&crd, &["status", "conditions"])),
+            ListType::Map(vec!["type".into()])
+        );
         for (group, kind) in [
             ("", "Namespace"),
             ("", "Secret"),
@@ -325,7 +466,10 @@ mod tests {
         ] {
             let schema = builtin_merge_schema(group, kind);
             assert_eq!(schema[TYPED_MARKER], true, "{group}/{kind}");
-            assert_eq!(list_type(at(&schema, &["metadata", "finalizers"])), ListType::Set);
+            assert_eq!(
+                list_type(at(&schema, &["metadata", "finalizers"])),
+                ListType::Set
+            );
         }
     }
 
@@ -333,9 +477,17 @@ mod tests {
     fn unknown_kinds_get_untyped_metadata_only() {
         let schema = builtin_merge_schema("pingcap.com", "Backup");
         assert!(schema.get(TYPED_MARKER).is_none());
-        assert_eq!(list_type(at(&schema, &["metadata", "finalizers"])), ListType::Set);
-        let cr = custom_resource_merge_schema(&json!({"type": "object", "properties": {"spec": {"type": "object"}}}));
+        assert_eq!(
+            list_type(at(&schema, &["metadata", "finalizers"])),
+            ListType::Set
+        );
+        let cr = custom_resource_merge_schema(
+            &json!({"type": "object", "properties": {"spec": {"type": "object"}}}),
+        );
         assert_eq!(cr["properties"]["spec"], json!({"type": "object"}));
-        assert_eq!(patch_merge_key(at(&cr, &["metadata", "ownerReferences"])), Some("uid"));
+        assert_eq!(
+            patch_merge_key(at(&cr, &["metadata", "ownerReferences"])),
+            Some("uid")
+        );
     }
 }

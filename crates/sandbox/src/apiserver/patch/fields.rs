@@ -25,8 +25,10 @@ impl PathElement {
     pub(crate) fn key(fields: &[(String, Value)]) -> Self {
         let mut sorted: Vec<&(String, Value)> = fields.iter().collect();
         sorted.sort_by(|a, b| a.0.cmp(&b.0));
-        let object: Map<String, Value> =
-            sorted.into_iter().map(|(name, value)| (name.clone(), value.clone())).collect();
+        let object: Map<String, Value> = sorted
+            .into_iter()
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
         PathElement::Key(Value::Object(object).to_string())
     }
 
@@ -58,7 +60,9 @@ impl PathElement {
                     let fields: Vec<(String, Value)> = map.into_iter().collect();
                     Ok(PathElement::key(&fields))
                 }
-                _ => Err(format!("invalid path element {text:?}: key is not an object")),
+                _ => Err(format!(
+                    "invalid path element {text:?}: key is not an object"
+                )),
             },
             "v" => Ok(PathElement::value(&json(rest)?)),
             "i" => rest
@@ -75,9 +79,10 @@ impl PathElement {
             PathElement::Field(name) => format!(".{name}"),
             PathElement::Key(json) => {
                 let parts: Vec<String> = match serde_json::from_str::<Value>(json) {
-                    Ok(Value::Object(map)) => {
-                        map.iter().map(|(name, value)| format!("{name}={value}")).collect()
-                    }
+                    Ok(Value::Object(map)) => map
+                        .iter()
+                        .map(|(name, value)| format!("{name}={value}"))
+                        .collect(),
                     _ => vec![json.clone()],
                 };
                 format!("[{}]", parts.join(","))
@@ -127,7 +132,10 @@ impl FieldSet {
     pub(crate) fn union_with(&mut self, other: &FieldSet) {
         self.member |= other.member;
         for (element, theirs) in &other.children {
-            self.children.entry(element.clone()).or_default().union_with(theirs);
+            self.children
+                .entry(element.clone())
+                .or_default()
+                .union_with(theirs);
         }
     }
 
@@ -147,7 +155,10 @@ impl FieldSet {
     }
 
     pub(crate) fn intersection(&self, other: &FieldSet) -> FieldSet {
-        let mut out = FieldSet { member: self.member && other.member, children: BTreeMap::new() };
+        let mut out = FieldSet {
+            member: self.member && other.member,
+            children: BTreeMap::new(),
+        };
         for (element, mine) in &self.children {
             if let Some(theirs) = other.children.get(element) {
                 let both = mine.intersection(theirs);
@@ -239,7 +250,10 @@ pub(crate) fn strip_meta(set: &mut FieldSet) {
         "managedFields",
         "resourceVersion",
     ] {
-        strip.insert(&[PathElement::Field("metadata".into()), PathElement::Field(meta.into())]);
+        strip.insert(&[
+            PathElement::Field("metadata".into()),
+            PathElement::Field(meta.into()),
+        ]);
     }
     set.subtract(&strip);
 }
@@ -292,13 +306,29 @@ mod tests {
         let mut set = FieldSet::default();
         set.insert(&[f("l"), PathElement::Index(2)]);
         set.insert(&[f("l"), PathElement::value(&json!("x"))]);
-        set.insert(&[f("l"), PathElement::key(&[("port".into(), json!(80)), ("a".into(), json!("TCP"))])]);
+        set.insert(&[
+            f("l"),
+            PathElement::key(&[("port".into(), json!(80)), ("a".into(), json!("TCP"))]),
+        ]);
         set.insert(&[f("l"), f("z")]);
-        let keys: Vec<String> =
-            set.to_fields_v1()["f:l"].as_object().unwrap().keys().cloned().collect();
-        assert_eq!(keys, ["f:z", "k:{\"a\":\"TCP\",\"port\":80}", "v:\"x\"", "i:2"]);
+        let keys: Vec<String> = set.to_fields_v1()["f:l"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
         assert_eq!(
-            render_path(&[f("ports"), PathElement::key(&[("containerPort".into(), json!(80)), ("protocol".into(), json!("TCP"))])]),
+            keys,
+            ["f:z", "k:{\"a\":\"TCP\",\"port\":80}", "v:\"x\"", "i:2"]
+        );
+        assert_eq!(
+            render_path(&[
+                f("ports"),
+                PathElement::key(&[
+                    ("containerPort".into(), json!(80)),
+                    ("protocol".into(), json!("TCP"))
+                ])
+            ]),
             ".ports[containerPort=80,protocol=\"TCP\"]"
         );
     }
@@ -332,12 +362,20 @@ mod tests {
         }))
         .unwrap();
         strip_meta(&mut set);
-        assert_eq!(set.to_fields_v1(), json!({"f:metadata": {"f:labels": {"f:a": {}}}}));
+        assert_eq!(
+            set.to_fields_v1(),
+            json!({"f:metadata": {"f:labels": {"f:a": {}}}})
+        );
     }
 
     #[test]
     fn malformed_fields_are_errors() {
-        for bad in [json!([]), json!({"x": {}}), json!({"k:[1]": {}}), json!({"i:x": {}})] {
+        for bad in [
+            json!([]),
+            json!({"x": {}}),
+            json!({"k:[1]": {}}),
+            json!({"i:x": {}}),
+        ] {
             assert!(FieldSet::from_fields_v1(&bad).is_err(), "{bad}");
         }
     }

@@ -70,7 +70,11 @@ pub(crate) fn list_type(schema: &Value) -> ListType {
             let keys: Vec<String> = schema
                 .get("x-kubernetes-list-map-keys")
                 .and_then(Value::as_array)
-                .map(|keys| keys.iter().filter_map(|k| k.as_str().map(String::from)).collect())
+                .map(|keys| {
+                    keys.iter()
+                        .filter_map(|k| k.as_str().map(String::from))
+                        .collect()
+                })
                 .unwrap_or_default();
             if !keys.is_empty() {
                 return ListType::Map(keys);
@@ -103,7 +107,10 @@ pub(crate) fn is_map_entry(parent: &Value, key: &str, typed: bool) -> bool {
     if parent.get("properties").and_then(|p| p.get(key)).is_some() {
         return false;
     }
-    if matches!(parent.get("additionalProperties"), Some(Value::Object(_) | Value::Bool(true))) {
+    if matches!(
+        parent.get("additionalProperties"),
+        Some(Value::Object(_) | Value::Bool(true))
+    ) {
         return true;
     }
     if parent.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true)) {
@@ -115,7 +122,10 @@ pub(crate) fn is_map_entry(parent: &Value, key: &str, typed: bool) -> bool {
 /// Whether a node describes a Go map (which, unlike a Go struct, can be absent).
 pub(crate) fn is_map_type(schema: &Value) -> bool {
     schema.get("properties").is_none()
-        && matches!(schema.get("additionalProperties"), Some(Value::Object(_) | Value::Bool(true)))
+        && matches!(
+            schema.get("additionalProperties"),
+            Some(Value::Object(_) | Value::Bool(true))
+        )
 }
 
 /// The marker [`super::builtin_merge_schema`] puts at the root of skeletons of Go types.
@@ -123,6 +133,14 @@ pub(crate) const TYPED_MARKER: &str = "x-tibr-go-struct";
 
 pub(crate) fn is_typed(root: &Value) -> bool {
     root.get(TYPED_MARKER) == Some(&Value::Bool(true))
+}
+
+/// Marks a Go field without `omitempty`: the zero value of its struct already holds it (as
+/// `null`), so creating the struct never "adds" the field itself.
+pub(crate) const ALWAYS_PRESENT_MARKER: &str = "x-tibr-no-omitempty";
+
+pub(crate) fn is_always_present(schema: &Value) -> bool {
+    schema.get(ALWAYS_PRESENT_MARKER) == Some(&Value::Bool(true))
 }
 
 /// A short name for a JSON value's kind, used in error messages.
@@ -146,9 +164,18 @@ mod tests {
     #[test]
     fn strategies_and_list_types_are_read_like_the_api_server() {
         let cases = [
-            (json!({"x-kubernetes-patch-strategy": "merge,retainKeys"}), (Some("merge"), true)),
-            (json!({"x-kubernetes-patch-strategy": "retainKeys"}), (None, true)),
-            (json!({"x-kubernetes-patch-strategy": "replace"}), (Some("replace"), false)),
+            (
+                json!({"x-kubernetes-patch-strategy": "merge,retainKeys"}),
+                (Some("merge"), true),
+            ),
+            (
+                json!({"x-kubernetes-patch-strategy": "retainKeys"}),
+                (None, true),
+            ),
+            (
+                json!({"x-kubernetes-patch-strategy": "replace"}),
+                (Some("replace"), false),
+            ),
             (json!({}), (None, false)),
         ];
         for (schema, want) in cases {
@@ -164,8 +191,14 @@ mod tests {
                 json!({"x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "k"}),
                 ListType::Map(vec!["k".into()]),
             ),
-            (json!({"x-kubernetes-patch-strategy": "merge"}), ListType::Set),
-            (json!({"x-kubernetes-list-type": "atomic", "x-kubernetes-patch-strategy": "merge"}), ListType::Atomic),
+            (
+                json!({"x-kubernetes-patch-strategy": "merge"}),
+                ListType::Set,
+            ),
+            (
+                json!({"x-kubernetes-list-type": "atomic", "x-kubernetes-patch-strategy": "merge"}),
+                ListType::Atomic,
+            ),
             (json!({}), ListType::Atomic),
         ];
         for (schema, want) in lists {
@@ -175,7 +208,8 @@ mod tests {
 
     #[test]
     fn map_entries_and_struct_fields_are_told_apart() {
-        let parent = json!({"properties": {"spec": {}}, "additionalProperties": {"type": "string"}});
+        let parent =
+            json!({"properties": {"spec": {}}, "additionalProperties": {"type": "string"}});
         assert!(!is_map_entry(&parent, "spec", false));
         assert!(is_map_entry(&parent, "other", true));
         let open = json!({"x-kubernetes-preserve-unknown-fields": true});

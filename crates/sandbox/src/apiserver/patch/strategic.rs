@@ -40,7 +40,9 @@ pub fn strategic_merge_patch(
         }
     };
     let Value::Object(doc) = doc else {
-        return Err(PatchError::Internal("the patched document is not an object".into()));
+        return Err(PatchError::Internal(
+            "the patched document is not an object".into(),
+        ));
     };
     merge_map(doc.clone(), patch, schema).map(Value::Object)
 }
@@ -50,16 +52,27 @@ fn internal(msg: impl Into<String>) -> PatchError {
 }
 
 fn bad_arg(expected: &str, actual: &Value) -> PatchError {
-    internal(format!("expected a {expected}, but received a {}", kind_name(actual)))
+    internal(format!(
+        "expected a {expected}, but received a {}",
+        kind_name(actual)
+    ))
 }
 
 fn no_merge_key(map: &Map<String, Value>, key: &str) -> PatchError {
-    internal(format!("map: {} does not contain declared merge key: {key}", Value::Object(map.clone())))
+    internal(format!(
+        "map: {} does not contain declared merge key: {key}",
+        Value::Object(map.clone())
+    ))
 }
 
 fn unknown_directive(directive: &Value, map: &Map<String, Value>) -> PatchError {
-    let shown = directive.as_str().map_or_else(|| directive.to_string(), str::to_string);
-    internal(format!("unknown patch type: {shown} in map: {}", Value::Object(map.clone())))
+    let shown = directive
+        .as_str()
+        .map_or_else(|| directive.to_string(), str::to_string);
+    internal(format!(
+        "unknown patch type: {shown} in map: {}",
+        Value::Object(map.clone())
+    ))
 }
 
 /// Resolves the directives of a value that lands where the live object has nothing.
@@ -76,7 +89,9 @@ fn fresh_list(list: Vec<Value>, schema: &Value) -> Result<Vec<Value>, PatchError
         return merge_slice(&[], list, schema);
     }
     let item_schema = items(schema);
-    list.into_iter().map(|item| fresh(item, item_schema)).collect()
+    list.into_iter()
+        .map(|item| fresh(item, item_schema))
+        .collect()
 }
 
 /// `prefix/field` to `field`; anything else is a malformed directive.
@@ -107,8 +122,11 @@ fn merge_map(
         apply_retain_keys(&mut original, &patch, &retain)?;
     }
 
-    let order_keys: Vec<String> =
-        patch.keys().filter(|k| k.starts_with(ELEMENT_ORDER)).cloned().collect();
+    let order_keys: Vec<String> = patch
+        .keys()
+        .filter(|k| k.starts_with(ELEMENT_ORDER))
+        .cloned()
+        .collect();
     for order_key in order_keys {
         let order = patch.shift_remove(&order_key).unwrap_or(Value::Null);
         apply_element_order(&mut original, &mut patch, &order_key, order, schema)?;
@@ -178,9 +196,8 @@ fn apply_retain_keys(
     };
     let kept = |key: &str| retain.iter().any(|r| r.as_str() == Some(key));
     for (key, value) in patch {
-        let exempt = value.is_null()
-            || key.starts_with(DELETE_PRIMITIVES)
-            || key.starts_with(ELEMENT_ORDER);
+        let exempt =
+            value.is_null() || key.starts_with(DELETE_PRIMITIVES) || key.starts_with(ELEMENT_ORDER);
         if !exempt && !kept(key) {
             return Err(bad());
         }
@@ -251,19 +268,25 @@ fn is_delete_item(item: &Value) -> bool {
 /// The value an item is identified by in order computations: its merge key for maps, the
 /// item itself for primitives.
 fn identity<'a>(item: &'a Value, merge_key: &str) -> Option<&'a Value> {
-    if merge_key.is_empty() { Some(item) } else { item.get(merge_key) }
+    if merge_key.is_empty() {
+        Some(item)
+    } else {
+        item.get(merge_key)
+    }
 }
 
 fn position(list: &[Value], item: &Value, merge_key: &str) -> Option<usize> {
     let id = identity(item, merge_key);
-    list.iter().position(|other| identity(other, merge_key) == id)
+    list.iter()
+        .position(|other| identity(other, merge_key) == id)
 }
 
 fn require_key<'a>(item: &'a Value, merge_key: &str) -> Result<&'a Value, PatchError> {
     let Value::Object(map) = item else {
         return Err(bad_arg("map[string]interface {}", item));
     };
-    map.get(merge_key).ok_or_else(|| no_merge_key(map, merge_key))
+    map.get(merge_key)
+        .ok_or_else(|| no_merge_key(map, merge_key))
 }
 
 /// The patch list must name its items in the same relative order as `$setElementOrder`, and
@@ -368,7 +391,11 @@ fn normalize_order(
                 (Some(si), Some(pi)) if si < pi
             ),
         };
-        let next = if take_server { server.next() } else { patch.next() };
+        let next = if take_server {
+            server.next()
+        } else {
+            patch.next()
+        };
         out.extend(next);
     }
     Ok(out)
@@ -386,14 +413,20 @@ fn element_kind(value: &Value) -> u8 {
     }
 }
 
-fn merge_slice(current: &[Value], patch: Vec<Value>, schema: &Value) -> Result<Vec<Value>, PatchError> {
+fn merge_slice(
+    current: &[Value],
+    patch: Vec<Value>,
+    schema: &Value,
+) -> Result<Vec<Value>, PatchError> {
     if current.is_empty() && patch.is_empty() {
         return Ok(Vec::new());
     }
     let mut all = current.iter().chain(&patch);
     let first = all.next().map_or(0, element_kind);
     if first == 1 {
-        return Err(PatchError::Unprocessable("lists of lists are not supported".into()));
+        return Err(PatchError::Unprocessable(
+            "lists of lists are not supported".into(),
+        ));
     }
     if all.any(|v| element_kind(v) != first) {
         return Err(internal(format!(
@@ -414,7 +447,9 @@ fn merge_slice(current: &[Value], patch: Vec<Value>, schema: &Value) -> Result<V
         return normalize_order(named, server_only, &patch, current, "");
     }
     if merge_key.is_empty() {
-        return Err(internal("cannot merge lists without merge key for type map"));
+        return Err(internal(
+            "cannot merge lists without merge key for type map",
+        ));
     }
     let item_schema = items(schema);
     let (base, patch) = split_special_items(current, patch, merge_key, item_schema)?;
@@ -467,7 +502,9 @@ fn split_special_items(
         };
         match directive.as_str() {
             Some("delete") => {
-                let key = map.get(merge_key).ok_or_else(|| no_merge_key(map, merge_key))?;
+                let key = map
+                    .get(merge_key)
+                    .ok_or_else(|| no_merge_key(map, merge_key))?;
                 for (i, existing) in base.iter().enumerate() {
                     if !existing.is_object() {
                         return Err(internal(format!("value for key {i} is not a map.")));
@@ -477,14 +514,18 @@ fn split_special_items(
             }
             Some("replace") => replace = true,
             Some("merge") => {
-                return Err(internal("merging lists cannot yet be specified in the patch"));
+                return Err(internal(
+                    "merging lists cannot yet be specified in the patch",
+                ));
             }
             _ => return Err(unknown_directive(directive, map)),
         }
     }
     if replace {
-        let replaced: Result<Vec<Value>, PatchError> =
-            plain.into_iter().map(|item| fresh(item, item_schema)).collect();
+        let replaced: Result<Vec<Value>, PatchError> = plain
+            .into_iter()
+            .map(|item| fresh(item, item_schema))
+            .collect();
         return Ok((replaced?, Vec::new()));
     }
     Ok((base, plain))

@@ -15,7 +15,10 @@ fn patched(doc: &Value, patch: Value) -> Value {
 fn names(list: &Value) -> Vec<String> {
     let list = list.as_array().expect("a list");
     list.iter()
-        .map(|i| i.get("name").map_or_else(|| i.to_string(), |n| n.as_str().unwrap().to_string()))
+        .map(|i| {
+            i.get("name")
+                .map_or_else(|| i.to_string(), |n| n.as_str().unwrap().to_string())
+        })
         .collect()
 }
 
@@ -74,7 +77,11 @@ fn kubectl_apply_shapes_on_containers() {
         ),
     ];
     for (patch, want) in cases {
-        assert_eq!(patched(&doc, patch.clone())["spec"]["containers"], want, "{patch}");
+        assert_eq!(
+            patched(&doc, patch.clone())["spec"]["containers"],
+            want,
+            "{patch}"
+        );
     }
 }
 
@@ -83,26 +90,53 @@ fn list_order_rules() {
     let doc = pod_with(json!({"containers": [{"name": "a"}, {"name": "b"}, {"name": "c"}]}));
     let cases = [
         // Without $setElementOrder, items the live list lacks go in front (upstream quirk).
-        (json!({"spec": {"containers": [{"name": "n"}]}}), vec!["n", "a", "b", "c"]),
-        (json!({"spec": {"containers": [{"name": "b", "image": "x"}, {"name": "n"}]}}), vec!["a", "b", "n", "c"]),
-        (json!({"spec": {"$setElementOrder/containers": [{"name": "c"}, {"name": "a"}, {"name": "b"}]}}), vec!["c", "a", "b"]),
-        (json!({"spec": {"$setElementOrder/containers": [{"name": "b"}, {"name": "a"}]}}), vec!["b", "a", "c"]),
+        (
+            json!({"spec": {"containers": [{"name": "n"}]}}),
+            vec!["n", "a", "b", "c"],
+        ),
+        (
+            json!({"spec": {"containers": [{"name": "b", "image": "x"}, {"name": "n"}]}}),
+            vec!["a", "b", "n", "c"],
+        ),
+        (
+            json!({"spec": {"$setElementOrder/containers": [{"name": "c"}, {"name": "a"}, {"name": "b"}]}}),
+            vec!["c", "a", "b"],
+        ),
+        (
+            json!({"spec": {"$setElementOrder/containers": [{"name": "b"}, {"name": "a"}]}}),
+            vec!["b", "a", "c"],
+        ),
     ];
     for (patch, want) in cases {
-        assert_eq!(names(&patched(&doc, patch.clone())["spec"]["containers"]), want, "{patch}");
+        assert_eq!(
+            names(&patched(&doc, patch.clone())["spec"]["containers"]),
+            want,
+            "{patch}"
+        );
     }
     // Server-only items keep their place relative to the live list.
-    let doc = pod_with(json!({"containers": [{"name": "1", "x": "a"}, {"name": "2"}, {"name": "9"}, {"name": "3"}, {"name": "4"}]}));
+    let doc = pod_with(
+        json!({"containers": [{"name": "1", "x": "a"}, {"name": "2"}, {"name": "9"}, {"name": "3"}, {"name": "4"}]}),
+    );
     let patch = json!({"spec": {"$setElementOrder/containers": [{"name": "2"}, {"name": "1"}, {"name": "4"}, {"name": "3"}]}});
-    assert_eq!(names(&patched(&doc, patch)["spec"]["containers"]), ["2", "1", "9", "4", "3"]);
+    assert_eq!(
+        names(&patched(&doc, patch)["spec"]["containers"]),
+        ["2", "1", "9", "4", "3"]
+    );
 }
 
 #[test]
 fn primitive_lists_with_merge_strategy_are_sets() {
     let doc = json!({"metadata": {"name": "p", "finalizers": ["a", "b", "c"]}});
     let cases = [
-        (json!({"metadata": {"finalizers": ["d"]}}), json!(["d", "a", "b", "c"])),
-        (json!({"metadata": {"finalizers": ["b", "d"]}}), json!(["a", "b", "d", "c"])),
+        (
+            json!({"metadata": {"finalizers": ["d"]}}),
+            json!(["d", "a", "b", "c"]),
+        ),
+        (
+            json!({"metadata": {"finalizers": ["b", "d"]}}),
+            json!(["a", "b", "d", "c"]),
+        ),
         (
             json!({"metadata": {"$setElementOrder/finalizers": ["a", "b", "c", "d"], "finalizers": ["d"]}}),
             json!(["a", "b", "c", "d"]),
@@ -111,36 +145,62 @@ fn primitive_lists_with_merge_strategy_are_sets() {
             json!({"metadata": {"$setElementOrder/finalizers": ["a", "c"], "$deleteFromPrimitiveList/finalizers": ["b"]}}),
             json!(["a", "c"]),
         ),
-        (json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["a", "zz"]}}), json!(["b", "c"])),
+        (
+            json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["a", "zz"]}}),
+            json!(["b", "c"]),
+        ),
         (json!({"metadata": {"finalizers": null}}), Value::Null),
     ];
     for (patch, want) in cases {
         let out = patched(&doc, patch.clone());
-        assert_eq!(out["metadata"].get("finalizers").cloned().unwrap_or(Value::Null), want, "{patch}");
+        assert_eq!(
+            out["metadata"]
+                .get("finalizers")
+                .cloned()
+                .unwrap_or(Value::Null),
+            want,
+            "{patch}"
+        );
     }
     // Deleting from a list that does not exist does not create it.
-    let out = patched(&json!({"metadata": {"name": "p"}}), json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["a"]}}));
+    let out = patched(
+        &json!({"metadata": {"name": "p"}}),
+        json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["a"]}}),
+    );
     assert_eq!(out, json!({"metadata": {"name": "p"}}));
 }
 
 #[test]
 fn retain_keys_switches_a_volume_source() {
-    let doc = pod_with(json!({"volumes": [{"name": "v", "emptyDir": {}}, {"name": "w", "secret": {"secretName": "s"}}]}));
+    let doc = pod_with(
+        json!({"volumes": [{"name": "v", "emptyDir": {}}, {"name": "w", "secret": {"secretName": "s"}}]}),
+    );
     let patch = json!({"spec": {
         "$setElementOrder/volumes": [{"name": "v"}, {"name": "w"}],
         "volumes": [{"$retainKeys": ["hostPath", "name"], "emptyDir": null, "hostPath": {"path": "/x"}, "name": "v"}],
     }});
     let out = patched(&doc, patch);
-    assert_eq!(out["spec"]["volumes"], json!([{"name": "v", "hostPath": {"path": "/x"}}, {"name": "w", "secret": {"secretName": "s"}}]));
+    assert_eq!(
+        out["spec"]["volumes"],
+        json!([{"name": "v", "hostPath": {"path": "/x"}}, {"name": "w", "secret": {"secretName": "s"}}])
+    );
     // $retainKeys alone also clears unlisted fields.
-    let out = patched(&doc, json!({"spec": {"volumes": [{"name": "w", "$retainKeys": ["name"]}]}}));
-    assert_eq!(out["spec"]["volumes"], json!([{"name": "v", "emptyDir": {}}, {"name": "w"}]));
+    let out = patched(
+        &doc,
+        json!({"spec": {"volumes": [{"name": "w", "$retainKeys": ["name"]}]}}),
+    );
+    assert_eq!(
+        out["spec"]["volumes"],
+        json!([{"name": "v", "emptyDir": {}}, {"name": "w"}])
+    );
     // A field in the patch but not in $retainKeys is a malformed patch.
     let schema = builtin_merge_schema("", "Pod");
     let bad = json!({"spec": {"volumes": [{"name": "v", "$retainKeys": ["name"], "hostPath": {"path": "/x"}}]}});
     assert_eq!(
         strategic_merge_patch(&doc, &bad, &schema),
-        Err(PatchError::BadRequest("invalid patch format of retainKeys".into()))
+        Err(PatchError::BadRequest(
+            "invalid patch format of retainKeys".into()
+        ))
     );
 }
 
@@ -152,14 +212,46 @@ fn maps_merge_and_directives_apply() {
                  "nodeSelector": {"zone": "a"}},
     });
     let cases = [
-        (json!({"metadata": {"labels": {"a": null, "c": "3"}}}), json!({"name": "p", "labels": {"b": "2", "c": "3"}, "annotations": {"k": "v"}}), "metadata"),
-        (json!({"metadata": {"labels": {"$patch": "replace", "z": "9"}}}), json!({"name": "p", "labels": {"z": "9"}, "annotations": {"k": "v"}}), "metadata"),
-        (json!({"metadata": {"annotations": {"$patch": "delete"}}}), json!({"name": "p", "labels": {"a": "1", "b": "2"}, "annotations": {}}), "metadata"),
-        (json!({"spec": {"tolerations": [{"key": "z"}]}}), json!({"dnsConfig": {"nameservers": ["1.1.1.1"]}, "tolerations": [{"key": "z"}], "nodeSelector": {"zone": "a"}}), "spec"),
-        (json!({"spec": {"dnsConfig": {"nameservers": ["8.8.8.8"]}}}), json!({"dnsConfig": {"nameservers": ["8.8.8.8"]}, "tolerations": [{"key": "x"}, {"key": "y"}], "nodeSelector": {"zone": "a"}}), "spec"),
-        (json!({"spec": {"nodeSelector": {"disk": "ssd"}}}), json!({"dnsConfig": {"nameservers": ["1.1.1.1"]}, "tolerations": [{"key": "x"}, {"key": "y"}], "nodeSelector": {"zone": "a", "disk": "ssd"}}), "spec"),
-        (json!({"spec": {"dnsConfig": "oops"}}), json!({"dnsConfig": "oops", "tolerations": [{"key": "x"}, {"key": "y"}], "nodeSelector": {"zone": "a"}}), "spec"),
-        (json!({"spec": {"$unknown": 1, "dnsConfig": null}}), json!({"tolerations": [{"key": "x"}, {"key": "y"}], "nodeSelector": {"zone": "a"}}), "spec"),
+        (
+            json!({"metadata": {"labels": {"a": null, "c": "3"}}}),
+            json!({"name": "p", "labels": {"b": "2", "c": "3"}, "annotations": {"k": "v"}}),
+            "metadata",
+        ),
+        (
+            json!({"metadata": {"labels": {"$patch": "replace", "z": "9"}}}),
+            json!({"name": "p", "labels": {"z": "9"}, "annotations": {"k": "v"}}),
+            "metadata",
+        ),
+        (
+            json!({"metadata": {"annotations": {"$patch": "delete"}}}),
+            json!({"name": "p", "labels": {"a": "1", "b": "2"}, "annotations": {}}),
+            "metadata",
+        ),
+        (
+            json!({"spec": {"tolerations": [{"key": "z"}]}}),
+            json!({"dnsConfig": {"nameservers": ["1.1.1.1"]}, "tolerations": [{"key": "z"}], "nodeSelector": {"zone": "a"}}),
+            "spec",
+        ),
+        (
+            json!({"spec": {"dnsConfig": {"nameservers": ["8.8.8.8"]}}}),
+            json!({"dnsConfig": {"nameservers": ["8.8.8.8"]}, "tolerations": [{"key": "x"}, {"key": "y"}], "nodeSelector": {"zone": "a"}}),
+            "spec",
+        ),
+        (
+            json!({"spec": {"nodeSelector": {"disk": "ssd"}}}),
+            json!({"dnsConfig": {"nameservers": ["1.1.1.1"]}, "tolerations": [{"key": "x"}, {"key": "y"}], "nodeSelector": {"zone": "a", "disk": "ssd"}}),
+            "spec",
+        ),
+        (
+            json!({"spec": {"dnsConfig": "oops"}}),
+            json!({"dnsConfig": "oops", "tolerations": [{"key": "x"}, {"key": "y"}], "nodeSelector": {"zone": "a"}}),
+            "spec",
+        ),
+        (
+            json!({"spec": {"$unknown": 1, "dnsConfig": null}}),
+            json!({"tolerations": [{"key": "x"}, {"key": "y"}], "nodeSelector": {"zone": "a"}}),
+            "spec",
+        ),
     ];
     for (patch, want, part) in cases {
         assert_eq!(patched(&doc, patch.clone())[part], want, "{patch}");
@@ -169,17 +261,34 @@ fn maps_merge_and_directives_apply() {
 
 #[test]
 fn keyed_lists_replace_and_merge() {
-    let doc = pod_with(json!({"containers": [{"name": "a", "image": "a:1", "ports": [{"containerPort": 80, "name": "http"}]}]}));
-    let out = patched(&doc, json!({"spec": {"containers": [{"name": "z", "image": "z:1"}, {"$patch": "replace"}]}}));
-    assert_eq!(out["spec"]["containers"], json!([{"name": "z", "image": "z:1"}]));
-    let out = patched(&doc, json!({"spec": {"containers": [{"name": "a", "ports": [{"containerPort": 80, "protocol": "TCP"}, {"containerPort": 90}]}]}}));
+    let doc = pod_with(
+        json!({"containers": [{"name": "a", "image": "a:1", "ports": [{"containerPort": 80, "name": "http"}]}]}),
+    );
+    let out = patched(
+        &doc,
+        json!({"spec": {"containers": [{"name": "z", "image": "z:1"}, {"$patch": "replace"}]}}),
+    );
+    assert_eq!(
+        out["spec"]["containers"],
+        json!([{"name": "z", "image": "z:1"}])
+    );
+    let out = patched(
+        &doc,
+        json!({"spec": {"containers": [{"name": "a", "ports": [{"containerPort": 80, "protocol": "TCP"}, {"containerPort": 90}]}]}}),
+    );
     assert_eq!(
         out["spec"]["containers"][0]["ports"],
         json!([{"containerPort": 80, "name": "http", "protocol": "TCP"}, {"containerPort": 90}])
     );
     let owners = json!({"metadata": {"name": "p", "ownerReferences": [{"uid": "1", "kind": "A"}, {"uid": "2", "kind": "B"}]}});
-    let out = patched(&owners, json!({"metadata": {"ownerReferences": [{"uid": "2", "controller": true}, {"uid": "1", "$patch": "delete"}]}}));
-    assert_eq!(out["metadata"]["ownerReferences"], json!([{"uid": "2", "kind": "B", "controller": true}]));
+    let out = patched(
+        &owners,
+        json!({"metadata": {"ownerReferences": [{"uid": "2", "controller": true}, {"uid": "1", "$patch": "delete"}]}}),
+    );
+    assert_eq!(
+        out["metadata"]["ownerReferences"],
+        json!([{"uid": "2", "kind": "B", "controller": true}])
+    );
 }
 
 #[test]
@@ -218,12 +327,21 @@ fn errors_have_the_api_server_classes() {
     ];
     for patch in internal {
         let got = strategic_merge_patch(&doc, &patch, &schema);
-        assert!(matches!(got, Err(PatchError::Internal(_))), "{patch}: {got:?}");
+        assert!(
+            matches!(got, Err(PatchError::Internal(_))),
+            "{patch}: {got:?}"
+        );
     }
     let doc_with_lists = json!({"metadata": {"finalizers": [["x"]]}});
     assert_eq!(
-        strategic_merge_patch(&doc_with_lists, &json!({"metadata": {"finalizers": [["y"]]}}), &schema),
-        Err(PatchError::Unprocessable("lists of lists are not supported".into()))
+        strategic_merge_patch(
+            &doc_with_lists,
+            &json!({"metadata": {"finalizers": [["y"]]}}),
+            &schema
+        ),
+        Err(PatchError::Unprocessable(
+            "lists of lists are not supported".into()
+        ))
     );
     let bad_requests = [
         json!({"metadata": {"$deleteFromPrimitiveListfinalizers": ["a"]}}),
@@ -232,10 +350,20 @@ fn errors_have_the_api_server_classes() {
     ];
     for patch in bad_requests {
         let got = strategic_merge_patch(&doc, &patch, &schema);
-        assert!(matches!(got, Err(PatchError::BadRequest(_))), "{patch}: {got:?}");
+        assert!(
+            matches!(got, Err(PatchError::BadRequest(_))),
+            "{patch}: {got:?}"
+        );
     }
-    assert!(matches!(strategic_merge_patch(&doc, &json!([]), &schema), Err(PatchError::BadRequest(_))));
-    let msg = match strategic_merge_patch(&doc, &json!({"metadata": {"labels": {"$patch": "x"}}}), &schema) {
+    assert!(matches!(
+        strategic_merge_patch(&doc, &json!([]), &schema),
+        Err(PatchError::BadRequest(_))
+    ));
+    let msg = match strategic_merge_patch(
+        &doc,
+        &json!({"metadata": {"labels": {"$patch": "x"}}}),
+        &schema,
+    ) {
         Err(PatchError::Internal(msg)) => msg,
         other => panic!("{other:?}"),
     };
@@ -246,10 +374,17 @@ fn errors_have_the_api_server_classes() {
 fn job_pod_template_uses_pod_rules() {
     let schema = builtin_merge_schema("batch", "Job");
     let doc = json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "image": "1"}, {"name": "b"}]}}}});
-    let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "image": "2"}]}}}});
+    let patch =
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "image": "2"}]}}}});
     let out = strategic_merge_patch(&doc, &patch, &schema).unwrap();
-    assert_eq!(out["spec"]["template"]["spec"]["containers"], json!([{"name": "a", "image": "2"}, {"name": "b"}]));
+    assert_eq!(
+        out["spec"]["template"]["spec"]["containers"],
+        json!([{"name": "a", "image": "2"}, {"name": "b"}])
+    );
     // Unknown kinds know nothing, so lists are replaced.
     let out = strategic_merge_patch(&doc, &patch, &Value::Null).unwrap();
-    assert_eq!(out["spec"]["template"]["spec"]["containers"], json!([{"name": "a", "image": "2"}]));
+    assert_eq!(
+        out["spec"]["template"]["spec"]["containers"],
+        json!([{"name": "a", "image": "2"}])
+    );
 }

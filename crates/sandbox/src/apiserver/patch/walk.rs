@@ -9,7 +9,9 @@ use serde_json::{Map, Value};
 
 use super::fields::{FieldSet, Path, PathElement, render_path};
 use super::merge::without_nulls;
-use super::schema::{ListType, child, is_map_entry, is_map_type, items, list_type, map_is_atomic};
+use super::schema::{
+    ListType, child, is_always_present, is_map_entry, is_map_type, items, list_type, map_is_atomic,
+};
 
 /// How a node is walked: as one value, as a map of fields, or as a list of identified items.
 enum Shape {
@@ -19,16 +21,27 @@ enum Shape {
 }
 
 fn shape(schema: &Value, sample: &[Option<&Value>]) -> Shape {
-    let present: Vec<&Value> = sample.iter().flatten().copied().filter(|v| !v.is_null()).collect();
+    let present: Vec<&Value> = sample
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|v| !v.is_null())
+        .collect();
     if present.iter().all(|v| v.is_object()) && !present.is_empty() {
-        if map_is_atomic(schema) || present.iter().all(|v| v.as_object().is_some_and(Map::is_empty)) {
+        if map_is_atomic(schema)
+            || present
+                .iter()
+                .all(|v| v.as_object().is_some_and(Map::is_empty))
+        {
             return Shape::Leaf;
         }
         return Shape::Fields;
     }
     if present.iter().all(|v| v.is_array()) && !present.is_empty() {
         if list_type(schema) == ListType::Atomic
-            || present.iter().all(|v| v.as_array().is_some_and(Vec::is_empty))
+            || present
+                .iter()
+                .all(|v| v.as_array().is_some_and(Vec::is_empty))
         {
             return Shape::Leaf;
         }
@@ -44,7 +57,9 @@ pub(crate) fn item_element(list_schema: &Value, item: &Value) -> Result<PathElem
             let item_schema = items(list_schema);
             let mut fields = Vec::with_capacity(keys.len());
             for key in keys {
-                let value = item.get(&key).or_else(|| child(item_schema, &key).get("default"));
+                let value = item
+                    .get(&key)
+                    .or_else(|| child(item_schema, &key).get("default"));
                 let Some(value) = value else {
                     return Err(format!(
                         "associative list with keys has an element that omits key field {key:?} (and doesn't have default value)"
@@ -86,7 +101,11 @@ fn index_items<'a>(
 
 /// The fields an applied configuration sets: leaves, list items, map entries, atomic values
 /// and explicitly empty or `null` fields, but not the named fields of structs on the way.
-pub(crate) fn applied_fields(config: &Value, schema: &Value, typed: bool) -> Result<FieldSet, String> {
+pub(crate) fn applied_fields(
+    config: &Value,
+    schema: &Value,
+    typed: bool,
+) -> Result<FieldSet, String> {
     let mut set = FieldSet::default();
     let mut path = Vec::new();
     collect_applied(config, schema, typed, &mut path, &mut set)?;
@@ -144,11 +163,21 @@ impl Comparison {
 
 /// Compares `old` with `new`. Leaves that differ are modified; any node present on one side
 /// only is added or removed, except that in skeletons of Go types a struct reached through
-/// a named field is not recorded itself (a Go struct value is never absent).
+/// a named field, or a field marked as never omitted, is not recorded itself: upstream
+/// compares typed objects, whose zero value already holds those (a Go struct value is never
+/// absent, and a field without `omitempty` is at least `null`).
 pub(crate) fn compare(old: &Value, new: &Value, schema: &Value, typed: bool) -> Comparison {
     let mut out = Comparison::default();
     let mut path = Vec::new();
-    compare_node(Some(old), Some(new), schema, typed, false, &mut path, &mut out);
+    compare_node(
+        Some(old),
+        Some(new),
+        schema,
+        typed,
+        false,
+        &mut path,
+        &mut out,
+    );
     out
 }
 
@@ -175,7 +204,9 @@ fn compare_node(
             let empty = Map::new();
             let old_map = old.and_then(Value::as_object).unwrap_or(&empty);
             let new_map = new.and_then(Value::as_object).unwrap_or(&empty);
-            let keys = old_map.keys().chain(new_map.keys().filter(|k| !old_map.contains_key(*k)));
+            let keys = old_map
+                .keys()
+                .chain(new_map.keys().filter(|k| !old_map.contains_key(*k)));
             for key in keys {
                 path.push(PathElement::Field(key.clone()));
                 let named = typed && !is_map_entry(schema, key, typed);
@@ -183,7 +214,7 @@ fn compare_node(
                 compare_node(a, b, child(schema, key), typed, named, path, out);
                 path.pop();
             }
-            if named_struct && !is_map_type(schema) {
+            if named_struct && (!is_map_type(schema) || is_always_present(schema)) {
                 return;
             }
         }
@@ -205,9 +236,15 @@ fn compare_node(
                 .chain(new_order.iter().filter(|e| !old_items.contains_key(*e)));
             for element in elements {
                 path.push(element.clone());
-                let (a, b) = (old_items.get(element).copied(), new_items.get(element).copied());
+                let (a, b) = (
+                    old_items.get(element).copied(),
+                    new_items.get(element).copied(),
+                );
                 compare_node(a, b, items(schema), typed, false, path, out);
                 path.pop();
+            }
+            if named_struct && is_always_present(schema) {
+                return;
             }
         }
     }
@@ -241,7 +278,8 @@ pub(crate) fn merge_applied(
             let mut out = live_map.clone();
             for (key, value) in config_map {
                 path.push(PathElement::Field(key.clone()));
-                let merged = merge_applied(live_map.get(key), Some(value), child(schema, key), path)?;
+                let merged =
+                    merge_applied(live_map.get(key), Some(value), child(schema, key), path)?;
                 path.pop();
                 match merged {
                     Some(merged) => {
