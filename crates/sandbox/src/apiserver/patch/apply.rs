@@ -9,7 +9,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::fields::{FieldSet, render_path, strip_meta};
+use super::fields::{FieldSet, bookkeeping_paths, render_path, strip_meta};
 use super::schema::is_typed;
 use super::walk::{applied_fields, compare, merge_applied, prune};
 
@@ -414,7 +414,9 @@ pub fn record_update(
     store_entries(new, entries);
 }
 
-fn validate_applied(applied: &Value) -> Result<(), ApplyError> {
+/// The checks the API server makes before merging: the type must be stated, a create needs
+/// a name (an existing object keeps its own), and managed fields are not the applier's to set.
+fn validate_applied(applied: &Value, creating: bool) -> Result<(), ApplyError> {
     let invalid = |msg: &str| Err(ApplyError::Invalid(msg.to_string()));
     if !applied.is_object() {
         return invalid("the applied configuration must be an object");
@@ -431,7 +433,7 @@ fn validate_applied(applied: &Value) -> Result<(), ApplyError> {
         return invalid("kind must be set in the applied configuration");
     }
     let meta = applied.get("metadata");
-    if !text(meta.and_then(|m| m.get("name"))) {
+    if creating && !text(meta.and_then(|m| m.get("name"))) {
         return invalid("metadata.name must be set in the applied configuration");
     }
     if meta
@@ -456,7 +458,7 @@ pub fn server_side_apply(
     now: &str,
     subresource: Option<&str>,
 ) -> Result<Value, ApplyError> {
-    validate_applied(applied)?;
+    validate_applied(applied, live.is_none())?;
     let typed = is_typed(schema);
     let manager = manager_name(manager);
     let api_version = api_version_of(applied);
@@ -477,7 +479,10 @@ pub fn server_side_apply(
         .iter()
         .position(|e| e.is(manager, Operation::Apply, "", subresource));
     if let Some(last) = mine.map(|i| &entries[i].set).filter(|s| !s.is_empty()) {
-        let mut owned = config_set.clone();
+        // Identity fields count as owned so that a configuration without `metadata` cannot
+        // prune the object's name away.
+        let mut owned = bookkeeping_paths();
+        owned.union_with(&config_set);
         for (i, entry) in entries.iter().enumerate() {
             if Some(i) != mine {
                 owned.union_with(&entry.set);

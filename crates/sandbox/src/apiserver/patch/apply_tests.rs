@@ -454,3 +454,62 @@ fn list_and_map_types_drive_merging_and_ownership() {
         "Apply failed with 2 conflicts: conflicts with \"one\":\n- .spec.args\n- .spec.selector"
     );
 }
+
+#[test]
+fn typed_pod_paths_in_ownership_and_conflicts() {
+    let schema = builtin_merge_schema("", "Pod");
+    let cfg = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+                     "spec": {"containers": [{"name": "c", "image": "i:1", "ports": [{"containerPort": 80}],
+                                              "resources": {"limits": {"cpu": "1"}}}]}});
+    let live =
+        persisted(server_side_apply(None, &cfg, "kubectl", false, &schema, T1, None).unwrap());
+    // The defaulted second key of the port list shows up in the item's identity.
+    assert_eq!(
+        managed(&live)[0]["fieldsV1"],
+        json!({"f:spec": {"f:containers": {"k:{\"name\":\"c\"}": {
+            ".": {}, "f:image": {}, "f:name": {},
+            "f:ports": {"k:{\"containerPort\":80,\"protocol\":\"TCP\"}": {".": {}, "f:containerPort": {}}},
+            "f:resources": {"f:limits": {"f:cpu": {}}},
+        }}}})
+    );
+    let mut edited = live.clone();
+    edited["spec"]["containers"][0]["image"] = json!("i:2");
+    edited["spec"]["containers"][0]["resources"]["limits"]["memory"] = json!("1Gi");
+    record_update(&live, &mut edited, "kubectl-edit", T2, &schema, None);
+    assert_eq!(
+        managed(&edited)[1]["fieldsV1"],
+        json!({"f:spec": {"f:containers": {"k:{\"name\":\"c\"}": {
+            "f:image": {}, "f:resources": {"f:limits": {"f:memory": {}}},
+        }}}})
+    );
+    let mut changed = cfg.clone();
+    changed["spec"]["containers"][0]["image"] = json!("i:3");
+    let err = server_side_apply(Some(&edited), &changed, "kubectl", false, &schema, T3, None)
+        .unwrap_err();
+    assert_eq!(
+        err.message(),
+        "Apply failed with 1 conflict: conflict with \"kubectl-edit\" using v1: .spec.containers[name=\"c\"].image"
+    );
+    // An existing object may be applied to without restating its name.
+    let nameless = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"labels": {"a": "b"}}});
+    let out = server_side_apply(
+        Some(&edited),
+        &nameless,
+        "labeler",
+        false,
+        &schema,
+        T3,
+        None,
+    )
+    .unwrap();
+    assert_eq!(out["metadata"]["name"], "p");
+    assert_eq!(out["metadata"]["labels"], json!({"a": "b"}));
+    // Dropping the labels again prunes them but never the object's identity.
+    let bare = json!({"apiVersion": "v1", "kind": "Pod"});
+    let out = server_side_apply(Some(&out), &bare, "labeler", false, &schema, T3, None).unwrap();
+    assert!(out["metadata"].get("labels").is_none(), "{out}");
+    assert_eq!(
+        (&out["metadata"]["name"], &out["metadata"]["uid"]),
+        (&json!("p"), &json!("uid-1"))
+    );
+}

@@ -81,6 +81,8 @@ fn container() -> Value {
         "volumeMounts": keyed_list(json!({"type": "object"}), "mountPath", "merge", &["mountPath"]),
         "volumeDevices": keyed_list(json!({"type": "object"}), "devicePath", "merge", &["devicePath"]),
         "resources": object(json!({
+            "limits": string_map(),
+            "requests": string_map(),
             "claims": {
                 "type": "array",
                 "x-kubernetes-list-type": "map",

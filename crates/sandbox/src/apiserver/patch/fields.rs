@@ -233,11 +233,11 @@ impl FieldSet {
 }
 
 /// The paths the API server never records as owned: identity and bookkeeping of the
-/// object. Only these exact paths are dropped, so `metadata.labels` stays.
-pub(crate) fn strip_meta(set: &mut FieldSet) {
-    let mut strip = FieldSet::default();
+/// object. Only these exact paths count, so `metadata.labels` is not among them.
+pub(crate) fn bookkeeping_paths() -> FieldSet {
+    let mut set = FieldSet::default();
     for top in ["apiVersion", "kind", "metadata"] {
-        strip.insert(&[PathElement::Field(top.into())]);
+        set.insert(&[PathElement::Field(top.into())]);
     }
     for meta in [
         "name",
@@ -250,12 +250,16 @@ pub(crate) fn strip_meta(set: &mut FieldSet) {
         "managedFields",
         "resourceVersion",
     ] {
-        strip.insert(&[
+        set.insert(&[
             PathElement::Field("metadata".into()),
             PathElement::Field(meta.into()),
         ]);
     }
-    set.subtract(&strip);
+    set
+}
+
+pub(crate) fn strip_meta(set: &mut FieldSet) {
+    set.subtract(&bookkeeping_paths());
 }
 
 #[cfg(test)]

@@ -1,49 +1,55 @@
 //! The write-merging engines of the API server, as pure functions on `serde_json::Value`.
 //!
-//! - [`json_patch`]: RFC 6902 JSON Patch (`application/json-patch+json`), with the quirks of
-//!   the Go library the API server uses (see `json_patch.rs`).
+//! - [`json_patch`]: RFC 6902 JSON Patch (`application/json-patch+json`) with the quirks of
+//!   the Go library the API server uses (listed in `json_patch.rs`).
 //! - [`merge_patch`]: RFC 7386 JSON merge patch (`application/merge-patch+json`).
 //! - [`strategic_merge_patch`]: strategic merge patch
 //!   (`application/strategic-merge-patch+json`), driven by the `x-kubernetes-patch-*`
-//!   annotations of a schema such as [`builtin_merge_schema`] returns.
-//! - [`server_side_apply`] (`application/apply-patch+yaml`, after YAML decoding) and
-//!   [`record_update`] (every other write): field ownership in `metadata.managedFields`,
-//!   driven by the `x-kubernetes-list-type`/`x-kubernetes-map-type` annotations.
+//!   annotations of a schema from [`builtin_merge_schema`].
+//! - [`server_side_apply`] (`application/apply-patch+yaml`, once decoded) and
+//!   [`record_update`] (every other write, creates included): field ownership in
+//!   `metadata.managedFields`, driven by `x-kubernetes-list-type`, `x-kubernetes-list-map-keys`
+//!   and `x-kubernetes-map-type`. [`custom_resource_merge_schema`] turns a CRD's schema
+//!   into one these understand.
 //!
-//! Callers map [`PatchError`] and [`ApplyError`] to HTTP statuses as the comments on their
-//! variants say.
+//! [`PatchError`] and [`ApplyError`] variants document the HTTP status the API server
+//! answers with. Times passed in are RFC 3339 UTC with seconds precision, as `metav1.Time`
+//! serializes. An apply that changes nothing returns an object equal to the live one, so a
+//! caller can compare and skip the write (and the `resourceVersion` bump) as upstream does.
 //!
 //! # Where this deviates from kube-apiserver
 //!
+//! JSON Patch: unknown `op`s and operations without `path` fail while applying (422), as
+//! upstream; only a body that is not a list of objects is a 400.
+//!
 //! Strategic merge patch:
-//! - patch values that land where the live object has nothing are merged into an empty
-//!   value rather than copied verbatim, so directives and `null`s inside them disappear here
-//!   instead of in the typed decode; `$deleteFromPrimitiveList` on an absent or non-list
-//!   field does nothing (Go would store the deletion list as the field's value), and on a list
-//!   without the `merge` strategy it still deletes (Go would replace the list with it);
-//! - unknown `$`-prefixed keys are ignored (a typed decode would drop them as unknown);
-//! - the schema only knows the paths a skeleton declares; elsewhere maps merge and lists are
-//!   replaced, where the real server would know every field of the Go type.
+//! - a patch value landing where the live object has nothing is merged into an empty value
+//!   instead of being copied verbatim, so directives and `null`s inside it vanish here rather
+//!   than in the typed decode; `$deleteFromPrimitiveList` on an absent or non-list field does
+//!   nothing (upstream would store the deletion list as the value) and on a list without the
+//!   `merge` strategy still deletes (upstream would replace the list with it);
+//! - unknown `$`-prefixed keys are ignored, as the typed decode would drop them;
+//! - only the paths a skeleton declares are known; elsewhere maps merge and lists are
+//!   replaced, where upstream knows every field of the Go type;
+//! - element types are compared as JSON kinds, so `[1, 2.5]` is a homogeneous list here.
 //!
-//! Field ownership (see `apply.rs` and `fields.rs` for the mechanics):
-//! - the caller must reset fields the real strategy resets (for example drop `status` from an
-//!   apply to the main resource of a kind with a status subresource) before calling; there is
-//!   no per-resource ignore list here;
-//! - for skeletons of Go types, newly written nested structs are never recorded as members
-//!   (`.`) of an `Update` entry. Upstream records pointer-typed structs (such as
-//!   `securityContext` or `rollingUpdate`) as members because they can be absent; the
-//!   skeleton does not know which structs are pointers. Maps, list items and all objects of
-//!   untyped (custom resource) schemas are recorded as upstream records them;
-//! - pruning and merging never leave an empty object or `null` behind: where upstream leaves
-//!   a `null` that the typed decode then drops, the key is removed here;
-//! - a `null` in an applied configuration is owned but removes the key from the result
-//!   (a typed object would decode it to the zero value and omit it);
+//! Field ownership:
+//! - there is no per-resource list of reset fields: the caller resets what the real strategy
+//!   resets (copies `status` back on main-resource writes of kinds with a status
+//!   subresource, drops `status` from such applies) before calling;
+//! - in skeletons of Go types, nested structs written for the first time are not recorded as
+//!   members (`.`) of `Update` entries. Upstream compares typed objects and so records
+//!   pointer structs (`securityContext`, `rollingUpdate`, ...) that way; a skeleton does not
+//!   know which structs are pointers. Maps, list items and every object of untyped (custom
+//!   resource) schemas are recorded as upstream records them;
+//! - upstream leaves `null` where pruning empties a container or where an applied
+//!   configuration says `null`, which the typed decode then drops; here the key is removed.
+//!   The applier still owns a field it set to `null`;
+//! - managed fields are never converted between API versions: entries of other versions are
+//!   compared in the object's current version. Unreadable `managedFields` are treated as
+//!   empty by an apply (upstream answers 500), as upstream does for other writes;
 //! - the `kubectl.kubernetes.io/last-applied-configuration` bridge between client-side and
-//!   server-side apply is not maintained, and managed fields are never converted between
-//!   API versions (every entry is compared in the version of the object at hand).
-//!
-//! JSON Patch and merge patch are not schema-aware and behave as upstream, apart from the
-//! message wording being approximate where the Go library's messages embed Go values.
+//!   server-side apply is not maintained.
 
 mod apply;
 mod builtin;

@@ -1,12 +1,12 @@
 //! Strategic merge patch, as kube-apiserver applies `application/strategic-merge-patch+json`
 //! to built-in kinds (the body `kubectl apply`, `edit` and `patch` send).
 //!
-//! The merge follows the apimachinery `strategicpatch` package server-side, including its
-//! list ordering (items named by the patch move to the front unless `$setElementOrder`
-//! says otherwise) and its error classes. Where the Go code would copy a patch value
-//! verbatim into a place the live object lacks, directives inside it would survive until
-//! the typed decode silently dropped them; here such values are merged into an empty value
-//! instead, which strips the directives and `null`s the same way the decode would.
+//! The merge follows the server side of apimachinery's `strategicpatch` package, including
+//! its list ordering (items a patch adds to a merging list go before the live items unless
+//! `$setElementOrder` places them) and its error classes. Where the Go code copies a patch
+//! value verbatim into a place the live object lacks, any directives inside would survive
+//! until the typed decode dropped them; here such values are merged into an empty value
+//! instead, which strips directives and `null`s the way that decode would.
 
 use serde_json::{Map, Value};
 
