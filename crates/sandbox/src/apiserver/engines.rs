@@ -5,45 +5,40 @@ use serde_json::Value;
 
 use super::{cause::FieldCause, error::ApiError, registry::ResourceType};
 
-pub fn merge_patch(doc: &Value, patch: &Value) -> Value {
-    let mut out = doc.clone();
-    merge_into(&mut out, patch);
-    out
-}
-
-fn merge_into(doc: &mut Value, patch: &Value) {
-    match patch {
-        Value::Object(p) => {
-            if !doc.is_object() {
-                *doc = Value::Object(Default::default());
-            }
-            let d = doc.as_object_mut().expect("object");
-            for (k, v) in p {
-                if v.is_null() {
-                    d.remove(k);
-                } else {
-                    merge_into(d.entry(k.clone()).or_insert(Value::Null), v);
-                }
-            }
-        }
-        other => *doc = other.clone(),
+fn patch_error(err: super::patch::PatchError) -> ApiError {
+    use super::patch::PatchError;
+    match err {
+        PatchError::BadRequest(m) => ApiError::bad_request(m),
+        PatchError::Unprocessable(m) => ApiError::unprocessable(m),
+        PatchError::TooLarge(m) => ApiError::new(413, "RequestEntityTooLarge", m),
+        PatchError::Internal(m) => ApiError::internal(m),
     }
 }
 
-pub fn json_patch(_doc: &Value, _patch: &Value) -> Result<Value, ApiError> {
-    Err(ApiError::unsupported_media_type(
-        "application/json-patch+json",
-    ))
+/// The structure information (list types, merge keys) patches and field ownership need.
+fn merge_schema(rt: &ResourceType) -> Value {
+    match rt.custom() {
+        Some(info) => {
+            super::patch::custom_resource_merge_schema(info.schema.as_ref().unwrap_or(&Value::Null))
+        }
+        None => super::patch::builtin_merge_schema(&rt.group, &rt.kind),
+    }
+}
+
+pub fn merge_patch(doc: &Value, patch: &Value) -> Value {
+    super::patch::merge_patch(doc, patch)
+}
+
+pub fn json_patch(doc: &Value, patch: &Value) -> Result<Value, ApiError> {
+    super::patch::json_patch(doc, patch).map_err(patch_error)
 }
 
 pub fn strategic_merge_patch(
-    _doc: &Value,
-    _patch: &Value,
-    _rt: &ResourceType,
+    doc: &Value,
+    patch: &Value,
+    rt: &ResourceType,
 ) -> Result<Value, ApiError> {
-    Err(ApiError::unsupported_media_type(
-        "application/strategic-merge-patch+json",
-    ))
+    super::patch::strategic_merge_patch(doc, patch, &merge_schema(rt)).map_err(patch_error)
 }
 
 pub struct ApplyRequest<'a> {
@@ -55,22 +50,63 @@ pub struct ApplyRequest<'a> {
     pub subresource: Option<&'a str>,
 }
 
+/// Server-side apply. Fields the endpoint resets are taken out of the configuration first:
+/// `status` on the main resource of kinds with a status subresource, everything but
+/// `status` through `/status`.
 pub fn server_side_apply(rt: &ResourceType, req: ApplyRequest<'_>) -> Result<Value, ApiError> {
-    let _ = rt;
-    Ok(match req.live {
-        Some(live) => merge_patch(live, req.applied),
-        None => req.applied.clone(),
+    use super::patch::ApplyError;
+    let mut applied = req.applied.clone();
+    if let Some(o) = applied.as_object_mut() {
+        if req.subresource == Some("status") {
+            o.retain(|k, _| matches!(k.as_str(), "apiVersion" | "kind" | "metadata" | "status"));
+            if let Some(meta) = o.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.retain(|k, _| {
+                    matches!(k.as_str(), "name" | "namespace" | "uid" | "resourceVersion")
+                });
+            }
+        } else if rt.has_status() {
+            o.remove("status");
+        }
+    }
+    super::patch::server_side_apply(
+        req.live,
+        &applied,
+        req.manager,
+        req.force,
+        &merge_schema(rt),
+        req.now,
+        req.subresource,
+    )
+    .map_err(|e| match e {
+        ApplyError::Invalid(m) => ApiError::bad_request(m),
+        ApplyError::Conflicts(conflicts) => {
+            let mut err = ApiError::new(409, "Conflict", ApplyError::Conflicts(conflicts.clone()).message());
+            let causes: Vec<Value> = conflicts
+                .iter()
+                .map(|c| serde_json::json!({"reason": "FieldManagerConflict", "message": c.cause_message(), "field": c.field}))
+                .collect();
+            err.details = Some(serde_json::json!({"causes": causes}));
+            err
+        }
     })
 }
 
 pub fn record_update(
-    _rt: &ResourceType,
-    _old: Option<&Value>,
-    _new: &mut Value,
-    _manager: &str,
-    _now: &str,
-    _subresource: Option<&str>,
+    rt: &ResourceType,
+    old: Option<&Value>,
+    new: &mut Value,
+    manager: &str,
+    now: &str,
+    subresource: Option<&str>,
 ) {
+    super::patch::record_update(
+        old.unwrap_or(&Value::Null),
+        new,
+        manager,
+        now,
+        &merge_schema(rt),
+        subresource,
+    );
 }
 
 pub fn prune(obj: &mut Value, schema: &Value) -> Vec<String> {

@@ -9,6 +9,7 @@ pub mod hooks;
 pub mod http;
 pub mod openapi;
 pub mod ops;
+pub mod patch;
 pub mod registry;
 pub mod request;
 pub mod running;

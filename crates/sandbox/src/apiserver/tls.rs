@@ -51,7 +51,7 @@ impl Tls {
         let key = KeyPair::generate()?;
         let cert = params.signed_by(&key, &ca)?;
 
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .context("TLS protocol versions")?

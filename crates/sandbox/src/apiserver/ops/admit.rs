@@ -76,6 +76,7 @@ pub fn admit(
     obj["apiVersion"] = json!(rt.api_version());
     obj["kind"] = json!(rt.kind);
     let status_write = opts.subresource.as_deref() == Some("status");
+    drop_empty_metadata(&mut obj);
 
     match old {
         Some(old) => {
@@ -227,6 +228,23 @@ pub fn admit(
         object: obj,
         warnings,
     })
+}
+
+/// Empty metadata collections are stored as absent, as Go's `omitempty` encodes them;
+/// clients rely on it (kube-rs guards its first finalizer with `test /metadata/finalizers null`).
+fn drop_empty_metadata(obj: &mut Value) {
+    if let Some(meta) = obj["metadata"].as_object_mut() {
+        meta.retain(|k, v| {
+            let collection = matches!(
+                k.as_str(),
+                "finalizers" | "ownerReferences" | "labels" | "annotations" | "managedFields"
+            );
+            let empty = v.is_null()
+                || v.as_array().is_some_and(Vec::is_empty)
+                || v.as_object().is_some_and(|o| o.is_empty());
+            !(collection && empty)
+        });
+    }
 }
 
 fn check_finalizers(old: &Value, new: &Value, causes: &mut Vec<FieldCause>) {
