@@ -3,5 +3,6 @@
 //! federation manager run end to end with no cluster and no cloud.
 pub mod apiserver;
 pub mod cli;
+pub mod demo;
 pub mod s3;
 pub mod sandbox;

@@ -29,6 +29,8 @@ pub enum Command {
         #[arg(long, default_value = "1")]
         clusters: String,
     },
+    /// Start a sandbox in a temporary directory, run the scripted scenarios and report.
+    Demo,
 }
 
 pub fn init_tracing() {
@@ -75,6 +77,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             sandbox.stop().await;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Demo => Ok(if crate::demo::run().await? {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }),
     }
 }
 

@@ -1,0 +1,107 @@
+//! `tibr-sandbox demo`: start a sandbox in a temporary directory and run the scripted
+//! scenarios, printing what a user would see and checking every claim. The exit status
+//! is non-zero when any check fails.
+
+mod basics;
+mod render;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use serde_json::Value;
+
+use crate::sandbox::{Sandbox, SandboxConfig};
+
+pub use render::{error_text, table_text};
+
+/// The checks of one run, printed as they happen.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub passed: usize,
+    pub failed: Vec<String>,
+}
+
+impl Report {
+    pub fn check(&mut self, ok: bool, what: &str) -> bool {
+        if ok {
+            self.passed += 1;
+            println!("  ✓ {what}");
+        } else {
+            self.failed.push(what.to_string());
+            println!("  ✗ {what}");
+        }
+        ok
+    }
+
+    pub fn success(&self) -> bool {
+        self.failed.is_empty()
+    }
+}
+
+pub fn heading(title: &str) {
+    println!("\n== {title}");
+}
+
+pub fn command(cmd: &str) {
+    println!("\n$ {cmd}");
+}
+
+/// GETs `path` as a Table, the representation kubectl prints.
+pub async fn get_table(client: &kube::Client, path: &str) -> anyhow::Result<Value> {
+    let req = http::Request::get(path)
+        .header("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
+        .body(Vec::new())?;
+    Ok(client.request::<Value>(req).await?)
+}
+
+/// Polls `check` every 100 ms until it yields a value or `timeout` passes.
+pub async fn wait_for<T, F, Fut>(timeout: Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return Some(v);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Runs every scenario against a fresh sandbox; true when all checks passed.
+pub async fn run() -> anyhow::Result<bool> {
+    let dir = tempfile::Builder::new()
+        .prefix("tibr-sandbox-demo-")
+        .tempdir()
+        .context("temporary directory")?;
+    let config = SandboxConfig::new(dir.path().to_path_buf(), vec!["sandbox".to_string()]);
+    let sandbox = Sandbox::start(config).await?;
+    println!("tibr-sandbox demo: a sandbox in {}", dir.path().display());
+    for line in sandbox.endpoint_lines() {
+        println!("  {line}");
+    }
+    let mut report = Report::default();
+    let outcome = basics::run(&sandbox, &mut report).await;
+    sandbox.stop().await;
+    if let Err(e) = outcome {
+        report.check(false, &format!("scenario aborted: {e:#}"));
+    }
+    println!();
+    if report.success() {
+        println!("demo passed: {} checks", report.passed);
+    } else {
+        println!(
+            "demo FAILED: {} of {} checks failed:",
+            report.failed.len(),
+            report.failed.len() + report.passed
+        );
+        for f in &report.failed {
+            println!("  - {f}");
+        }
+    }
+    Ok(report.success())
+}
