@@ -8,6 +8,7 @@ pub mod gc;
 pub mod hooks;
 pub mod http;
 pub mod ops;
+pub mod protobuf;
 pub mod registry;
 pub mod request;
 pub mod running;
