@@ -4,7 +4,7 @@
 //! change the script and run it again rather than editing.
 
 use super::meta::OBJECT_META;
-use super::schema::{Message, list_req, omit, ptr, req};
+use super::schema::{Message, list_req, omit, ptr_null, req};
 use super::schema::Ty::{I64, Msg, Str, Time};
 
 pub(super) static TOKEN_REQUEST: Message = Message {
@@ -18,8 +18,8 @@ pub(super) static TOKEN_REQUEST: Message = Message {
 pub(super) static TOKEN_REQUEST_SPEC: Message = Message {
     name: "k8s.io.api.authentication.v1.TokenRequestSpec",
     fields: &[
-        list_req(1, "audiences", Str), ptr(4, "expirationSeconds", I64),
-        ptr(3, "boundObjectRef", Msg(&BOUND_OBJECT_REFERENCE)),
+        list_req(1, "audiences", Str), ptr_null(4, "expirationSeconds", I64),
+        ptr_null(3, "boundObjectRef", Msg(&BOUND_OBJECT_REFERENCE)),
     ],
 };
 

@@ -3,7 +3,7 @@
 //! Written by `gen/tables.py` from `k8s.io/api` and `k8s.io/apimachinery` v0.36.3;
 //! change the script and run it again rather than editing.
 
-use super::schema::{Message, inline, list, map, omit, ptr, req};
+use super::schema::{Message, inline, list, map, omit, ptr, ptr_null, req};
 use super::schema::Ty::{Bool, I32, I64, IntOrString, Msg, Quantity, Str};
 
 pub(super) static LOCAL_OBJECT_REFERENCE: Message = Message {
@@ -217,7 +217,7 @@ pub(super) static TCP_SOCKET_ACTION: Message = Message {
 pub(super) static GRPC_ACTION: Message = Message {
     name: "k8s.io.api.core.v1.GRPCAction",
     fields: &[
-        req(1, "port", I32), ptr(2, "service", Str),
+        req(1, "port", I32), ptr_null(2, "service", Str),
     ],
 };
 

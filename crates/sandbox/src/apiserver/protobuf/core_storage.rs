@@ -10,7 +10,7 @@ use super::core_volume::{
     PORTWORX_VOLUME_SOURCE, QUOBYTE_VOLUME_SOURCE, VSPHERE_VIRTUAL_DISK_VOLUME_SOURCE,
 };
 use super::meta::OBJECT_META;
-use super::schema::{Message, inline, list, list_req, map, omit, ptr, req};
+use super::schema::{Message, inline, list, list_req, map, omit, ptr, ptr_null, req};
 use super::schema::Ty::{Bool, I32, Msg, Quantity, Str, Time};
 
 pub(super) static OBJECT_REFERENCE: Message = Message {
@@ -187,17 +187,17 @@ pub(super) static AZURE_FILE_PERSISTENT_VOLUME_SOURCE: Message = Message {
     name: "k8s.io.api.core.v1.AzureFilePersistentVolumeSource",
     fields: &[
         req(1, "secretName", Str), req(2, "shareName", Str), omit(3, "readOnly", Bool),
-        ptr(4, "secretNamespace", Str),
+        ptr_null(4, "secretNamespace", Str),
     ],
 };
 
 pub(super) static SCALE_IO_PERSISTENT_VOLUME_SOURCE: Message = Message {
     name: "k8s.io.api.core.v1.ScaleIOPersistentVolumeSource",
     fields: &[
-        req(1, "gateway", Str), req(2, "system", Str), ptr(3, "secretRef", Msg(&SECRET_REFERENCE)),
-        omit(4, "sslEnabled", Bool), omit(5, "protectionDomain", Str), omit(6, "storagePool", Str),
-        omit(7, "storageMode", Str), omit(8, "volumeName", Str), omit(9, "fsType", Str),
-        omit(10, "readOnly", Bool),
+        req(1, "gateway", Str), req(2, "system", Str),
+        ptr_null(3, "secretRef", Msg(&SECRET_REFERENCE)), omit(4, "sslEnabled", Bool),
+        omit(5, "protectionDomain", Str), omit(6, "storagePool", Str), omit(7, "storageMode", Str),
+        omit(8, "volumeName", Str), omit(9, "fsType", Str), omit(10, "readOnly", Bool),
     ],
 };
 

@@ -5,7 +5,7 @@
 
 use super::core_container::{LOCAL_OBJECT_REFERENCE, OBJECT_FIELD_SELECTOR, RESOURCE_FIELD_SELECTOR};
 use super::meta::{LABEL_SELECTOR, OBJECT_META};
-use super::schema::{Message, inline, list, list_req, map, omit, ptr, req};
+use super::schema::{Message, inline, list, list_req, map, omit, ptr, ptr_null, req};
 use super::schema::Ty::{Bool, I32, I64, Msg, Quantity, Str};
 
 pub(super) static VOLUME: Message = Message {
@@ -321,7 +321,7 @@ pub(super) static SCALE_IO_VOLUME_SOURCE: Message = Message {
     name: "k8s.io.api.core.v1.ScaleIOVolumeSource",
     fields: &[
         req(1, "gateway", Str), req(2, "system", Str),
-        ptr(3, "secretRef", Msg(&LOCAL_OBJECT_REFERENCE)), omit(4, "sslEnabled", Bool),
+        ptr_null(3, "secretRef", Msg(&LOCAL_OBJECT_REFERENCE)), omit(4, "sslEnabled", Bool),
         omit(5, "protectionDomain", Str), omit(6, "storagePool", Str), omit(7, "storageMode", Str),
         omit(8, "volumeName", Str), omit(9, "fsType", Str), omit(10, "readOnly", Bool),
     ],
@@ -380,14 +380,15 @@ pub(super) static VOLUME_RESOURCE_REQUIREMENTS: Message = Message {
 pub(super) static TYPED_LOCAL_OBJECT_REFERENCE: Message = Message {
     name: "k8s.io.api.core.v1.TypedLocalObjectReference",
     fields: &[
-        ptr(1, "apiGroup", Str), req(2, "kind", Str), req(3, "name", Str),
+        ptr_null(1, "apiGroup", Str), req(2, "kind", Str), req(3, "name", Str),
     ],
 };
 
 pub(super) static TYPED_OBJECT_REFERENCE: Message = Message {
     name: "k8s.io.api.core.v1.TypedObjectReference",
     fields: &[
-        ptr(1, "apiGroup", Str), req(2, "kind", Str), req(3, "name", Str), ptr(4, "namespace", Str),
+        ptr_null(1, "apiGroup", Str), req(2, "kind", Str), req(3, "name", Str),
+        ptr(4, "namespace", Str),
     ],
 };
 

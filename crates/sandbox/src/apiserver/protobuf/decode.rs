@@ -113,6 +113,7 @@ fn one(
     };
     Ok(match (field.emit, value) {
         (Emit::Ptr, value) => value,
+        (Emit::PtrNull, value) => Some(value.unwrap_or(Value::Null)),
         (Emit::OmitEmpty, Some(value)) if is_scalar(field.ty) && is_zero(&value) => None,
         (Emit::OmitEmpty, None) if is_scalar(field.ty) => None,
         (_, Some(value)) => Some(value),

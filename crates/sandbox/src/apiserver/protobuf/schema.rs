@@ -53,8 +53,10 @@ pub enum Shape {
 /// What Go would print for the field, which is what a JSON client would have sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Emit {
-    /// A Go pointer: printed whenever it was sent, zero values included.
+    /// A Go pointer with `omitempty`: printed whenever it was sent, zero values included.
     Ptr,
+    /// A Go pointer without `omitempty`: as `Ptr`, but `null` when not sent.
+    PtrNull,
     /// `omitempty`: zero scalars and empty lists or maps are left out (structs never are).
     OmitEmpty,
     /// No `omitempty`: printed even when absent, as the zero value (`null` for lists).
@@ -70,6 +72,16 @@ pub const fn ptr(number: u32, json: &'static str, ty: Ty) -> Field {
         ty,
         shape: Shape::One,
         emit: Emit::Ptr,
+    }
+}
+
+pub const fn ptr_null(number: u32, json: &'static str, ty: Ty) -> Field {
+    Field {
+        number,
+        json,
+        ty,
+        shape: Shape::One,
+        emit: Emit::PtrNull,
     }
 }
 

@@ -136,7 +136,7 @@ class Source:
             if (gf['goname'] is None and json_name == '') or 'inline' in opts:
                 rule, json_name = 'inline', ''
             elif gotype.startswith('*'):
-                rule = 'ptr'
+                rule = 'ptr' if 'omitempty' in opts else 'ptr_null'
             elif 'omitempty' in opts:
                 rule = 'omit'
             else:
