@@ -125,6 +125,22 @@ fn kubectl_debug_copy_is_the_pod_it_read() {
     assert_eq!(got, want, "{}", pretty(&got));
 }
 
+/// `kubectl auth reconcile` updates a role it read from the sandbox
+/// (`role_reconcile_source.json`) with a PUT, so server-set metadata (uid,
+/// resourceVersion, a real `creationTimestamp`) comes back through protobuf.
+#[test]
+fn kubectl_reconcile_update_carries_server_metadata() {
+    let got = decode_request(fixture!("role_reconcile", ".pb")).unwrap();
+    let mut want: Value =
+        serde_json::from_slice(fixture!("role_reconcile_source", ".json")).unwrap();
+    // Reconcile adds the missing permission as a rule of its own.
+    want["rules"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"verbs": ["watch"], "apiGroups": [""], "resources": ["secrets"]}));
+    assert_eq!(got, want, "{}", pretty(&got));
+}
+
 // Hand-built messages, for the kinds and encodings kubectl never sends.
 
 fn varint(mut v: u64) -> Vec<u8> {
