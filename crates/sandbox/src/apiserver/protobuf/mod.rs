@@ -1,11 +1,12 @@
 //! Request bodies in `application/vnd.kubernetes.protobuf`, decoded into the JSON the
 //! same request would have carried as `application/json`.
 //!
-//! client-go's typed clients (so `kubectl create secret|configmap|namespace|...`,
-//! `kubectl create token`, `kubectl run`) send built-in objects only as protobuf: the
-//! `k8s\0` magic, then a `runtime.Unknown` whose `TypeMeta` names the kind and whose
-//! `raw` is the object. The rest of the emulator speaks JSON, so bodies are decoded here
-//! and answers stay JSON, which those clients accept.
+//! client-go's typed clients (so `kubectl create secret|configmap|namespace|role|job|...`,
+//! `kubectl create token`, `kubectl debug --copy-to`, `kubectl auth reconcile`) send
+//! built-in objects only as protobuf: the `k8s\0` magic, then a `runtime.Unknown` whose
+//! `TypeMeta` names the kind and whose `raw` is the object. (kubectl's generic commands,
+//! `run`, `apply`, `create -f`, `delete`, send JSON.) The rest of the emulator speaks
+//! JSON, so bodies are decoded here and answers stay JSON, which those clients accept.
 //!
 //! Decoded: core/v1 Secret, ConfigMap, Namespace, ServiceAccount, Pod, PersistentVolume,
 //! PersistentVolumeClaim, Event; authentication/v1 TokenRequest; batch/v1 Job;
