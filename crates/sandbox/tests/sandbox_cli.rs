@@ -5,7 +5,11 @@ use std::{process::Stdio, time::Duration};
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-async fn kubectl(kubeconfig: &std::path::Path, cache: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+async fn kubectl(
+    kubeconfig: &std::path::Path,
+    cache: &std::path::Path,
+    args: &[&str],
+) -> (bool, String, String) {
     let out = tokio::process::Command::new("/usr/bin/kubectl")
         .arg("--kubeconfig")
         .arg(kubeconfig)
@@ -15,7 +19,11 @@ async fn kubectl(kubeconfig: &std::path::Path, cache: &std::path::Path, args: &[
         .output()
         .await
         .expect("kubectl runs");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[tokio::test]
@@ -39,23 +47,53 @@ async fn up_serves_every_cluster_and_stops_cleanly() {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut printed = Vec::new();
-    while !printed.iter().any(|l: &String| l.starts_with("environment")) {
-        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await.unwrap().unwrap().expect("up prints its endpoints");
+    while !printed
+        .iter()
+        .any(|l: &String| l.starts_with("environment"))
+    {
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .expect("up prints its endpoints");
         printed.push(line);
     }
     for name in ["control", "dp-1", "dp-2"] {
-        assert!(printed.iter().any(|l| l.starts_with(&format!("cluster {name}")) && l.contains("https://127.0.0.1:")), "{printed:?}");
+        assert!(
+            printed
+                .iter()
+                .any(|l| l.starts_with(&format!("cluster {name}"))
+                    && l.contains("https://127.0.0.1:")),
+            "{printed:?}"
+        );
     }
     assert!(printed.iter().any(|l| l.starts_with("s3")), "{printed:?}");
 
     let env = std::fs::read_to_string(dir.path().join("sandbox.env")).unwrap();
-    for key in ["KUBECONFIG=", "S3_ENDPOINT='http://127.0.0.1:", "AWS_REGION=", "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY="] {
+    for key in [
+        "KUBECONFIG=",
+        "S3_ENDPOINT='http://127.0.0.1:",
+        "AWS_REGION=",
+        "AWS_ACCESS_KEY_ID=",
+        "AWS_SECRET_ACCESS_KEY=",
+    ] {
         assert!(env.contains(key), "sandbox.env lacks {key}");
     }
-    let secret = env.lines().find_map(|l| l.strip_prefix("AWS_SECRET_ACCESS_KEY=")).unwrap().trim_matches('\'').to_string();
-    assert!(printed.iter().all(|l| !l.contains(&secret)), "the S3 secret is never printed");
+    let secret = env
+        .lines()
+        .find_map(|l| l.strip_prefix("AWS_SECRET_ACCESS_KEY="))
+        .unwrap()
+        .trim_matches('\'')
+        .to_string();
+    assert!(
+        printed.iter().all(|l| !l.contains(&secret)),
+        "the S3 secret is never printed"
+    );
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(dir.path().join("kubeconfig")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(dir.path().join("kubeconfig"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o077, 0, "kubeconfig is private");
 
     let kubeconfig = dir.path().join("kubeconfig");
@@ -66,18 +104,54 @@ async fn up_serves_every_cluster_and_stops_cleanly() {
     for name in ["control", "dp-1", "dp-2"] {
         let (ok, out, err) = kubectl(&kubeconfig, &cache, &["--context", name, "get", "ns"]).await;
         assert!(ok, "{name}: {err}");
-        assert!(out.contains("default") && out.contains("kube-system"), "{out}");
-        let (ok, out, err) = kubectl(&kubeconfig, &cache, &["--context", name, "get", "crd", "gadgets.example.com", "-o", "name"]).await;
+        assert!(
+            out.contains("default") && out.contains("kube-system"),
+            "{out}"
+        );
+        let (ok, out, err) = kubectl(
+            &kubeconfig,
+            &cache,
+            &[
+                "--context",
+                name,
+                "get",
+                "crd",
+                "gadgets.example.com",
+                "-o",
+                "name",
+            ],
+        )
+        .await;
         assert!(ok, "{name}: {err}");
-        assert_eq!(out.trim(), "customresourcedefinition.apiextensions.k8s.io/gadgets.example.com");
+        assert_eq!(
+            out.trim(),
+            "customresourcedefinition.apiextensions.k8s.io/gadgets.example.com"
+        );
     }
     // Objects in one cluster are not in another.
-    let (ok, _, err) = kubectl(&kubeconfig, &cache, &["--context", "dp-1", "create", "namespace", "only-here"]).await;
+    let (ok, _, err) = kubectl(
+        &kubeconfig,
+        &cache,
+        &["--context", "dp-1", "create", "namespace", "only-here"],
+    )
+    .await;
     assert!(ok, "{err}");
-    let (_, out, _) = kubectl(&kubeconfig, &cache, &["--context", "dp-2", "get", "ns", "only-here"]).await;
+    let (_, out, _) = kubectl(
+        &kubeconfig,
+        &cache,
+        &["--context", "dp-2", "get", "ns", "only-here"],
+    )
+    .await;
     assert!(!out.contains("only-here"));
 
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id().unwrap() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(20), child.wait()).await.unwrap().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id().unwrap() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(status.success(), "up exits 0 on SIGTERM: {status:?}");
 }

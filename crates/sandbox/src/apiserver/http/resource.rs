@@ -18,6 +18,7 @@ use crate::apiserver::{
         self, DeleteOptions, Deleted, FieldValidation, ListOptions, PatchKind, Propagation,
         WriteOptions,
     },
+    protobuf,
     registry::{Builtin, ResourceType},
     request::{Query, ResourcePath},
     selector::{FieldSelector, LabelSelector},
@@ -41,7 +42,15 @@ impl Ctx<'_> {
             return Ok(Value::Null);
         }
         let ct = self.header("content-type").unwrap_or("application/json");
-        if ct.contains("yaml") {
+        if ct.starts_with(protobuf::MEDIA_TYPE) {
+            protobuf::decode_request(&self.body).map_err(|e| {
+                let message = format!(
+                    "the protobuf request body could not be decoded: {e}; send the object as \
+                     YAML or JSON instead, e.g. `kubectl apply -f object.yaml`"
+                );
+                ApiError::new(415, "UnsupportedMediaType", message)
+            })
+        } else if ct.contains("yaml") {
             yaml_serde::from_slice(&self.body)
                 .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))
         } else {
