@@ -323,61 +323,41 @@ fn validate_crd(obj: &Value, causes: &mut Vec<FieldCause>) {
     }
 }
 
+/// Fields renamed between `events.k8s.io/v1` (left) and core/v1 (right).
+const EVENT_RENAMES: [(&str, &str); 7] = [
+    ("regarding", "involvedObject"),
+    ("note", "message"),
+    ("reportingController", "reportingComponent"),
+    ("deprecatedSource", "source"),
+    ("deprecatedFirstTimestamp", "firstTimestamp"),
+    ("deprecatedLastTimestamp", "lastTimestamp"),
+    ("deprecatedCount", "count"),
+];
+
+/// Fields both Event versions spell the same.
+const EVENT_SHARED: [&str; 7] = [
+    "related",
+    "reason",
+    "type",
+    "action",
+    "reportingInstance",
+    "eventTime",
+    "series",
+];
+
 /// Converts an `events.k8s.io/v1` Event into the core/v1 form it is stored in.
 pub fn event_v1_to_core(v1: &Value) -> Value {
     let mut core = json!({"apiVersion": "v1", "kind": "Event", "metadata": v1["metadata"].clone()});
-    let renames = [
-        ("regarding", "involvedObject"),
-        ("note", "message"),
-        ("reportingController", "reportingComponent"),
-        ("deprecatedSource", "source"),
-        ("deprecatedFirstTimestamp", "firstTimestamp"),
-        ("deprecatedLastTimestamp", "lastTimestamp"),
-        ("deprecatedCount", "count"),
-    ];
-    copy_fields(
-        v1,
-        &mut core,
-        &renames,
-        &[
-            "related",
-            "reason",
-            "type",
-            "action",
-            "reportingInstance",
-            "eventTime",
-            "series",
-        ],
-    );
+    let renames: Vec<(&str, &str)> = EVENT_RENAMES.to_vec();
+    copy_fields(v1, &mut core, &renames, &EVENT_SHARED);
     core
 }
 
 /// Converts a stored core/v1 Event to `events.k8s.io/v1`.
 pub fn event_core_to_v1(core: &Value) -> Value {
     let mut v1 = json!({"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": core["metadata"].clone()});
-    let renames = [
-        ("involvedObject", "regarding"),
-        ("message", "note"),
-        ("reportingComponent", "reportingController"),
-        ("source", "deprecatedSource"),
-        ("firstTimestamp", "deprecatedFirstTimestamp"),
-        ("lastTimestamp", "deprecatedLastTimestamp"),
-        ("count", "deprecatedCount"),
-    ];
-    copy_fields(
-        core,
-        &mut v1,
-        &renames,
-        &[
-            "related",
-            "reason",
-            "type",
-            "action",
-            "reportingInstance",
-            "eventTime",
-            "series",
-        ],
-    );
+    let renames: Vec<(&str, &str)> = EVENT_RENAMES.iter().map(|(a, b)| (*b, *a)).collect();
+    copy_fields(core, &mut v1, &renames, &EVENT_SHARED);
     v1
 }
 

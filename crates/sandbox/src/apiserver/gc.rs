@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::{
     cluster::{Cluster, State, now},
     hooks::CRD_CLEANUP_FINALIZER,
-    ops::{self, DeleteOptions, Propagation, WriteOptions},
+    ops::{self, DeleteOptions, Propagation, WriteOptions, finalizers},
     registry::{GroupResource, ResourceType},
 };
 
@@ -62,17 +62,6 @@ fn all_objects(state: &State) -> Vec<(GroupResource, Arc<Value>)> {
         }
     }
     out
-}
-
-fn finalizers(obj: &Value) -> Vec<String> {
-    obj["metadata"]["finalizers"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|f| f.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn deleting(obj: &Value) -> bool {

@@ -247,22 +247,24 @@ fn drop_empty_metadata(obj: &mut Value) {
     }
 }
 
+/// The names in `metadata.finalizers`.
+pub fn finalizers(obj: &Value) -> Vec<String> {
+    obj["metadata"]["finalizers"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn check_finalizers(old: &Value, new: &Value, causes: &mut Vec<FieldCause>) {
     if old["metadata"]["deletionTimestamp"].is_null() {
         return;
     }
-    let names = |v: &Value| -> Vec<String> {
-        v["metadata"]["finalizers"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|f| f.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let before = names(old);
-    let added: Vec<String> = names(new)
+    let before = finalizers(old);
+    let added: Vec<String> = finalizers(new)
         .into_iter()
         .filter(|f| !before.contains(f))
         .collect();

@@ -7,7 +7,7 @@ mod delete;
 mod read;
 mod write;
 
-pub use admit::is_noop as is_noop_value;
+pub use admit::{finalizers, is_noop as is_noop_value};
 pub use delete::{DeleteOptions, Deleted, Propagation, delete, remove_if_finalized};
 pub use read::{ListOptions, Listed, get, list, matches};
 pub use write::{PatchKind, create, patch, update};

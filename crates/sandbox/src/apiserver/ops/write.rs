@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::{
     WriteOptions, Written,
-    admit::{admit, is_noop},
+    admit::{Admitted, admit, is_noop},
     delete::remove_object,
 };
 use crate::apiserver::{
@@ -143,6 +143,16 @@ pub fn create(
     if state.store.get(&rt.storage, &ns, &name).is_some() {
         return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
     }
+    insert_new(state, rt, admitted, opts)
+}
+
+/// Stores an admitted new object (unless dry-run) and runs what follows a write.
+fn insert_new(
+    state: &mut State,
+    rt: &ResourceType,
+    admitted: Admitted,
+    opts: &WriteOptions,
+) -> ApiResult<Written> {
     if opts.dry_run {
         return Ok(Written {
             object: admitted.object,
@@ -177,18 +187,6 @@ fn check_identity(
     }
 }
 
-fn current(
-    state: &State,
-    rt: &ResourceType,
-    namespace: Option<&str>,
-    name: &str,
-) -> ApiResult<Arc<Value>> {
-    state
-        .store
-        .get(&rt.storage, namespace.unwrap_or_default(), name)
-        .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))
-}
-
 pub fn update(
     state: &mut State,
     rt: &ResourceType,
@@ -202,7 +200,7 @@ pub fn update(
     }
     check_type(rt, &body)?;
     check_identity(rt, namespace, name, &mut body)?;
-    let old = current(state, rt, namespace, name)?;
+    let old = super::read::get(state, rt, namespace, name)?;
     let rv = body["metadata"]["resourceVersion"]
         .as_str()
         .unwrap_or_default()
@@ -350,20 +348,7 @@ fn apply(
                 check_namespace(state, rt, ns, name)?;
             }
             let admitted = admit(rt, None, result, opts, false)?;
-            if opts.dry_run {
-                return Ok(Written {
-                    object: admitted.object,
-                    warnings: admitted.warnings,
-                    created: true,
-                });
-            }
-            let stored = state.store.put(&rt.storage, admitted.object);
-            hooks::after_write(state, rt, &stored, opts.now);
-            Ok(Written {
-                object: (*stored).clone(),
-                warnings: admitted.warnings,
-                created: true,
-            })
+            insert_new(state, rt, admitted, opts)
         }
         Some(old) => {
             check_patched_rv(rt, &old, &applied, name)?;
