@@ -3,4 +3,5 @@
 //! federation manager run end to end with no cluster and no cloud.
 pub mod apiserver;
 pub mod cli;
+pub mod runner;
 pub mod sandbox;
