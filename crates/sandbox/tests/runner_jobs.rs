@@ -227,39 +227,56 @@ async fn failures_past_the_backoff_limit_fail_the_job() {
     env.stop().await;
 }
 
-#[tokio::test]
-async fn deleting_a_running_job_kills_its_process() {
+/// Deletes a running Job with `policy` and waits until its process, pod and the Job
+/// itself are gone.
+async fn delete_running_job(policy: PropagationPolicy, ns: &str, marker: &str) {
     let env = Env::start().await;
-    env.namespace("del").await;
-    env.create::<Job>("del", job("long", &["sh", "-c", "sleep 3608"], json!({})))
+    env.namespace(ns).await;
+    let command = format!("sleep {marker}");
+    env.create::<Job>(ns, job("long", &["sh", "-c", &command], json!({})))
         .await;
     wait_for(20, "the sleep process", || async {
-        if sleeps("3608").is_empty() {
+        if sleeps(marker).is_empty() {
             Err("none".to_string())
         } else {
             Ok(())
         }
     })
     .await;
-    let status = job_status(&env, "del", "long").await.unwrap();
+    let status = job_status(&env, ns, "long").await.unwrap();
     assert_eq!(status["active"], 1, "{status}");
-    let api: Api<Job> = Api::namespaced(env.client.clone(), "del");
+    let api: Api<Job> = Api::namespaced(env.client.clone(), ns);
     let dp = DeleteParams {
-        propagation_policy: Some(PropagationPolicy::Background),
+        propagation_policy: Some(policy),
         ..DeleteParams::default()
     };
     api.delete("long", &dp).await.unwrap();
-    wait_for(20, "the process to die and the pod to go", || async {
-        let left = sleeps("3608");
-        let pods = env.pods("del").await;
-        if left.is_empty() && pods.is_empty() {
+    wait_for(20, "the process, the pod and the Job to go", || async {
+        let left = sleeps(marker);
+        let pods = env.pods(ns).await;
+        let job = api.get_opt("long").await.map_err(|e| e.to_string())?;
+        if left.is_empty() && pods.is_empty() && job.is_none() {
             Ok(())
         } else {
-            Err(format!("processes {left:?}, pods {}", pods.len()))
+            Err(format!(
+                "processes {left:?}, pods {}, job {}",
+                pods.len(),
+                job.is_some()
+            ))
         }
     })
     .await;
     env.stop().await;
+}
+
+#[tokio::test]
+async fn deleting_a_running_job_kills_its_process() {
+    delete_running_job(PropagationPolicy::Background, "del", "3608").await;
+}
+
+#[tokio::test]
+async fn deleting_a_running_job_in_the_foreground_kills_its_process() {
+    delete_running_job(PropagationPolicy::Foreground, "fg", "3610").await;
 }
 
 #[tokio::test]

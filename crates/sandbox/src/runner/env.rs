@@ -452,24 +452,11 @@ mod tests {
         assert_eq!(parse_quantity("1Gi"), Some(1073741824.0));
         assert_eq!(parse_quantity("2e3"), Some(2000.0));
         assert_eq!(parse_quantity("x"), None);
-        let mut c = Container::default();
-        c.resources = Some(k8s_openapi::api::core::v1::ResourceRequirements {
-            limits: Some(
-                [(
-                    "memory".to_string(),
-                    k8s_openapi::apimachinery::pkg::api::resource::Quantity("1Gi".into()),
-                )]
-                .into(),
-            ),
-            requests: Some(
-                [(
-                    "cpu".to_string(),
-                    k8s_openapi::apimachinery::pkg::api::resource::Quantity("250m".into()),
-                )]
-                .into(),
-            ),
-            ..Default::default()
-        });
+        let c: Container = serde_json::from_value(serde_json::json!({
+            "name": "c",
+            "resources": {"limits": {"memory": "1Gi"}, "requests": {"cpu": "250m"}},
+        }))
+        .unwrap();
         assert_eq!(
             resource_value(&c, "limits.memory", Some("1Mi")).unwrap(),
             "1024"

@@ -213,7 +213,7 @@ impl PodStatus {
     }
 
     /// The `status` object to write.
-    pub fn to_json(&mut self) -> Value {
+    pub fn render(&mut self) -> Value {
         let done = self.phase.terminal();
         let pending_init: Vec<&str> = self
             .init
@@ -302,7 +302,7 @@ mod tests {
             vec![ContainerStatus::new("init", "i", "PodInitializing")],
             vec![ContainerStatus::new("main", "m", "PodInitializing")],
         );
-        let v = s.to_json();
+        let v = s.render();
         assert_eq!(v["phase"], "Pending");
         assert_eq!(v["conditions"][1]["reason"], "ContainersNotInitialized");
         assert_eq!(
@@ -327,7 +327,7 @@ mod tests {
             pid: 1,
         };
         s.phase = Phase::Running;
-        let v = s.to_json();
+        let v = s.render();
         assert_eq!(v["conditions"][1]["status"], "True");
         assert_eq!(v["conditions"][2]["status"], "True");
         assert_eq!(v["containerStatuses"][0]["ready"], true);

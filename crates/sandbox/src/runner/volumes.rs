@@ -259,13 +259,11 @@ async fn prepare_one(
         let path = PathBuf::from(&h.path);
         match h.type_.as_deref().unwrap_or_default() {
             "DirectoryOrCreate" => std::fs::create_dir_all(&path).map_err(|e| e.to_string())?,
-            "FileOrCreate" => {
-                if !path.exists() {
-                    if let Some(parent) = path.parent() {
-                        std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
-                    }
-                    std::fs::write(&path, b"").map_err(|e| e.to_string())?;
+            "FileOrCreate" if !path.exists() => {
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
                 }
+                std::fs::write(&path, b"").map_err(|e| e.to_string())?;
             }
             "Directory" if !path.is_dir() => {
                 return Err(format!(
@@ -332,6 +330,7 @@ mod tests {
             key: "k".into(),
             path: "sub/key".into(),
             mode: Some(0o400),
+            ..KeyToPath::default()
         }];
         let missing = |k: &str| format!("missing {k}");
         write_keys(dir.path(), &data, Some(&items), 0o644, false, &missing).unwrap();
@@ -341,6 +340,7 @@ mod tests {
             key: "nope".into(),
             path: "x".into(),
             mode: None,
+            ..KeyToPath::default()
         }];
         assert_eq!(
             write_keys(dir.path(), &data, Some(&bad), 0o644, false, &missing).unwrap_err(),
