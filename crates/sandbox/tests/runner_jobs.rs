@@ -12,7 +12,7 @@ use k8s_openapi::api::{
 };
 use kube::{
     Api, ResourceExt,
-    api::{DeleteParams, LogParams, PropagationPolicy},
+    api::{DeleteParams, LogParams, Patch, PatchParams, PropagationPolicy},
 };
 use serde_json::{Value, json};
 use support::{Env, condition, job, sleeps, wait_for};
@@ -344,5 +344,34 @@ async fn on_failure_restarts_the_container_in_place() {
     };
     assert_eq!(api.logs(&name, &previous).await.unwrap(), "first\n");
     tokio::time::sleep(Duration::from_millis(10)).await;
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn a_suspended_job_runs_once_resumed() {
+    let env = Env::start().await;
+    env.namespace("susp").await;
+    env.create::<Job>(
+        "susp",
+        job(
+            "later",
+            &["sh", "-c", "echo resumed"],
+            json!({"suspend": true}),
+        ),
+    )
+    .await;
+    let status = wait_condition(&env, "susp", "later", "Suspended").await;
+    assert_eq!(condition(&status, "Suspended").unwrap().1, "JobSuspended");
+    assert!(env.pods("susp").await.is_empty());
+    let api: Api<Job> = Api::namespaced(env.client.clone(), "susp");
+    let patch = json!({"spec": {"suspend": false}});
+    api.patch("later", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+    let status = wait_condition(&env, "susp", "later", "Complete").await;
+    assert_eq!(
+        condition(&status, "Suspended").unwrap(),
+        ("False".to_string(), "JobResumed".to_string())
+    );
     env.stop().await;
 }

@@ -400,7 +400,7 @@ async fn image_rules_supply_the_entrypoint_and_files() {
     let mut p = pod(
         "agent",
         &[],
-        json!({"args": ["-c", "cat /opt/tibr-runner-test/marker; echo $0"]}),
+        json!({"args": ["-c", "cat /opt/tibr-runner-test/marker; echo $0; pwd"], "workingDir": "/tmp/tibr-runner-test/wd"}),
         json!({}),
     );
     p["spec"]["containers"][0]
@@ -416,6 +416,9 @@ async fn image_rules_supply_the_entrypoint_and_files() {
         "{}",
         log(&env, "img", "agent")
     );
-    assert_eq!(log(&env, "img", "agent"), "from the host\n/bin/sh\n");
+    assert_eq!(
+        log(&env, "img", "agent"),
+        "from the host\n/bin/sh\n/tmp/tibr-runner-test/wd\n"
+    );
     env.stop().await;
 }

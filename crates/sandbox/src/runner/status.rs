@@ -277,7 +277,6 @@ impl PodStatus {
             "podIP": "127.0.0.1",
             "podIPs": [{"ip": "127.0.0.1"}],
             "startTime": time(self.start_time),
-            "qosClass": "BestEffort",
             "containerStatuses": self.main.iter().map(ContainerStatus::to_json).collect::<Vec<_>>(),
         });
         if !self.init.is_empty() {
