@@ -4,5 +4,6 @@
 pub mod apiserver;
 pub mod cli;
 pub mod demo;
+pub mod runner;
 pub mod s3;
 pub mod sandbox;

@@ -14,6 +14,7 @@ use crate::{
         kubeconfig_yaml,
         ops::{self, WriteOptions},
     },
+    runner::{ImageRule, Runner, RunnerConfig, RunnerHandle},
     s3::{REGION, S3Server},
 };
 
@@ -23,6 +24,8 @@ pub struct SandboxConfig {
     pub clusters: Vec<String>,
     /// Directory of CRD manifests installed into every cluster at start (`deploy/crds`).
     pub crds_dir: Option<PathBuf>,
+    /// Images the job runner maps to host executables.
+    pub images: Vec<ImageRule>,
 }
 
 impl SandboxConfig {
@@ -31,6 +34,7 @@ impl SandboxConfig {
             dir,
             clusters,
             crds_dir: find_crds_dir(),
+            images: Vec::new(),
         }
     }
 }
@@ -58,6 +62,7 @@ pub struct Sandbox {
     pub clusters: Vec<RunningCluster>,
     pub s3: S3Server,
     pub tls: Tls,
+    runners: Vec<RunnerHandle>,
 }
 
 impl Sandbox {
@@ -72,11 +77,21 @@ impl Sandbox {
             clusters.push(RunningCluster::start(options, &tls, 0).await?);
         }
         let s3 = S3Server::start(config.dir.join("s3"), 0).await?;
+        let mut runners = Vec::new();
+        for cluster in &clusters {
+            let mut runner = RunnerConfig::for_cluster(
+                cluster,
+                config.dir.join("pods").join(cluster.name()).join("work"),
+            );
+            runner.images = config.images.clone();
+            runners.push(Runner::start(cluster.client().await?, runner));
+        }
         let sandbox = Sandbox {
             config,
             clusters,
             s3,
             tls,
+            runners,
         };
         if let Some(dir) = sandbox.config.crds_dir.clone() {
             for cluster in &sandbox.clusters {
@@ -156,6 +171,10 @@ impl Sandbox {
     }
 
     pub async fn stop(self) {
+        // Pods first: their processes must not outlive the sandbox.
+        for r in self.runners {
+            r.stop().await;
+        }
         for c in self.clusters {
             c.stop().await;
         }
