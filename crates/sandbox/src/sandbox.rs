@@ -135,7 +135,7 @@ impl Sandbox {
         write_private(&self.kubeconfig_path(), &kubeconfig_yaml(&refs, None))?;
         let mut env = String::from("# Written by `tibr-sandbox up`; load with: . ./sandbox.env\n");
         for (k, v) in self.env() {
-            env.push_str(&format!("{k}={}\n", shell_quote(&v)));
+            env.push_str(&format!("export {k}={}\n", shell_quote(&v)));
         }
         write_private(&self.env_path(), &env)
     }

@@ -81,7 +81,7 @@ async fn up_serves_every_cluster_and_stops_cleanly() {
     }
     let secret = env
         .lines()
-        .find_map(|l| l.strip_prefix("AWS_SECRET_ACCESS_KEY="))
+        .find_map(|l| l.strip_prefix("export AWS_SECRET_ACCESS_KEY="))
         .unwrap()
         .trim_matches('\'')
         .to_string();
