@@ -3,6 +3,7 @@
 mod discovery;
 mod handler;
 mod logs;
+mod mutate;
 mod resource;
 mod server;
 mod watch;
