@@ -62,36 +62,9 @@ fn walk_array(at: &str, s: Node, items: &[Value], out: &mut Vec<FieldCause>) {
 /// differ as scalars but marshal alike inside objects and arrays.
 fn identity(v: &Value) -> String {
     match v {
-        Value::Object(_) | Value::Array(_) => format!("c{}", canonical_json(v)),
+        Value::Object(_) | Value::Array(_) => format!("c{}", crate::apiserver::table::go_json(v)),
         Value::Number(n) if n.is_f64() => format!("f{n}"),
         other => format!("s{other}"),
-    }
-}
-
-fn canonical_json(v: &Value) -> String {
-    match v {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            let inner: Vec<String> = keys
-                .iter()
-                .map(|k| format!("{}:{}", Value::from(k.as_str()), canonical_json(&map[*k])))
-                .collect();
-            format!("{{{}}}", inner.join(","))
-        }
-        Value::Array(items) => format!(
-            "[{}]",
-            items
-                .iter()
-                .map(canonical_json)
-                .collect::<Vec<_>>()
-                .join(",")
-        ),
-        Value::Number(n) => match n.as_f64() {
-            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 1e21 => format!("{f:.0}"),
-            _ => n.to_string(),
-        },
-        other => other.to_string(),
     }
 }
 

@@ -79,7 +79,7 @@ pub fn crd_table(
 }
 
 /// JSON as Go's `encoding/json` writes a decoded value: map keys sorted.
-fn go_json(v: &Value) -> String {
+pub(crate) fn go_json(v: &Value) -> String {
     match v {
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();

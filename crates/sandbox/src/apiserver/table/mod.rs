@@ -12,6 +12,7 @@
 
 mod builtin;
 mod crd;
+pub(crate) use crd::go_json;
 mod duration;
 mod jsonpath;
 mod pod;
