@@ -37,6 +37,8 @@ mod crd {
     #[derive(
         CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema,
     )]
+    // One `printcolumn` per column: clippy reads their repeated keys as duplicates.
+    #[allow(clippy::duplicated_attributes)]
     #[kube(
         group = "federation.pingcap.com",
         version = "v1alpha1",
@@ -46,37 +48,37 @@ mod crd {
         shortname = "vbk",
         namespaced,
         status = "VolumeBackupStatus",
-        doc = "An EBS volume snapshot backup of a TiDB cluster spread over several Kubernetes clusters.",
-        printcolumn(
-            name = "Status",
-            type_ = "string",
-            json_path = ".status.phase",
-            description = "The phase of the federated backup"
-        ),
-        printcolumn(
-            name = "BackupSize",
-            type_ = "string",
-            json_path = ".status.backupSizeReadable",
-            description = "Total size over all data planes"
-        ),
-        printcolumn(
-            name = "CommitTS",
-            type_ = "string",
-            json_path = ".status.commitTs",
-            description = "The TSO the restored cluster will be consistent at"
-        ),
-        printcolumn(
-            name = "TimeTaken",
-            type_ = "string",
-            json_path = ".status.timeTaken",
-            description = "How long the federated backup took"
-        ),
-        printcolumn(
-            name = "Age",
-            type_ = "date",
-            json_path = ".metadata.creationTimestamp"
-        )
+        doc = "An EBS volume snapshot backup of a TiDB cluster spread over several Kubernetes clusters."
     )]
+    #[kube(printcolumn(
+        name = "Status",
+        type_ = "string",
+        json_path = ".status.phase",
+        description = "The phase of the federated backup"
+    ))]
+    #[kube(printcolumn(
+        name = "BackupSize",
+        type_ = "string",
+        json_path = ".status.backupSizeReadable",
+        description = "Total size over all data planes"
+    ))]
+    #[kube(printcolumn(
+        name = "CommitTS",
+        type_ = "string",
+        json_path = ".status.commitTs",
+        description = "The TSO the restored cluster will be consistent at"
+    ))]
+    #[kube(printcolumn(
+        name = "TimeTaken",
+        type_ = "string",
+        json_path = ".status.timeTaken",
+        description = "How long the federated backup took"
+    ))]
+    #[kube(printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    ))]
     #[serde(rename_all = "camelCase")]
     #[schemars(transform = crate::schema::tidy)]
     pub struct VolumeBackupSpec {

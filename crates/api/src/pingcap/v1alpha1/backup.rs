@@ -36,8 +36,10 @@ wire_enum! {
 
 wire_enum! {
     /// How the backup is taken.
+    #[derive(Default)]
     pub enum BackupMode (schema = closed) {
         /// A consistent copy of the data at one point in time, taken by BR.
+        #[default]
         Snapshot = "snapshot",
         /// A continuous log backup task (point-in-time recovery), run by BR.
         Log = "log",
@@ -46,28 +48,18 @@ wire_enum! {
     }
 }
 
-impl Default for BackupMode {
-    fn default() -> Self {
-        BackupMode::Snapshot
-    }
-}
-
 wire_enum! {
     /// What happens to the backup data when the Backup is deleted. Any other value keeps
     /// the data, exactly like `Retain`.
+    #[derive(Default)]
     pub enum CleanPolicy (schema = open) {
         /// Keep the data.
+        #[default]
         Retain = "Retain",
         /// Delete the data only if the backup failed.
         OnFailure = "OnFailure",
         /// Delete the data.
         Delete = "Delete",
-    }
-}
-
-impl Default for CleanPolicy {
-    fn default() -> Self {
-        CleanPolicy::Retain
     }
 }
 
@@ -108,6 +100,8 @@ wire_enum! {
 
 /// The desired backup: what to copy, where to, and how the backup pod runs.
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+// One `printcolumn` per column: clippy reads their repeated keys as duplicates.
+#[allow(clippy::duplicated_attributes)]
 #[kube(
     group = "pingcap.com",
     version = "v1alpha1",
@@ -118,82 +112,82 @@ wire_enum! {
     status = "BackupStatus",
     derive = "PartialEq",
     derive = "Default",
-    doc = "A backup of a TiDB cluster, taken once.",
-    printcolumn(
-        name = "Type",
-        type_ = "string",
-        json_path = ".spec.backupType",
-        description = "What a snapshot backup covers: full, db or table"
-    ),
-    printcolumn(
-        name = "Mode",
-        type_ = "string",
-        json_path = ".spec.backupMode",
-        description = "snapshot, log or volume-snapshot"
-    ),
-    printcolumn(
-        name = "Status",
-        type_ = "string",
-        json_path = ".status.phase",
-        description = "The phase of the backup"
-    ),
-    printcolumn(
-        name = "BackupPath",
-        type_ = "string",
-        json_path = ".status.backupPath",
-        description = "Where the backup data is"
-    ),
-    printcolumn(
-        name = "BackupSize",
-        type_ = "string",
-        json_path = ".status.backupSizeReadable",
-        description = "Size of the backup data"
-    ),
-    printcolumn(
-        name = "IncrementalBackupSize",
-        type_ = "string",
-        json_path = ".status.incrementalBackupSizeReadable",
-        priority = 10,
-        description = "Volume snapshot backups: size of the blocks changed since the previous snapshot"
-    ),
-    printcolumn(
-        name = "CommitTS",
-        type_ = "string",
-        json_path = ".status.commitTs",
-        description = "The TSO the backup is consistent at (log backups: where the log starts)"
-    ),
-    printcolumn(
-        name = "LogTruncateUntil",
-        type_ = "string",
-        json_path = ".status.logSuccessTruncateUntil",
-        description = "Log backups: log data before this TSO has been deleted"
-    ),
-    printcolumn(
-        name = "Started",
-        type_ = "date",
-        json_path = ".status.timeStarted",
-        priority = 1,
-        description = "When the backup started"
-    ),
-    printcolumn(
-        name = "Completed",
-        type_ = "date",
-        json_path = ".status.timeCompleted",
-        priority = 1,
-        description = "When the backup completed"
-    ),
-    printcolumn(
-        name = "TimeTaken",
-        type_ = "string",
-        json_path = ".status.timeTaken",
-        description = "How long the backup took"
-    ),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    )
+    doc = "A backup of a TiDB cluster, taken once."
 )]
+#[kube(printcolumn(
+    name = "Type",
+    type_ = "string",
+    json_path = ".spec.backupType",
+    description = "What a snapshot backup covers: full, db or table"
+))]
+#[kube(printcolumn(
+    name = "Mode",
+    type_ = "string",
+    json_path = ".spec.backupMode",
+    description = "snapshot, log or volume-snapshot"
+))]
+#[kube(printcolumn(
+    name = "Status",
+    type_ = "string",
+    json_path = ".status.phase",
+    description = "The phase of the backup"
+))]
+#[kube(printcolumn(
+    name = "BackupPath",
+    type_ = "string",
+    json_path = ".status.backupPath",
+    description = "Where the backup data is"
+))]
+#[kube(printcolumn(
+    name = "BackupSize",
+    type_ = "string",
+    json_path = ".status.backupSizeReadable",
+    description = "Size of the backup data"
+))]
+#[kube(printcolumn(
+    name = "IncrementalBackupSize",
+    type_ = "string",
+    json_path = ".status.incrementalBackupSizeReadable",
+    priority = 10,
+    description = "Volume snapshot backups: size of the blocks changed since the previous snapshot"
+))]
+#[kube(printcolumn(
+    name = "CommitTS",
+    type_ = "string",
+    json_path = ".status.commitTs",
+    description = "The TSO the backup is consistent at (log backups: where the log starts)"
+))]
+#[kube(printcolumn(
+    name = "LogTruncateUntil",
+    type_ = "string",
+    json_path = ".status.logSuccessTruncateUntil",
+    description = "Log backups: log data before this TSO has been deleted"
+))]
+#[kube(printcolumn(
+    name = "Started",
+    type_ = "date",
+    json_path = ".status.timeStarted",
+    priority = 1,
+    description = "When the backup started"
+))]
+#[kube(printcolumn(
+    name = "Completed",
+    type_ = "date",
+    json_path = ".status.timeCompleted",
+    priority = 1,
+    description = "When the backup completed"
+))]
+#[kube(printcolumn(
+    name = "TimeTaken",
+    type_ = "string",
+    json_path = ".status.timeTaken",
+    description = "How long the backup took"
+))]
+#[kube(printcolumn(
+    name = "Age",
+    type_ = "date",
+    json_path = ".metadata.creationTimestamp"
+))]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [
     {"rule": "has(self.logSubcommand) ? !has(self.logStop) : true",

@@ -10,6 +10,8 @@ use super::{BackupSpec, BrConfig, CompactSpec, StorageProvider};
 
 /// When to take backups, from which template, and how many to keep.
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+// One `printcolumn` per column: clippy reads their repeated keys as duplicates.
+#[allow(clippy::duplicated_attributes)]
 #[kube(
     group = "pingcap.com",
     version = "v1alpha1",
@@ -20,45 +22,45 @@ use super::{BackupSpec, BrConfig, CompactSpec, StorageProvider};
     status = "BackupScheduleStatus",
     derive = "PartialEq",
     derive = "Default",
-    doc = "Backups of a TiDB cluster taken on a schedule.",
-    printcolumn(
-        name = "Schedule",
-        type_ = "string",
-        json_path = ".spec.schedule",
-        description = "Cron expression of the schedule"
-    ),
-    printcolumn(
-        name = "MaxBackups",
-        type_ = "integer",
-        json_path = ".spec.maxBackups",
-        description = "How many backups are kept"
-    ),
-    printcolumn(
-        name = "MaxReservedTime",
-        type_ = "string",
-        json_path = ".spec.maxReservedTime",
-        description = "How long backups are kept"
-    ),
-    printcolumn(
-        name = "LastBackup",
-        type_ = "string",
-        json_path = ".status.lastBackup",
-        priority = 1,
-        description = "The Backup created last"
-    ),
-    printcolumn(
-        name = "LastBackupTime",
-        type_ = "date",
-        json_path = ".status.lastBackupTime",
-        priority = 1,
-        description = "When the last Backup was created"
-    ),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    )
+    doc = "Backups of a TiDB cluster taken on a schedule."
 )]
+#[kube(printcolumn(
+    name = "Schedule",
+    type_ = "string",
+    json_path = ".spec.schedule",
+    description = "Cron expression of the schedule"
+))]
+#[kube(printcolumn(
+    name = "MaxBackups",
+    type_ = "integer",
+    json_path = ".spec.maxBackups",
+    description = "How many backups are kept"
+))]
+#[kube(printcolumn(
+    name = "MaxReservedTime",
+    type_ = "string",
+    json_path = ".spec.maxReservedTime",
+    description = "How long backups are kept"
+))]
+#[kube(printcolumn(
+    name = "LastBackup",
+    type_ = "string",
+    json_path = ".status.lastBackup",
+    priority = 1,
+    description = "The Backup created last"
+))]
+#[kube(printcolumn(
+    name = "LastBackupTime",
+    type_ = "date",
+    json_path = ".status.lastBackupTime",
+    priority = 1,
+    description = "When the last Backup was created"
+))]
+#[kube(printcolumn(
+    name = "Age",
+    type_ = "date",
+    json_path = ".metadata.creationTimestamp"
+))]
 #[serde(rename_all = "camelCase")]
 #[schemars(transform = crate::schema::tidy)]
 pub struct BackupScheduleSpec {

@@ -22,6 +22,8 @@ use crate::{
 
 /// The parts of a TiDB cluster's desired state that backups read.
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+// One `printcolumn` per column: clippy reads their repeated keys as duplicates.
+#[allow(clippy::duplicated_attributes)]
 #[kube(
     group = "pingcap.com",
     version = "v1alpha1",
@@ -32,30 +34,30 @@ use crate::{
     status = "TidbClusterStatus",
     derive = "PartialEq",
     derive = "Default",
-    doc = "A TiDB cluster managed by TiDB Operator (only the fields backups read).",
-    printcolumn(
-        name = "Ready",
-        type_ = "string",
-        json_path = r#".status.conditions[?(@.type=="Ready")].status"#
-    ),
-    printcolumn(
-        name = "TiKV",
-        type_ = "string",
-        json_path = ".status.tikv.image",
-        description = "The TiKV image running"
-    ),
-    printcolumn(
-        name = "Status",
-        type_ = "string",
-        json_path = r#".status.conditions[?(@.type=="Ready")].message"#,
-        priority = 1
-    ),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    )
+    doc = "A TiDB cluster managed by TiDB Operator (only the fields backups read)."
 )]
+#[kube(printcolumn(
+    name = "Ready",
+    type_ = "string",
+    json_path = r#".status.conditions[?(@.type=="Ready")].status"#
+))]
+#[kube(printcolumn(
+    name = "TiKV",
+    type_ = "string",
+    json_path = ".status.tikv.image",
+    description = "The TiKV image running"
+))]
+#[kube(printcolumn(
+    name = "Status",
+    type_ = "string",
+    json_path = r#".status.conditions[?(@.type=="Ready")].message"#,
+    priority = 1
+))]
+#[kube(printcolumn(
+    name = "Age",
+    type_ = "date",
+    json_path = ".metadata.creationTimestamp"
+))]
 #[serde(rename_all = "camelCase")]
 #[schemars(transform = preserve_unknown_fields)]
 #[schemars(transform = crate::schema::tidy)]
