@@ -142,3 +142,120 @@ fn yaml_files(dir: &Path) -> Result<Vec<String>> {
     names.sort();
     Ok(names)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The hand-written manifests in `deploy/` stay well-formed and in step with the code.
+
+    use std::path::PathBuf;
+
+    use k8s_openapi::api::{
+        apps::v1::Deployment,
+        core::v1::{Namespace, ServiceAccount},
+        rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding},
+    };
+    use serde_json::Value;
+
+    fn deploy() -> PathBuf {
+        super::crds_dir().parent().unwrap().to_path_buf()
+    }
+
+    /// Every document of a multi-document YAML file.
+    fn documents(path: &str) -> Vec<Value> {
+        let text = std::fs::read_to_string(deploy().join(path)).unwrap();
+        text.split("\n---")
+            .map(|doc| yaml_serde::from_str::<Value>(doc).unwrap())
+            .filter(|doc| !doc.is_null())
+            .collect()
+    }
+
+    /// Parses each document into its Kubernetes type, so a misspelled or mistyped field fails.
+    fn check_typed(doc: &Value) -> String {
+        let kind = doc["kind"].as_str().unwrap().to_owned();
+        let ok = match kind.as_str() {
+            "Namespace" => serde_json::from_value::<Namespace>(doc.clone()).is_ok(),
+            "ServiceAccount" => serde_json::from_value::<ServiceAccount>(doc.clone()).is_ok(),
+            "Role" => serde_json::from_value::<Role>(doc.clone()).is_ok(),
+            "RoleBinding" => serde_json::from_value::<RoleBinding>(doc.clone()).is_ok(),
+            "ClusterRole" => serde_json::from_value::<ClusterRole>(doc.clone()).is_ok(),
+            "ClusterRoleBinding" => {
+                serde_json::from_value::<ClusterRoleBinding>(doc.clone()).is_ok()
+            }
+            "Deployment" => serde_json::from_value::<Deployment>(doc.clone()).is_ok(),
+            other => panic!("unexpected kind {other} in deploy/"),
+        };
+        assert!(ok, "{kind} does not parse: {doc:#}");
+        kind
+    }
+
+    #[test]
+    fn manifests_parse_into_their_types() {
+        let mut kinds = Vec::new();
+        for file in [
+            "backup-rbac.yaml",
+            "operator/namespace.yaml",
+            "operator/rbac.yaml",
+            "operator/deployment.yaml",
+        ] {
+            kinds.extend(documents(file).iter().map(check_typed));
+        }
+        kinds.sort();
+        assert_eq!(
+            kinds,
+            [
+                "ClusterRole",
+                "ClusterRoleBinding",
+                "Deployment",
+                "Namespace",
+                "Role",
+                "RoleBinding",
+                "ServiceAccount",
+                "ServiceAccount",
+            ]
+        );
+    }
+
+    #[test]
+    fn images_carry_the_workspace_version() {
+        let deployment = &documents("operator/deployment.yaml")[0];
+        let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+        let tag = format!(":v{}", env!("CARGO_PKG_VERSION"));
+        let image = container["image"].as_str().unwrap();
+        assert_eq!(image, format!("ghcr.io/tibr/tibr-operator{tag}"));
+        let agent = container["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == "TIBR_AGENT_IMAGE")
+            .expect("the operator is told the agent image");
+        assert_eq!(agent["value"], format!("ghcr.io/tibr/tibr-agent{tag}"));
+    }
+
+    #[test]
+    fn the_backup_role_lets_the_agent_report() {
+        let role = documents("backup-rbac.yaml")
+            .into_iter()
+            .find(|d| d["kind"] == "Role")
+            .unwrap();
+        let role: Role = serde_json::from_value(role).unwrap();
+        let allows = |resource: &str, verb: &str| {
+            role.rules.iter().flatten().any(|r| {
+                r.resources.iter().flatten().any(|x| x == resource)
+                    && r.verbs.iter().any(|v| v == verb || v == "*")
+            })
+        };
+        for (resource, verb) in [
+            ("backups", "get"),
+            ("backups", "watch"),
+            ("backups", "update"),
+            ("backups/status", "update"),
+            ("backups/status", "patch"),
+            ("events", "create"),
+            ("events", "patch"),
+            // Kept from TiDB Operator's file for its restore pods.
+            ("restores", "update"),
+        ] {
+            assert!(allows(resource, verb), "{verb} {resource}");
+        }
+    }
+}
