@@ -1,0 +1,8 @@
+//! Backups: the validated view of a `Backup`, and (as they land) the Job builders, the BR
+//! command line and the phase decisions.
+
+mod validate;
+mod view;
+
+pub use validate::{FieldError, validate};
+pub use view::*;
