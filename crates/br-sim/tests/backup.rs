@@ -401,3 +401,31 @@ fn version_from_the_library_entry_point() {
         1
     );
 }
+
+#[tokio::test]
+async fn nothing_to_backup_still_writes_a_backupmeta() {
+    let env = Env::start().await;
+    let run = env
+        .br(
+            &[
+                "backup",
+                "full",
+                PD,
+                "--filter=nosuchdb.*",
+                &env.storage("none"),
+            ],
+            &[],
+        )
+        .await;
+    run.ok();
+    assert!(run.stdout.contains(
+        "[WARN] [backup.go:407] [\"Nothing to backup, maybe connected to cluster for restoring\"]"
+    ));
+    let summary = run.summary();
+    assert_eq!(value(summary, "total-ranges"), Some("0"));
+    assert!(value(summary, "BackupTS").is_some());
+    assert!(value(summary, "Size").is_none(), "{summary}");
+    let meta = env.meta("none").await;
+    assert_eq!((meta.file_count, meta.schema_count), (0, 0));
+    assert!(meta.commit_ts > 0);
+}

@@ -282,3 +282,43 @@ async fn command_line_errors_read_like_cobra() {
     let run = env.br(&["-V"], &[]).await;
     assert!(run.stdout.starts_with("Release Version: v8.5.1\n"));
 }
+
+#[tokio::test]
+async fn gc_safepoint_and_status_addr_are_checked() {
+    let env = Env::start().await;
+    let run = env
+        .br(
+            &["backup", "full", PD, &env.storage("gc")],
+            &[("BR_SIM_GC_SAFEPOINT", "18446744073709551615")],
+        )
+        .await;
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        run.stderr.contains("exceed TS") && run.stderr.contains("ErrBackupGCSafepointExceeded"),
+        "{}",
+        run.stderr
+    );
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let run = env
+        .br(
+            &[
+                "backup",
+                "full",
+                PD,
+                "--status-addr",
+                &addr,
+                &env.storage("st"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        run.stderr
+            .starts_with(&format!("Error: listen tcp {addr}: ")),
+        "{}",
+        run.stderr
+    );
+}

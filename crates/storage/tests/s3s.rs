@@ -277,3 +277,80 @@ async fn transient_read_retry_policy_is_bounded() {
     assert_eq!(delays, [1, 2, 4, 8, 16, 32]);
     assert_eq!(policy.delay(10).as_secs(), 60);
 }
+
+/// A minimal EC2 instance metadata service (IMDSv2) handing out the server's key pair.
+async fn fake_imds(access_key: String, secret_key: String) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let (ak, sk) = (access_key.clone(), secret_key.clone());
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&request);
+                let path = head
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_owned();
+                let body = if path == "/latest/api/token" {
+                    "imds-session-token".to_owned()
+                } else if path.ends_with("/security-credentials/") {
+                    "tibr-role".to_owned()
+                } else if path.ends_with("/security-credentials/tibr-role") {
+                    format!(
+                        r#"{{"Code":"Success","AccessKeyId":"{ak}","SecretAccessKey":"{sk}","Token":"instance-session-token","Expiration":"2099-01-01T00:00:00Z"}}"#
+                    )
+                } else {
+                    String::new()
+                };
+                let status = if body.is_empty() {
+                    "404 Not Found"
+                } else {
+                    "200 OK"
+                };
+                let response = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn credentials_from_the_instance_metadata_service() {
+    let (server, bucket) = server_with_bucket().await;
+    let imds = fake_imds(server.access_key.clone(), server.secret_key.clone()).await;
+    let env = tibr_storage::Env::empty()
+        .with(env::EC2_METADATA_SERVICE_ENDPOINT, imds)
+        .with(env::REGION, "us-west-2");
+    let options = OpenOptions {
+        env,
+        ..OpenOptions::default()
+    };
+    let store = open_with(&Target::S3(server.target(&bucket, "p")), &options).unwrap();
+    assert_eq!(
+        store.credential_source(),
+        tibr_storage::CredentialSource::InstanceMetadata
+    );
+    store
+        .put("p/x", Bytes::from_static(b"via imds"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get("p/x").await.unwrap(),
+        Bytes::from_static(b"via imds")
+    );
+    server.stop().await;
+}
