@@ -42,7 +42,13 @@
 //! credentials (TiKV does not upload); no checkpoint files, stats, placement policies, raw/txn,
 //! EBS, encrypted or non-S3 backups; `--status-addr` answers any HTTP request with 200; the
 //! table filter supports wildcards and negation only; progress is logged every interval (BR
-//! logs it every two minutes when stderr is not a terminal and never draws a bar here).
+//! logs it every two minutes when stderr is not a terminal; no bar is ever drawn);
+//! `--log-format` is always text; `--check-requirements`, `--send-credentials-to-tikv`,
+//! `--compression`, `--gcttl` and the gRPC flags are accepted and have no effect; the backupmeta
+//! does not carry `backup_schema_version` (v8.5-era BR did not write it).
+//!
+//! `main_with_args` builds its own runtime and installs SIGTERM/SIGINT/SIGHUP/SIGQUIT handlers,
+//! so it is meant to be the whole process (a multi-call binary), not a call inside a server.
 
 pub mod backup;
 pub mod cluster;

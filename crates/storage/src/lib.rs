@@ -8,7 +8,12 @@
 //!
 //! No credential value ever appears in a log line, an error or `Debug` output: credentials are
 //! read from [`Env`] only, errors are built from redacted text, and the types holding a client
-//! print only bucket, prefix and endpoint.
+//! print only bucket, prefix and endpoint. (Keys fetched from STS or the instance metadata
+//! service are never in hand here: object_store signs with them internally.)
+//!
+//! Prefixes given to [`read_backup_meta`] and [`clean`] are keys inside the bucket
+//! ([`Store::prefix`] is the target's, after sub-path splitting). object_store only talks to
+//! STS over https, so web identity needs a real (or TLS) STS endpoint.
 
 pub mod backupmeta;
 pub mod clean;
