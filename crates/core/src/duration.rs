@@ -20,13 +20,17 @@ pub fn parse_go_duration(text: &str) -> Result<Duration, String> {
     let mut total: f64 = 0.0;
     let mut rest = s;
     while !rest.is_empty() {
-        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         if num_len == 0 {
             return Err(bad());
         }
         let number: f64 = rest[..num_len].parse().map_err(|_| bad())?;
         rest = &rest[num_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let nanos_per = match &rest[..unit_len] {
             "ns" => 1.0,
             "us" | "µs" | "μs" => 1e3,
@@ -98,9 +102,16 @@ mod tests {
             ("+5m", 300),
         ];
         for (text, secs) in cases {
-            assert_eq!(parse_go_duration(text).unwrap(), Duration::from_secs(secs), "{text}");
+            assert_eq!(
+                parse_go_duration(text).unwrap(),
+                Duration::from_secs(secs),
+                "{text}"
+            );
         }
-        assert_eq!(parse_go_duration("300ms").unwrap(), Duration::from_millis(300));
+        assert_eq!(
+            parse_go_duration("300ms").unwrap(),
+            Duration::from_millis(300)
+        );
         for bad in ["", "72", "3d", "1h 30m", "-1h", "h", "1.2.3s", "abc"] {
             assert!(parse_go_duration(bad).is_err(), "{bad} must be refused");
         }
@@ -108,7 +119,10 @@ mod tests {
 
     #[test]
     fn formats_like_go() {
-        assert_eq!(format_go_duration(Duration::from_secs(72 * 3600)), "72h0m0s");
+        assert_eq!(
+            format_go_duration(Duration::from_secs(72 * 3600)),
+            "72h0m0s"
+        );
         assert_eq!(format_go_duration(Duration::from_secs(600)), "10m0s");
         assert_eq!(format_go_duration(Duration::from_secs(5)), "5s");
         assert_eq!(format_go_duration(Duration::from_millis(1500)), "1.5s");

@@ -18,7 +18,10 @@ pub const MAX_LABEL_VALUE: usize = 63;
 mod tests {
     #[test]
     fn job_names() {
-        assert_eq!(super::backup_job("demo1-backup-s3"), "backup-demo1-backup-s3");
+        assert_eq!(
+            super::backup_job("demo1-backup-s3"),
+            "backup-demo1-backup-s3"
+        );
         assert_eq!(super::clean_job("b"), "clean-b");
     }
 }

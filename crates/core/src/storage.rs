@@ -17,8 +17,14 @@ impl Location {
             .filter(|s| !s.is_empty() && *s != ".")
             .collect();
         match joined.split_first() {
-            Some((b, rest)) => Location { bucket: b.to_string(), prefix: rest.join("/") },
-            None => Location { bucket: String::new(), prefix: String::new() },
+            Some((b, rest)) => Location {
+                bucket: b.to_string(),
+                prefix: rest.join("/"),
+            },
+            None => Location {
+                bucket: String::new(),
+                prefix: String::new(),
+            },
         }
     }
 

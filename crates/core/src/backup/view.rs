@@ -157,6 +157,9 @@ pub struct ValidBackup {
 impl ValidBackup {
     /// Whether deleting the Backup may have to delete data (so it carries the finalizer).
     pub fn is_clean_candidate(&self) -> bool {
-        matches!(self.clean_policy, CleanPolicy::Delete | CleanPolicy::OnFailure)
+        matches!(
+            self.clean_policy,
+            CleanPolicy::Delete | CleanPolicy::OnFailure
+        )
     }
 }
