@@ -7,3 +7,4 @@ pub mod demo;
 pub mod runner;
 pub mod s3;
 pub mod sandbox;
+pub mod tidb;
