@@ -1,5 +1,7 @@
 //! From a container spec to a process launch: environment, command line, mounts and
 //! working directory, or the reason the kubelet would give for not starting it.
+//! The environment starts from the standard variables and the cloud's (see
+//! `RunnerConfig::cloud`), then the container's `envFrom` and `env`.
 //!
 //! Differences: a container without `workingDir` starts in the pod's home directory
 //! rather than the image's `WORKDIR`. Without mount namespaces, paths under a volume's
@@ -35,6 +37,8 @@ pub struct PodContext {
     pub service_account: Option<PathBuf>,
     /// The per-pod kubeconfig used without mount namespaces.
     pub kubeconfig: Option<PathBuf>,
+    /// Per-pod variables from the cloud (the pod's metadata endpoint).
+    pub cloud_env: EnvList,
 }
 
 /// Why a container does not start.
@@ -122,6 +126,14 @@ fn base_env(shared: &Shared, pod: &Pod, ctx: &PodContext) -> EnvList {
     env.set("KUBERNETES_PORT", format!("tcp://{}:{port}", cfg.api_host));
     if let Some(kc) = &ctx.kubeconfig {
         env.set("KUBECONFIG", kc.to_string_lossy().into_owned());
+    }
+    if let Some(cloud) = &cfg.cloud {
+        for (k, v) in &cloud.vars {
+            env.set(k, v.clone());
+        }
+    }
+    for (k, v) in ctx.cloud_env.clone().into_vec() {
+        env.set(&k, v);
     }
     env
 }
