@@ -5,8 +5,8 @@
 //!
 //! Differences: a container without `workingDir` starts in the pod's home directory
 //! rather than the image's `WORKDIR`. Without mount namespaces, paths under a volume's
-//! `mountPath` in `command[0]` and `workingDir` are translated to the host directory, but
-//! paths inside arguments and environment values are not.
+//! `mountPath` in `command[0]`, `workingDir` and environment values that are a path are
+//! translated to the host directory, but paths inside arguments are not.
 
 use std::{
     collections::HashMap,
@@ -190,7 +190,18 @@ pub async fn launch(
         .clone()
         .filter(|w| !w.is_empty())
         .unwrap_or_else(|| ctx.home.to_string_lossy().into_owned());
-    let env = env.into_vec();
+    let mut env = env.into_vec();
+    if !shared.isolated {
+        // A variable that names a file in a volume (`AWS_WEB_IDENTITY_TOKEN_FILE`) must
+        // name it where it is on the host.
+        for (_, value) in env.iter_mut() {
+            if value.starts_with('/')
+                && let Some(host) = translate(value)
+            {
+                *value = host.to_string_lossy().into_owned();
+            }
+        }
+    }
     if shared.isolated {
         let (program, args) = mounts::wrap(&mounts, &workdir, &argv);
         return Ok(Launch {
