@@ -229,10 +229,10 @@ fn handle(r: &Registry, req: Request<bytes::Bytes>) -> Reply {
     if req.method() != Method::GET {
         return text(405, "Method Not Allowed");
     }
-    if let Some(token) = req.headers().get("x-aws-ec2-metadata-token") {
-        if !token.to_str().is_ok_and(|t| r.valid_token(t)) {
-            return text(401, "Unauthorized");
-        }
+    if let Some(token) = req.headers().get("x-aws-ec2-metadata-token")
+        && !token.to_str().is_ok_and(|t| r.valid_token(t))
+    {
+        return text(401, "Unauthorized");
     }
     let known = key.as_ref().map(|k| {
         r.pods
