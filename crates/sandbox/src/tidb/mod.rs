@@ -10,11 +10,12 @@
 //! can check what a client did.
 //!
 //! - `packet`: framing and the packets a server writes.
-//! - `sql`: recognising statements.
+//! - `lexer` and `sql`: recognising statements.
 //! - `database`: the `mysql.tidb` rows, system variables and statement results.
 //! - `session`: handshake, authentication and commands of one connection.
 
 mod database;
+mod lexer;
 mod packet;
 mod session;
 mod sql;

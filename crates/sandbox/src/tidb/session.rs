@@ -17,8 +17,8 @@ use super::{
     Credentials,
     database::{Database, LoggedStatement, Outcome, Session},
     packet::{
-        Column, Reader, SqlError, Value, Wire, binary_row, eof_packet, ok_packet, put_lenenc_int,
-        put_u16, put_u32, text_row,
+        Column, Reader, SqlError, Value, Wire, binary_row, decode_binary_value, eof_packet,
+        ok_packet, put_lenenc_int, put_u16, put_u32, text_row,
     },
     sql::{self, Parsed},
 };
@@ -460,7 +460,7 @@ impl Connection {
                     continue;
                 }
                 let (kind, unsigned) = prepared.types.get(i).copied().unwrap_or((0xfd, false));
-                values.push(decode_param(&mut r, kind, unsigned)?);
+                values.push(decode_binary_value(&mut r, kind, unsigned)?);
             }
             values
         } else {
@@ -486,81 +486,6 @@ fn use_target(sql: &str) -> Option<String> {
         .then(|| rest.trim().trim_matches('`').to_string())
 }
 
-/// One parameter of `COM_STMT_EXECUTE` in the binary protocol, as a value.
-fn decode_param(r: &mut Reader<'_>, kind: u8, unsigned: bool) -> io::Result<Value> {
-    let int = |v: i64, u: u64| {
-        if unsigned && u > i64::MAX as u64 {
-            Value::Text(u.to_string())
-        } else if unsigned {
-            Value::Int(u as i64)
-        } else {
-            Value::Int(v)
-        }
-    };
-    Ok(match kind {
-        0x06 => Value::Null,
-        0x01 => {
-            let b = r.u8()?;
-            int(i64::from(b as i8), u64::from(b))
-        }
-        0x02 | 0x0d => {
-            let v = r.u16()?;
-            int(i64::from(v as i16), u64::from(v))
-        }
-        0x03 | 0x09 => {
-            let v = r.u32()?;
-            int(i64::from(v as i32), u64::from(v))
-        }
-        0x08 => {
-            let v = r.u64()?;
-            int(v as i64, v)
-        }
-        0x04 => Value::Text(f32::from_le_bytes(r.u32()?.to_le_bytes()).to_string()),
-        0x05 => Value::Text(f64::from_le_bytes(r.u64()?.to_le_bytes()).to_string()),
-        0x07 | 0x0a | 0x0c => {
-            let len = r.u8()? as usize;
-            let mut d = Reader::new(r.bytes(len)?);
-            let (y, mo, da) = if len >= 4 {
-                (d.u16()?, d.u8()?, d.u8()?)
-            } else {
-                (0, 0, 0)
-            };
-            let (h, mi, s) = if len >= 7 {
-                (d.u8()?, d.u8()?, d.u8()?)
-            } else {
-                (0, 0, 0)
-            };
-            let micros = if len >= 11 { d.u32()? } else { 0 };
-            let mut text = format!("{y:04}-{mo:02}-{da:02}");
-            if kind != 0x0a {
-                text.push_str(&format!(" {h:02}:{mi:02}:{s:02}"));
-                if micros > 0 {
-                    text.push_str(&format!(".{micros:06}"));
-                }
-            }
-            Value::Text(text)
-        }
-        0x0b => {
-            let len = r.u8()? as usize;
-            let mut d = Reader::new(r.bytes(len)?);
-            if len == 0 {
-                Value::Text("00:00:00".into())
-            } else {
-                let negative = d.u8()? == 1;
-                let days = d.u32()?;
-                let (h, m, s) = (d.u8()?, d.u8()?, d.u8()?);
-                let sign = if negative { "-" } else { "" };
-                Value::Text(format!(
-                    "{sign}{:02}:{m:02}:{s:02}",
-                    u64::from(days) * 24 + u64::from(h)
-                ))
-            }
-        }
-        // Strings, blobs, decimals, JSON, bits: length-encoded bytes.
-        _ => Value::Text(String::from_utf8_lossy(r.lenenc_bytes()?).into_owned()),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -573,26 +498,6 @@ mod tests {
         assert_eq!(t.len(), 20);
         assert_ne!(t, native_password_token("other", scramble));
         assert_ne!(t, native_password_token("secret", b"tsrqponmlkjihgfedcba"));
-    }
-
-    #[test]
-    fn params_decode_by_type() {
-        let mut r = Reader::new(&[3, b'7', b'2', b'h']);
-        assert_eq!(
-            decode_param(&mut r, 0xfd, false).unwrap(),
-            Value::Text("72h".into())
-        );
-        let bytes = (-5i64).to_le_bytes();
-        assert_eq!(
-            decode_param(&mut Reader::new(&bytes), 0x08, false).unwrap(),
-            Value::Int(-5)
-        );
-        let date = [7, 0xea, 0x07, 11, 21, 7, 3, 0];
-        assert_eq!(
-            decode_param(&mut Reader::new(&date), 0x0c, false).unwrap(),
-            Value::Text("2026-11-21 07:03:00".into())
-        );
-        assert!(decode_param(&mut Reader::new(&[5, b'a']), 0xfd, false).is_err());
     }
 
     #[test]
