@@ -9,7 +9,12 @@ use object_store::{ObjectStoreExt, PutPayload, aws::AmazonS3Builder, path::Path}
 pub fn credential_source() -> String {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     if let Some(key) = var("AWS_ACCESS_KEY_ID") {
-        format!("access key {key}")
+        // Masked as `aws configure list` shows it: key ids stay out of logs.
+        let tail: String = key
+            .chars()
+            .skip(key.chars().count().saturating_sub(4))
+            .collect();
+        format!("access key ****{tail}")
     } else if let (Some(_), Some(role)) = (var("AWS_WEB_IDENTITY_TOKEN_FILE"), var("AWS_ROLE_ARN"))
     {
         format!("web identity for {role}")
