@@ -225,6 +225,62 @@ impl Sts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::apiserver::{ClusterOptions, cluster::IssuedToken};
+
+    fn call(sts: &Sts, token: &str) -> (u16, String) {
+        let body = format!(
+            "Action=AssumeRoleWithWebIdentity&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fuser&RoleSessionName=backup&WebIdentityToken={token}"
+        );
+        let r = sts.handle(Request::post("/").body(Bytes::from(body)).unwrap());
+        let status = r.status().as_u16();
+        let body = futures::executor::block_on(http_body_util::BodyExt::collect(r.into_body()))
+            .unwrap()
+            .to_bytes();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[test]
+    fn expired_and_misaddressed_tokens_are_refused() {
+        let cluster = Arc::new(Cluster::new(
+            ClusterOptions::new("c", std::env::temp_dir()),
+            "admin",
+            "",
+        ));
+        let issued = |aud: &str, secs: i64| IssuedToken {
+            namespace: "test1".into(),
+            service_account: "sa".into(),
+            audiences: vec![aud.into()],
+            expires: crate::apiserver::cluster::now() + jiff::SignedDuration::from_secs(secs),
+            pod: None,
+        };
+        {
+            let mut state = cluster.lock();
+            state
+                .issued
+                .insert("old".into(), issued(DEFAULT_AUDIENCE, -1));
+            state.issued.insert("vault".into(), issued("vault", 600));
+            state
+                .issued
+                .insert("fresh".into(), issued(DEFAULT_AUDIENCE, 600));
+        }
+        let sts = Sts {
+            clusters: vec![cluster],
+            credentials: Arc::new(CredentialStore::default()),
+        };
+        let (status, body) = call(&sts, "old");
+        assert_eq!(status, 400);
+        assert!(
+            body.contains("<Code>ExpiredTokenException</Code>"),
+            "{body}"
+        );
+        let (_, body) = call(&sts, "vault");
+        assert!(body.contains("Incorrect token audience"), "{body}");
+        // A fresh token whose ServiceAccount does not exist (or is not annotated) is not trusted.
+        let (status, body) = call(&sts, "fresh");
+        assert_eq!(status, 403, "{body}");
+        let (status, body) = call(&sts, "x&Action=GetCallerIdentity");
+        assert_eq!(status, 400, "{body}");
+    }
 
     #[test]
     fn role_arns() {

@@ -33,6 +33,8 @@ pub struct SandboxConfig {
     pub crds_dir: Option<PathBuf>,
     /// Images the job runner maps to host executables.
     pub images: Vec<ImageRule>,
+    /// Buckets that exist from the start (`my-bucket`, the seed's, by default).
+    pub buckets: Vec<String>,
 }
 
 impl SandboxConfig {
@@ -42,6 +44,7 @@ impl SandboxConfig {
             clusters,
             crds_dir: find_crds_dir(),
             images: Vec::new(),
+            buckets: vec![DEFAULT_BUCKET.to_string()],
         }
     }
 }
@@ -86,7 +89,9 @@ impl Sandbox {
             Some(tls.server_config.clone()),
         )
         .await?;
-        s3.ensure_bucket(DEFAULT_BUCKET)?;
+        for bucket in &config.buckets {
+            s3.ensure_bucket(bucket)?;
+        }
         let cloud = Cloud::start(
             CloudConfig::new(config.dir.join("cloud"), REGION),
             &tls,

@@ -9,6 +9,11 @@
 //! stand-in) lacks TiDB's system variables. It keeps a log of every statement so tests
 //! can check what a client did.
 //!
+//! The protocol subset is written here rather than taken from `opensrv-mysql` 0.7 or
+//! `msql-srv` 0.11: both pull a second, older `mysql_common` (with `chrono` and `nom`)
+//! next to the one `mysql_async` uses, `msql-srv` is blocking, and what a handful of
+//! statements need (handshake, text and binary result sets) is small.
+//!
 //! - `packet`: framing and the packets a server writes.
 //! - `lexer` and `sql`: recognising statements.
 //! - `database`: the `mysql.tidb` rows, system variables and statement results.
