@@ -3,7 +3,9 @@
 //! federation manager run end to end with no cluster and no cloud.
 pub mod apiserver;
 pub mod cli;
+pub mod cloud;
 pub mod demo;
 pub mod runner;
 pub mod s3;
 pub mod sandbox;
+pub mod tidb;

@@ -1,27 +1,37 @@
-//! The embedded S3 server: s3s-fs serving `<dir>/<bucket>/<key>` over plain HTTP on
-//! 127.0.0.1, with SigV4 authentication against one generated access key.
+//! The embedded S3 server: s3s-fs serving `<dir>/<bucket>/<key>` on 127.0.0.1 over
+//! plain HTTP (for tools on the host, `S3_ENDPOINT`) and, when given the sandbox's TLS
+//! configuration, over HTTPS (the endpoint pods get, as S3 is HTTPS on AWS). Requests
+//! are authenticated with SigV4 against a [`CredentialStore`]: the generated sandbox key
+//! and every temporary credential the sandbox's STS and instance metadata issue.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use anyhow::Context;
-use hyper_util::{
-    rt::{TokioExecutor, TokioIo},
-    server::conn::auto::Builder as ConnBuilder,
-};
 use rand::distr::{Alphanumeric, SampleString};
-use s3s::{auth::SimpleAuth, service::S3ServiceBuilder};
-use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
+use s3s::service::S3ServiceBuilder;
+
+use crate::cloud::{
+    CredentialStore, S3Keys,
+    serve::{self, Served},
+};
 
 /// The region the sandbox reports; any region is accepted by the server.
 pub const REGION: &str = "us-west-2";
 
+/// The bucket of the seed document's examples, created with every sandbox.
+pub const DEFAULT_BUCKET: &str = "my-bucket";
+
 pub struct S3Server {
     pub addr: SocketAddr,
+    /// The HTTPS listener, when started with TLS.
+    pub tls_addr: Option<SocketAddr>,
+    /// The long-term sandbox key (what `sandbox.env` exports).
     pub access_key: String,
     pub secret_key: String,
     pub data_dir: PathBuf,
-    shutdown: watch::Sender<bool>,
-    task: JoinHandle<()>,
+    pub credentials: Arc<CredentialStore>,
+    http: Served,
+    https: Option<Served>,
 }
 
 impl std::fmt::Debug for S3Server {
@@ -29,13 +39,26 @@ impl std::fmt::Debug for S3Server {
         // Never print the secret key.
         f.debug_struct("S3Server")
             .field("addr", &self.addr)
+            .field("tls_addr", &self.tls_addr)
             .field("data_dir", &self.data_dir)
             .finish()
     }
 }
 
 impl S3Server {
+    /// A server with its own credential store holding one generated key, HTTP only.
     pub async fn start(data_dir: PathBuf, port: u16) -> anyhow::Result<Self> {
+        Self::start_with(data_dir, port, Arc::new(CredentialStore::default()), None).await
+    }
+
+    /// A server that authenticates against `credentials` (to which the generated
+    /// sandbox key is added) and also serves HTTPS on another port when `tls` is given.
+    pub async fn start_with(
+        data_dir: PathBuf,
+        port: u16,
+        credentials: Arc<CredentialStore>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&data_dir)
             .with_context(|| format!("creating {}", data_dir.display()))?;
         let access_key = format!(
@@ -45,52 +68,44 @@ impl S3Server {
                 .to_uppercase()
         );
         let secret_key = Alphanumeric.sample_string(&mut rand::rng(), 40);
+        credentials.add_static(&access_key, &secret_key, "user/sandbox");
         let fs = s3s_fs::FileSystem::new(&data_dir)
             .map_err(|e| anyhow::anyhow!("s3 data directory: {e:?}"))?;
         let mut builder = S3ServiceBuilder::new(fs);
-        builder.set_auth(SimpleAuth::from_single(
-            access_key.clone(),
-            secret_key.clone(),
-        ));
+        builder.set_auth(S3Keys(credentials.clone()));
+        builder.set_access(S3Keys(credentials.clone()));
         let service = builder.build();
-        let listener = TcpListener::bind(("127.0.0.1", port))
+        let http = serve::serve(port, None, service.clone())
             .await
-            .context("binding the S3 port")?;
-        let addr = listener.local_addr()?;
-        let (shutdown, mut stop) = watch::channel(false);
-        let task = tokio::spawn(async move {
-            let http = ConnBuilder::new(TokioExecutor::new());
-            loop {
-                let socket = tokio::select! {
-                    accepted = listener.accept() => match accepted {
-                        Ok((socket, _)) => socket,
-                        Err(e) => {
-                            tracing::warn!("s3 accept failed: {e}");
-                            continue;
-                        }
-                    },
-                    _ = stop.changed() => return,
-                };
-                let conn = http
-                    .serve_connection(TokioIo::new(socket), service.clone())
-                    .into_owned();
-                tokio::spawn(async move {
-                    let _ = conn.await;
-                });
-            }
-        });
+            .context("starting the S3 server")?;
+        let https = match tls {
+            Some(tls) => Some(
+                serve::serve(0, Some(tls), service)
+                    .await
+                    .context("starting the S3 HTTPS server")?,
+            ),
+            None => None,
+        };
         Ok(S3Server {
-            addr,
+            addr: http.addr,
+            tls_addr: https.as_ref().map(|s| s.addr),
             access_key,
             secret_key,
             data_dir,
-            shutdown,
-            task,
+            credentials,
+            http,
+            https,
         })
     }
 
+    /// The plain-HTTP endpoint (host tools).
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The HTTPS endpoint (pods), when there is one.
+    pub fn tls_endpoint(&self) -> Option<String> {
+        self.tls_addr.map(|a| format!("https://{a}"))
     }
 
     /// Creates a bucket (a top-level directory) if it does not exist yet.
@@ -100,7 +115,9 @@ impl S3Server {
     }
 
     pub async fn stop(self) {
-        let _ = self.shutdown.send(true);
-        let _ = self.task.await;
+        self.http.stop().await;
+        if let Some(s) = self.https {
+            s.stop().await;
+        }
     }
 }

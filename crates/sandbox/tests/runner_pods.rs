@@ -422,3 +422,80 @@ async fn image_rules_supply_the_entrypoint_and_files() {
     );
     env.stop().await;
 }
+
+/// Without mount namespaces, a variable naming a file in a volume (as the pod identity
+/// webhook's `AWS_WEB_IDENTITY_TOKEN_FILE` does) names it where it is on the host, and the
+/// projected ServiceAccount token is there.
+#[tokio::test]
+async fn volume_paths_in_variables_resolve_without_mount_namespaces() {
+    let env = Env::start_with(|c| c.mount_namespaces = false).await;
+    env.namespace("paths").await;
+    let dir = "/var/run/secrets/eks.amazonaws.com/serviceaccount";
+    let container = json!({
+        "args": ["-c", "test -s \"$TOKEN_FILE\" && echo token-present"],
+        "env": [{"name": "TOKEN_FILE", "value": format!("{dir}/token")}],
+        "volumeMounts": [{"name": "aws-iam-token", "mountPath": dir, "readOnly": true}],
+    });
+    let spec = json!({"volumes": [{"name": "aws-iam-token", "projected": {"sources": [
+        {"serviceAccountToken": {"audience": "sts.amazonaws.com", "expirationSeconds": 86400, "path": "token"}}
+    ]}}]});
+    env.create::<Pod>("paths", pod("tok", &["sh"], container, spec))
+        .await;
+    let status = wait_phase(&env.client, "paths", "tok", &["Succeeded", "Failed"]).await;
+    let out = log(&env, "paths", "tok");
+    assert_eq!(status["phase"], "Succeeded", "{out}");
+    assert!(out.contains("token-present"), "{out}");
+    env.stop().await;
+}
+
+/// The cloud hook: every container process gets the cloud's variables and its own
+/// metadata endpoint, and the pod spec shows neither.
+#[tokio::test]
+async fn the_cloud_hook_adds_variables_to_processes_only() {
+    let credentials = std::sync::Arc::new(tibr_sandbox::cloud::CredentialStore::default());
+    let (metadata, served) = tibr_sandbox::cloud::MetadataService::start(
+        credentials,
+        "123456789012",
+        "us-west-2",
+        std::time::Duration::from_secs(3600),
+    )
+    .await
+    .unwrap();
+    let cloud = tibr_sandbox::cloud::CloudEnv {
+        vars: vec![("AWS_ENDPOINT_URL_S3".into(), "https://127.0.0.1:1".into())],
+        metadata: Some(metadata.clone()),
+    };
+    let env = Env::start_with(move |c| c.cloud = Some(cloud)).await;
+    env.namespace("cloud").await;
+    let container = json!({
+        "args": ["-c", "echo s3=$AWS_ENDPOINT_URL_S3; echo imds=$AWS_EC2_METADATA_SERVICE_ENDPOINT; echo os=$AWS_METADATA_ENDPOINT"],
+        "env": [],
+    });
+    let created = env
+        .create::<Pod>("cloud", pod("env", &["sh"], container, json!({})))
+        .await;
+    let status = wait_phase(&env.client, "cloud", "env", &["Succeeded", "Failed"]).await;
+    let out = log(&env, "cloud", "env");
+    assert_eq!(status["phase"], "Succeeded", "{out}");
+    assert!(out.contains("s3=https://127.0.0.1:1\n"), "{out}");
+    let prefix = format!("imds={}/pod/", metadata.url());
+    let imds = out
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .expect(&out)
+        .to_string();
+    assert_eq!(
+        imds.replacen("imds=", "os=", 1),
+        out.lines().nth(2).unwrap()
+    );
+    let spec = created.spec.unwrap();
+    assert!(
+        spec.containers[0]
+            .env
+            .clone()
+            .unwrap_or_default()
+            .is_empty()
+    );
+    env.stop().await;
+    served.stop().await;
+}

@@ -68,6 +68,12 @@ async fn up_serves_every_cluster_and_stops_cleanly() {
         );
     }
     assert!(printed.iter().any(|l| l.starts_with("s3")), "{printed:?}");
+    assert!(
+        printed.iter().any(|l| l.starts_with("tidb")
+            && l.contains("127.0.0.1:")
+            && l.contains("test1/demo1")),
+        "{printed:?}"
+    );
 
     let env = std::fs::read_to_string(dir.path().join("sandbox.env")).unwrap();
     for key in [
@@ -76,20 +82,31 @@ async fn up_serves_every_cluster_and_stops_cleanly() {
         "AWS_REGION=",
         "AWS_ACCESS_KEY_ID=",
         "AWS_SECRET_ACCESS_KEY=",
+        "TIDB_HOST='127.0.0.1'",
+        "TIDB_PORT=",
+        "TIDB_USER='root'",
+        "TIDB_PASSWORD=",
     ] {
         assert!(env.contains(key), "sandbox.env lacks {key}");
     }
-    let secret = env
-        .lines()
-        .find_map(|l| l.strip_prefix("export AWS_SECRET_ACCESS_KEY="))
-        .unwrap()
-        .trim_matches('\'')
-        .to_string();
-    assert!(
-        printed.iter().all(|l| !l.contains(&secret)),
-        "the S3 secret is never printed"
-    );
+    for var in ["AWS_SECRET_ACCESS_KEY", "TIDB_PASSWORD"] {
+        let secret = env
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("export {var}=")))
+            .unwrap()
+            .trim_matches('\'')
+            .to_string();
+        assert!(
+            printed.iter().all(|l| !l.contains(&secret)),
+            "{var} is never printed"
+        );
+    }
     use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir.path().join("sandbox.env"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "sandbox.env is private");
     let mode = std::fs::metadata(dir.path().join("kubeconfig"))
         .unwrap()
         .permissions()

@@ -20,6 +20,32 @@ pub enum Identity {
     ServiceAccount { namespace: String, name: String },
 }
 
+/// The audience of tokens that authenticate to the API server itself; a token requested
+/// with no audience gets it, as kube-apiserver gives its `--api-audiences`.
+pub const API_AUDIENCE: &str = "https://kubernetes.default.svc.cluster.local";
+
+/// A ServiceAccount token issued through the TokenRequest API, as its issuer knows it:
+/// what an OIDC relying party (AWS STS for IRSA) checks before trusting it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    pub namespace: String,
+    pub service_account: String,
+    pub audiences: Vec<String>,
+    pub expires: Timestamp,
+    /// The pod the token is bound to (`boundObjectRef`), if any.
+    pub pod: Option<String>,
+}
+
+impl IssuedToken {
+    /// The `sub` claim Kubernetes puts in a ServiceAccount token.
+    pub fn subject(&self) -> String {
+        format!(
+            "system:serviceaccount:{}:{}",
+            self.namespace, self.service_account
+        )
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ClusterOptions {
     pub name: String,
@@ -29,6 +55,8 @@ pub struct ClusterOptions {
     pub history: usize,
     /// Where the job runner writes container logs: `<dir>/<namespace>/<pod>/<container>.log`.
     pub pod_log_dir: PathBuf,
+    /// When set, pods are mutated on creation as the EKS pod identity webhook does.
+    pub pod_identity_webhook: Option<super::pod_identity::PodIdentityWebhook>,
 }
 
 impl ClusterOptions {
@@ -38,6 +66,7 @@ impl ClusterOptions {
             bookmark_interval: Duration::from_secs(10),
             history: 50_000,
             pod_log_dir,
+            pod_identity_webhook: None,
         }
     }
 }
@@ -45,7 +74,11 @@ impl ClusterOptions {
 pub struct State {
     pub registry: Registry,
     pub store: Store,
+    /// Bearer tokens that authenticate to this API server.
     pub tokens: HashMap<String, Identity>,
+    /// Every token issued through TokenRequest, whatever its audience.
+    pub issued: HashMap<String, IssuedToken>,
+    pub pod_identity_webhook: Option<super::pod_identity::PodIdentityWebhook>,
     /// The cluster CA, published in every namespace's `kube-root-ca.crt` ConfigMap.
     pub ca_pem: String,
 }
@@ -66,6 +99,8 @@ impl Cluster {
             registry: Registry::default(),
             store: Store::new(options.history),
             tokens,
+            issued: HashMap::new(),
+            pod_identity_webhook: options.pod_identity_webhook.clone(),
             ca_pem: ca_pem.to_string(),
         };
         let (shutdown, _) = watch::channel(false);
@@ -83,10 +118,35 @@ impl Cluster {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The token if this cluster issued it, for `audience`, and it has not expired.
+    pub fn verify_token(&self, token: &str, audience: &str) -> Result<IssuedToken, TokenError> {
+        let issued = self
+            .lock()
+            .issued
+            .get(token)
+            .cloned()
+            .ok_or(TokenError::Unknown)?;
+        if !issued.audiences.iter().any(|a| a == audience) {
+            return Err(TokenError::Audience(issued.audiences.clone()));
+        }
+        if issued.expires <= now() {
+            return Err(TokenError::Expired);
+        }
+        Ok(issued)
+    }
+
     pub fn notify_changed(&self) {
         self.changed.notify_waiters();
         self.changed.notify_one();
     }
+}
+
+/// Why a token does not verify.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenError {
+    Unknown,
+    Audience(Vec<String>),
+    Expired,
 }
 
 pub fn now() -> Timestamp {

@@ -1,7 +1,8 @@
 //! What the real control plane does right after a write, done synchronously here:
 //! namespaces get their `default` ServiceAccount and `kube-root-ca.crt` ConfigMap, CRDs
 //! become servable (or say why not) and carry the cleanup finalizer, and pods need an
-//! existing ServiceAccount, as the ServiceAccount admission plugin demands.
+//! existing ServiceAccount, as the ServiceAccount admission plugin demands, and are
+//! mutated by the EKS pod identity webhook when the cluster runs one.
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -14,6 +15,14 @@ use super::{
 };
 
 pub const CRD_CLEANUP_FINALIZER: &str = "customresourcecleanup.apiextensions.k8s.io";
+
+/// Admission of a new pod: the ServiceAccount must exist, then mutating webhooks run
+/// (before defaulting and validation, which see the mutated pod as on a real server).
+pub fn admit_pod(state: &State, namespace: &str, pod: &str, body: &mut Value) -> ApiResult<()> {
+    check_service_account(state, namespace, pod, body)?;
+    super::pod_identity::mutate(state, namespace, body);
+    Ok(())
+}
 
 pub fn check_service_account(
     state: &State,

@@ -10,6 +10,7 @@ pub mod http;
 pub mod openapi;
 pub mod ops;
 pub mod patch;
+pub mod pod_identity;
 pub mod protobuf;
 pub mod registry;
 pub mod request;

@@ -1,5 +1,7 @@
 //! The command line: `up` runs a sandbox until interrupted, `demo` runs the scripted
-//! scenarios in a temporary sandbox.
+//! scenarios in a temporary sandbox, `s3-check` tests S3 access from a pod.
+
+pub mod s3_check;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -31,6 +33,12 @@ pub enum Command {
     },
     /// Start a sandbox in a temporary directory, run the scripted scenarios and report.
     Demo,
+    /// Write and read back an object under s3://BUCKET/PREFIX with the credentials of the
+    /// environment (static keys, web identity or instance metadata), as a pod would.
+    S3Check {
+        /// s3://BUCKET/PREFIX
+        url: String,
+    },
 }
 
 pub fn init_tracing() {
@@ -76,6 +84,19 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             wait_for_signal().await;
             sandbox.stop().await;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::S3Check { url } => {
+            let source = s3_check::credential_source();
+            match s3_check::run(&url).await {
+                Ok(written) => {
+                    println!("s3-check: wrote and read {written} ({source})");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("s3-check: {url} ({source}): {e:#}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
         }
         Command::Demo => Ok(if crate::demo::run().await? {
             ExitCode::SUCCESS

@@ -3,6 +3,7 @@
 //! is non-zero when any check fails.
 
 mod basics;
+mod cloud;
 mod render;
 
 use std::time::Duration;
@@ -85,7 +86,10 @@ pub async fn run() -> anyhow::Result<bool> {
         println!("  {line}");
     }
     let mut report = Report::default();
-    let outcome = basics::run(&sandbox, &mut report).await;
+    let mut outcome = basics::run(&sandbox, &mut report).await;
+    if outcome.is_ok() {
+        outcome = cloud::run(&sandbox, &mut report).await;
+    }
     sandbox.stop().await;
     if let Err(e) = outcome {
         report.check(false, &format!("scenario aborted: {e:#}"));

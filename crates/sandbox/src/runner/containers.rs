@@ -1,10 +1,12 @@
 //! From a container spec to a process launch: environment, command line, mounts and
 //! working directory, or the reason the kubelet would give for not starting it.
+//! The environment starts from the standard variables and the cloud's (see
+//! `RunnerConfig::cloud`), then the container's `envFrom` and `env`.
 //!
 //! Differences: a container without `workingDir` starts in the pod's home directory
 //! rather than the image's `WORKDIR`. Without mount namespaces, paths under a volume's
-//! `mountPath` in `command[0]` and `workingDir` are translated to the host directory, but
-//! paths inside arguments and environment values are not.
+//! `mountPath` in `command[0]`, `workingDir` and environment values that are a path are
+//! translated to the host directory, but paths inside arguments are not.
 
 use std::{
     collections::HashMap,
@@ -35,6 +37,8 @@ pub struct PodContext {
     pub service_account: Option<PathBuf>,
     /// The per-pod kubeconfig used without mount namespaces.
     pub kubeconfig: Option<PathBuf>,
+    /// Per-pod variables from the cloud (the pod's metadata endpoint).
+    pub cloud_env: EnvList,
 }
 
 /// Why a container does not start.
@@ -123,6 +127,14 @@ fn base_env(shared: &Shared, pod: &Pod, ctx: &PodContext) -> EnvList {
     if let Some(kc) = &ctx.kubeconfig {
         env.set("KUBECONFIG", kc.to_string_lossy().into_owned());
     }
+    if let Some(cloud) = &cfg.cloud {
+        for (k, v) in &cloud.vars {
+            env.set(k, v.clone());
+        }
+    }
+    for (k, v) in ctx.cloud_env.clone().into_vec() {
+        env.set(&k, v);
+    }
     env
 }
 
@@ -178,7 +190,18 @@ pub async fn launch(
         .clone()
         .filter(|w| !w.is_empty())
         .unwrap_or_else(|| ctx.home.to_string_lossy().into_owned());
-    let env = env.into_vec();
+    let mut env = env.into_vec();
+    if !shared.isolated {
+        // A variable that names a file in a volume (`AWS_WEB_IDENTITY_TOKEN_FILE`) must
+        // name it where it is on the host.
+        for (_, value) in env.iter_mut() {
+            if value.starts_with('/')
+                && let Some(host) = translate(value)
+            {
+                *value = host.to_string_lossy().into_owned();
+            }
+        }
+    }
     if shared.isolated {
         let (program, args) = mounts::wrap(&mounts, &workdir, &argv);
         return Ok(Launch {

@@ -77,6 +77,11 @@ pub struct RunnerConfig {
     /// Run containers in private mount namespaces when this machine allows it; false
     /// forces the fallback (per-pod directories and a per-pod kubeconfig).
     pub mount_namespaces: bool,
+    /// The cloud the node runs in: variables every container process gets (where the
+    /// AWS endpoints are, the CA bundle) and the instance-metadata service pods are
+    /// registered with. They stand for the network (DNS, the metadata address) and
+    /// never appear in the pod spec; the pod's own `env` overrides them.
+    pub cloud: Option<crate::cloud::CloudEnv>,
 }
 
 impl RunnerConfig {
@@ -93,6 +98,7 @@ impl RunnerConfig {
             job_backoff_base: Duration::from_secs(10),
             crash_backoff_base: Duration::from_secs(10),
             mount_namespaces: true,
+            cloud: None,
         }
     }
 }

@@ -76,6 +76,8 @@ pub(super) struct Worker {
     exits_rx: mpsc::UnboundedReceiver<(usize, u64, Exit)>,
     ctx: Option<PodContext>,
     stopping: bool,
+    /// The pod's entry in the cloud's instance-metadata service, removed on drop.
+    metadata: Option<crate::cloud::PodRegistration>,
 }
 
 impl Worker {
@@ -125,6 +127,7 @@ impl Worker {
             exits_rx,
             ctx: None,
             stopping: false,
+            metadata: None,
         }
     }
 
@@ -295,7 +298,24 @@ impl Worker {
             volumes,
             service_account: None,
             kubeconfig: None,
+            cloud_env: Default::default(),
         };
+        if let Some(metadata) = self
+            .shared
+            .config
+            .cloud
+            .as_ref()
+            .and_then(|c| c.metadata.as_ref())
+        {
+            // kube2iam reads the role from the pod's annotation; pods tell apart by path.
+            let pod = format!("{}/{}", self.ns(), self.pod.name_any());
+            let role = self.pod.annotations().get(crate::cloud::ROLE_ANNOTATION);
+            let registration = metadata.register(&pod, role.map(String::as_str));
+            for var in crate::cloud::METADATA_ENDPOINT_VARS {
+                ctx.cloud_env.set(var, registration.endpoint.clone());
+            }
+            self.metadata = Some(registration);
+        }
         if !own_mount && credentials::automount(&self.shared.client, &self.pod).await {
             let dir = root.join("serviceaccount");
             credentials::write_service_account_dir(

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::{Body, json_response};
 use crate::apiserver::{
-    cluster::{Cluster, Identity, now, rfc3339},
+    cluster::{API_AUDIENCE, Cluster, Identity, IssuedToken, now, rfc3339},
     engines,
     error::{ApiError, ApiResult},
     ops::{self, DeleteOptions, Deleted, ListOptions, PatchKind, Propagation, WriteOptions},
@@ -250,8 +250,24 @@ pub(super) fn token(ctx: &Ctx<'_>, ns: &str, sa: &str) -> ApiResult<Response<Bod
         .as_i64()
         .unwrap_or(3600)
         .max(600);
-    let token = mint_token(ctx.cluster, ns, sa)?;
+    let mut audiences: Vec<String> = body["spec"]["audiences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .collect();
+    if audiences.is_empty() {
+        audiences.push(API_AUDIENCE.to_string());
+    }
+    let pod = (body["spec"]["boundObjectRef"]["kind"] == "Pod")
+        .then(|| {
+            body["spec"]["boundObjectRef"]["name"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .flatten();
     let expires = now() + jiff::SignedDuration::from_secs(seconds);
+    let token = mint_token(ctx.cluster, ns, sa, &audiences, expires, pod)?;
     let mut response = json!({
         "kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
         "metadata": {"name": sa, "namespace": ns, "creationTimestamp": null},
@@ -259,11 +275,22 @@ pub(super) fn token(ctx: &Ctx<'_>, ns: &str, sa: &str) -> ApiResult<Response<Bod
         "status": {"token": token, "expirationTimestamp": rfc3339(expires)}
     });
     response["spec"]["expirationSeconds"] = json!(seconds);
+    response["spec"]["audiences"] = json!(audiences);
     Ok(json_response(201, &response, &[]))
 }
 
-/// Issues a bearer token for a ServiceAccount; it authenticates until the sandbox stops.
-pub fn mint_token(cluster: &Cluster, ns: &str, sa: &str) -> ApiResult<String> {
+/// Issues a token for a ServiceAccount. One meant for the API server authenticates
+/// until the sandbox stops (the emulator does not expire its own tokens); one for
+/// other audiences (`sts.amazonaws.com`) does not authenticate here, as kube-apiserver
+/// refuses tokens not addressed to it, and is kept for its relying party to verify.
+pub fn mint_token(
+    cluster: &Cluster,
+    ns: &str,
+    sa: &str,
+    audiences: &[String],
+    expires: jiff::Timestamp,
+    pod: Option<String>,
+) -> ApiResult<String> {
     use rand::distr::{Alphanumeric, SampleString};
     let mut state = cluster.lock();
     let sa_storage = crate::apiserver::registry::GroupResource::new("", "serviceaccounts");
@@ -271,11 +298,23 @@ pub fn mint_token(cluster: &Cluster, ns: &str, sa: &str) -> ApiResult<String> {
         return Err(ApiError::not_found("", "serviceaccounts", sa));
     }
     let token = format!("sa.{}", Alphanumeric.sample_string(&mut rand::rng(), 48));
-    state.tokens.insert(
+    if audiences.iter().any(|a| a == API_AUDIENCE) {
+        state.tokens.insert(
+            token.clone(),
+            Identity::ServiceAccount {
+                namespace: ns.to_string(),
+                name: sa.to_string(),
+            },
+        );
+    }
+    state.issued.insert(
         token.clone(),
-        Identity::ServiceAccount {
+        IssuedToken {
             namespace: ns.to_string(),
-            name: sa.to_string(),
+            service_account: sa.to_string(),
+            audiences: audiences.to_vec(),
+            expires,
+            pod,
         },
     );
     Ok(token)

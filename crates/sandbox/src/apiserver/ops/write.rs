@@ -137,7 +137,7 @@ pub fn create(
         check_namespace(state, rt, &ns, &name)?;
     }
     if rt.builtin() == Some(Builtin::Pod) {
-        hooks::check_service_account(state, &ns, &name, &body)?;
+        hooks::admit_pod(state, &ns, &name, &mut body)?;
     }
     let admitted = admit(rt, None, body, opts, true)?;
     if state.store.get(&rt.storage, &ns, &name).is_some() {

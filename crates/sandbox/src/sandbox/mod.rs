@@ -1,21 +1,28 @@
-//! A whole sandbox: the emulated clusters, the embedded S3 server and (once started by
-//! the caller) the job runner, plus the files users point their tools at:
-//! `DIR/kubeconfig` and `DIR/sandbox.env`.
+//! A whole sandbox: the emulated clusters, the embedded S3 server, the cloud emulators
+//! (instance metadata, STS), the simulated TiDB with its `TidbCluster demo1`, the job
+//! runners, and the files users point their tools at: `DIR/kubeconfig` and
+//! `DIR/sandbox.env`.
+//!
+//! - `files`: CRD manifests and private files.
+//! - `tidb_cluster`: namespace `test1` and `TidbCluster demo1`.
 
-use std::path::{Path, PathBuf};
+mod files;
+pub mod tidb_cluster;
+
+use std::path::PathBuf;
 
 use anyhow::Context;
-use serde_json::Value;
+
+pub use files::{find_crds_dir, install_manifests, write_private};
 
 use crate::{
     apiserver::{
-        ClusterOptions, RunningCluster, Tls,
-        cluster::now,
-        kubeconfig_yaml,
-        ops::{self, WriteOptions},
+        ClusterOptions, RunningCluster, Tls, kubeconfig_yaml, pod_identity::PodIdentityWebhook,
     },
+    cloud::{Cloud, CloudConfig, CredentialStore},
     runner::{ImageRule, Runner, RunnerConfig, RunnerHandle},
-    s3::{REGION, S3Server},
+    s3::{DEFAULT_BUCKET, REGION, S3Server},
+    tidb::{TidbConfig, TidbServer},
 };
 
 #[derive(Debug, Clone)]
@@ -26,6 +33,8 @@ pub struct SandboxConfig {
     pub crds_dir: Option<PathBuf>,
     /// Images the job runner maps to host executables.
     pub images: Vec<ImageRule>,
+    /// Buckets that exist from the start (`my-bucket`, the seed's, by default).
+    pub buckets: Vec<String>,
 }
 
 impl SandboxConfig {
@@ -35,34 +44,29 @@ impl SandboxConfig {
             clusters,
             crds_dir: find_crds_dir(),
             images: Vec::new(),
+            buckets: vec![DEFAULT_BUCKET.to_string()],
         }
     }
-}
-
-/// `deploy/crds` of the workspace the sandbox runs from, if any: found from the current
-/// directory or the executable's location, or named by `TIBR_CRDS_DIR`.
-pub fn find_crds_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("TIBR_CRDS_DIR") {
-        return Some(PathBuf::from(dir));
-    }
-    let starts = [std::env::current_dir().ok(), std::env::current_exe().ok()];
-    for start in starts.into_iter().flatten() {
-        for dir in start.ancestors() {
-            let candidate = dir.join("deploy").join("crds");
-            if candidate.is_dir() {
-                return Some(candidate);
-            }
-        }
-    }
-    None
 }
 
 pub struct Sandbox {
     pub config: SandboxConfig,
     pub clusters: Vec<RunningCluster>,
     pub s3: S3Server,
+    pub cloud: Cloud,
+    /// The simulated TiDB behind `TidbCluster test1/demo1` (one server for every cluster).
+    pub tidb: TidbServer,
     pub tls: Tls,
     runners: Vec<RunnerHandle>,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("dir", &self.config.dir)
+            .field("clusters", &self.clusters)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Sandbox {
@@ -72,11 +76,30 @@ impl Sandbox {
         let tls = Tls::generate()?;
         let mut clusters = Vec::new();
         for name in &config.clusters {
-            let options =
+            let mut options =
                 ClusterOptions::new(name, config.dir.join("pods").join(name).join("logs"));
+            options.pod_identity_webhook = Some(PodIdentityWebhook::eks(REGION));
             clusters.push(RunningCluster::start(options, &tls, 0).await?);
         }
-        let s3 = S3Server::start(config.dir.join("s3"), 0).await?;
+        let credentials = std::sync::Arc::new(CredentialStore::default());
+        let s3 = S3Server::start_with(
+            config.dir.join("s3"),
+            0,
+            credentials.clone(),
+            Some(tls.server_config.clone()),
+        )
+        .await?;
+        for bucket in &config.buckets {
+            s3.ensure_bucket(bucket)?;
+        }
+        let cloud = Cloud::start(
+            CloudConfig::new(config.dir.join("cloud"), REGION),
+            &tls,
+            clusters.iter().map(|c| c.cluster.clone()).collect(),
+            credentials,
+        )
+        .await?;
+        let s3_for_pods = s3.tls_endpoint().context("the S3 server serves HTTPS")?;
         let mut runners = Vec::new();
         for cluster in &clusters {
             let mut runner = RunnerConfig::for_cluster(
@@ -84,12 +107,16 @@ impl Sandbox {
                 config.dir.join("pods").join(cluster.name()).join("work"),
             );
             runner.images = config.images.clone();
+            runner.cloud = Some(cloud.pod_env(&s3_for_pods));
             runners.push(Runner::start(cluster.client().await?, runner));
         }
+        let tidb = TidbServer::start(TidbConfig::generated()).await?;
         let sandbox = Sandbox {
             config,
             clusters,
             s3,
+            cloud,
+            tidb,
             tls,
             runners,
         };
@@ -104,8 +131,24 @@ impl Sandbox {
                 })?;
             }
         }
+        sandbox.create_tidb_clusters()?;
         sandbox.write_files()?;
         Ok(sandbox)
+    }
+
+    /// Namespace `test1` and (when the CRD is installed) `TidbCluster demo1` in every
+    /// cluster; safe to call again after installing the CRD later. Returns how many
+    /// clusters have `demo1`.
+    pub fn create_tidb_clusters(&self) -> anyhow::Result<usize> {
+        let mut created = 0;
+        for cluster in &self.clusters {
+            if tidb_cluster::create(cluster, crate::tidb::TIDB_VERSION)
+                .with_context(|| format!("TiDB cluster demo1 in {}", cluster.name()))?
+            {
+                created += 1;
+            }
+        }
+        Ok(created)
     }
 
     pub fn kubeconfig_path(&self) -> PathBuf {
@@ -127,6 +170,10 @@ impl Sandbox {
             ("AWS_REGION".into(), REGION.into()),
             ("AWS_ACCESS_KEY_ID".into(), self.s3.access_key.clone()),
             ("AWS_SECRET_ACCESS_KEY".into(), self.s3.secret_key.clone()),
+            ("TIDB_HOST".into(), self.tidb.host()),
+            ("TIDB_PORT".into(), self.tidb.port().to_string()),
+            ("TIDB_USER".into(), self.tidb.user().to_string()),
+            ("TIDB_PASSWORD".into(), self.tidb.password().to_string()),
         ]
     }
 
@@ -135,12 +182,12 @@ impl Sandbox {
         write_private(&self.kubeconfig_path(), &kubeconfig_yaml(&refs, None))?;
         let mut env = String::from("# Written by `tibr-sandbox up`; load with: . ./sandbox.env\n");
         for (k, v) in self.env() {
-            env.push_str(&format!("export {k}={}\n", shell_quote(&v)));
+            env.push_str(&format!("export {k}={}\n", files::shell_quote(&v)));
         }
         write_private(&self.env_path(), &env)
     }
 
-    /// One line per endpoint, as `up` prints them (no secrets).
+    /// One line per endpoint, as `up` prints them (no secrets); `environment` is last.
     pub fn endpoint_lines(&self) -> Vec<String> {
         let mut lines: Vec<String> = self
             .clusters
@@ -148,10 +195,26 @@ impl Sandbox {
             .map(|c| format!("cluster {:<12} {}", c.name(), c.url()))
             .collect();
         lines.push(format!(
-            "s3 {:<17} {} (data in {})",
+            "s3 {:<17} {} (pods: {}; data in {})",
             "",
             self.s3.endpoint(),
+            self.s3.tls_endpoint().unwrap_or_default(),
             self.s3.data_dir.display()
+        ));
+        lines.push(format!(
+            "tidb {:<15} {}:{} (TidbCluster {}/{}, user {}, password in sandbox.env)",
+            "",
+            self.tidb.host(),
+            self.tidb.port(),
+            tidb_cluster::NAMESPACE,
+            tidb_cluster::NAME,
+            self.tidb.user()
+        ));
+        lines.push(format!("sts {:<16} {}", "", self.cloud.sts_endpoint()));
+        lines.push(format!(
+            "metadata {:<11} {} (one path per pod)",
+            "",
+            self.cloud.metadata_endpoint()
         ));
         lines.push(format!(
             "kubeconfig {:<9} {}",
@@ -179,85 +242,7 @@ impl Sandbox {
             c.stop().await;
         }
         self.s3.stop().await;
-    }
-}
-
-/// Creates every object of every `*.yaml` file in `dir` (CRDs first) in `cluster`;
-/// objects that already exist are left alone.
-pub fn install_manifests(cluster: &RunningCluster, dir: &Path) -> anyhow::Result<usize> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-        .collect();
-    files.sort();
-    let mut docs: Vec<Value> = Vec::new();
-    for file in files {
-        let text = std::fs::read_to_string(&file)?;
-        for doc in yaml_serde::Deserializer::from_str(&text) {
-            let value: Value = serde::Deserialize::deserialize(doc)
-                .with_context(|| format!("parsing {}", file.display()))?;
-            if value.is_object() {
-                docs.push(value);
-            }
-        }
-    }
-    docs.sort_by_key(|d| d["kind"] != "CustomResourceDefinition");
-    let mut created = 0;
-    let mut state = cluster.cluster.lock();
-    for doc in docs {
-        let api_version = doc["apiVersion"].as_str().unwrap_or_default().to_string();
-        let kind = doc["kind"].as_str().unwrap_or_default().to_string();
-        let rt = state
-            .registry
-            .by_kind(&api_version, &kind)
-            .with_context(|| format!("no resource type for {api_version} {kind}"))?;
-        let ns = rt.namespaced.then(|| {
-            doc["metadata"]["namespace"]
-                .as_str()
-                .unwrap_or("default")
-                .to_string()
-        });
-        match ops::create(
-            &mut state,
-            &rt,
-            ns.as_deref(),
-            doc,
-            &WriteOptions::internal("tibr-sandbox", now()),
-        ) {
-            Ok(_) => created += 1,
-            Err(e) if e.code == 409 => {}
-            Err(e) => return Err(anyhow::anyhow!("{e}")),
-        }
-    }
-    drop(state);
-    cluster.cluster.notify_changed();
-    Ok(created)
-}
-
-fn shell_quote(v: &str) -> String {
-    format!("'{}'", v.replace('\'', "'\\''"))
-}
-
-/// Files holding credentials are readable by their owner only.
-pub fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
-    use std::{io::Write, os::unix::fs::OpenOptionsExt};
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    f.write_all(content.as_bytes())?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quoting_survives_single_quotes() {
-        assert_eq!(shell_quote("a'b"), r"'a'\''b'");
+        self.cloud.stop().await;
+        self.tidb.stop().await;
     }
 }
