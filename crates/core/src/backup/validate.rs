@@ -208,22 +208,22 @@ pub fn validate(
         let tikv = cluster
             .and_then(TidbCluster::tikv_version)
             .and_then(|v| parse_version(&v));
-        if let Some(v) = tikv {
-            if v < MIN_TIKV_WITHOUT_FROM {
-                errors.push(
-                    "spec.from",
-                    "required: TiKV before v4.0.8 needs the GC life time held through TiDB",
-                );
-            }
+        if let Some(v) = tikv
+            && v < MIN_TIKV_WITHOUT_FROM
+        {
+            errors.push(
+                "spec.from",
+                "required: TiKV before v4.0.8 needs the GC life time held through TiDB",
+            );
         }
     }
 
     let storage = validate_storage(&mut errors, backup);
 
-    if let Some(t) = non_empty(&br.time_ago) {
-        if let Err(e) = parse_go_duration(&t) {
-            errors.push("spec.br.timeAgo", e);
-        }
+    if let Some(t) = non_empty(&br.time_ago)
+        && let Err(e) = parse_go_duration(&t)
+    {
+        errors.push("spec.br.timeAgo", e);
     }
     let br_settings = BrSettings {
         log_level: non_empty(&br.log_level),
@@ -358,37 +358,37 @@ fn validate_storage(errors: &mut Errors, backup: &Backup) -> Option<Storage> {
     }
     let aws = provider == "aws";
     let acl = non_empty(&s3.acl);
-    if let Some(a) = &acl {
-        if !S3_ACLS.contains(&a.as_str()) {
-            errors.push(
-                "spec.s3.acl",
-                format!("unsupported value {a:?}: use one of {}", S3_ACLS.join(", ")),
-            );
-        }
+    if let Some(a) = &acl
+        && !S3_ACLS.contains(&a.as_str())
+    {
+        errors.push(
+            "spec.s3.acl",
+            format!("unsupported value {a:?}: use one of {}", S3_ACLS.join(", ")),
+        );
     }
     let storage_class = non_empty(&s3.storage_class);
-    if let Some(c) = &storage_class {
-        if !S3_STORAGE_CLASSES.contains(&c.as_str()) {
-            errors.push(
-                "spec.s3.storageClass",
-                format!(
-                    "unsupported value {c:?}: use one of {}",
-                    S3_STORAGE_CLASSES.join(", ")
-                ),
-            );
-        }
+    if let Some(c) = &storage_class
+        && !S3_STORAGE_CLASSES.contains(&c.as_str())
+    {
+        errors.push(
+            "spec.s3.storageClass",
+            format!(
+                "unsupported value {c:?}: use one of {}",
+                S3_STORAGE_CLASSES.join(", ")
+            ),
+        );
     }
     let sse = non_empty(&s3.sse);
-    if let Some(s) = &sse {
-        if !S3_SSE_MODES.contains(&s.as_str()) {
-            errors.push(
-                "spec.s3.sse",
-                format!(
-                    "unsupported value {s:?}: use one of {}",
-                    S3_SSE_MODES.join(", ")
-                ),
-            );
-        }
+    if let Some(s) = &sse
+        && !S3_SSE_MODES.contains(&s.as_str())
+    {
+        errors.push(
+            "spec.s3.sse",
+            format!(
+                "unsupported value {s:?}: use one of {}",
+                S3_SSE_MODES.join(", ")
+            ),
+        );
     }
     if errors.0.len() > before {
         return None;
