@@ -5,4 +5,5 @@
 pub mod backup;
 pub mod duration;
 pub mod names;
+pub mod schedule;
 pub mod storage;

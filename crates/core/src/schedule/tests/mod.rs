@@ -1,0 +1,6 @@
+mod cron_parse;
+mod decide;
+mod naming;
+mod retention;
+mod support;
+mod ticks;
