@@ -40,10 +40,20 @@ pub struct GcRestore {
 pub enum GcStep {
     /// Set `tikv_gc_life_time` to this (the recorded original).
     Restore { to: String },
+    /// The original value is already back (an earlier attempt restored it but could not
+    /// record it): record it now, touch nothing.
+    AlreadyRestored,
     /// Leave the value alone, for this reason.
     LeaveAlone { reason: String },
     /// Nothing was raised, or it was restored already.
     Nothing,
+}
+
+fn same_duration(a: &str, b: &str) -> bool {
+    match (parse_go_duration(a), parse_go_duration(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a.trim() == b.trim(),
+    }
 }
 
 /// Compares the value TiDB holds with what the backup set. Durations compare by value,
@@ -52,14 +62,12 @@ pub fn gc_step(record: &GcLifeTimeRecord, current: &str) -> GcStep {
     let Some(raised) = record.raised_to.as_deref().filter(|_| !record.restored) else {
         return GcStep::Nothing;
     };
-    let same = match (parse_go_duration(current), parse_go_duration(raised)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => current.trim() == raised.trim(),
-    };
-    if same {
+    if same_duration(current, raised) {
         GcStep::Restore {
             to: record.original.clone(),
         }
+    } else if same_duration(current, &record.original) {
+        GcStep::AlreadyRestored
     } else {
         GcStep::LeaveAlone {
             reason: format!(
@@ -140,6 +148,10 @@ mod tests {
         assert!(
             reason.contains("24h") && reason.contains("10m0s"),
             "{reason}"
+        );
+        assert_eq!(
+            gc_step(&record(Some("72h"), false), "10m"),
+            GcStep::AlreadyRestored
         );
         assert_eq!(gc_step(&record(Some("72h"), true), "72h"), GcStep::Nothing);
         assert_eq!(gc_step(&record(None, false), "72h"), GcStep::Nothing);

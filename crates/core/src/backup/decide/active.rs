@@ -139,7 +139,7 @@ pub(super) fn decide(backup: &Backup, obs: &Observed, s: &Settings, now: Timesta
 /// `Invalid` stays until the spec changes: a condition found for an older generation is
 /// re-examined. Conditions written by TiDB Operator carry no generation and stay terminal,
 /// as they were there.
-fn invalid_for_this_generation(backup: &Backup) -> bool {
+pub(super) fn invalid_for_this_generation(backup: &Backup) -> bool {
     let Some(c) = backup.condition(&Type::Invalid).filter(|c| c.is_true()) else {
         return false;
     };

@@ -271,6 +271,30 @@ pub fn decide(backup: &Backup, observed: &Observed, settings: &Settings, now: Ti
     plan
 }
 
+/// Whether a Backup is settled: finished (or `Invalid` for its generation) with no GC life
+/// time left to restore, or being deleted without the operator's finalizer. Its plan
+/// depends on nothing but the Backup itself, so the operator decides it without observing
+/// anything else and then only waits for a change: completed Backups (schedules keep
+/// hundreds) cost no API requests.
+pub fn is_settled(backup: &Backup) -> bool {
+    if backup.metadata.deletion_timestamp.is_some() {
+        return !has_protection(backup);
+    }
+    let finished = is_true(backup, BackupConditionType::Complete)
+        || is_true(backup, BackupConditionType::Failed);
+    let gc_pending = backup
+        .status
+        .as_ref()
+        .and_then(|s| s.gc_life_time.as_ref())
+        .is_some_and(|r| r.needs_restore())
+        && !backup
+            .metadata
+            .annotations
+            .as_ref()
+            .is_some_and(|a| a.contains_key(super::labels::GC_NOT_RESTORED_ANNOTATION));
+    (finished && !gc_pending) || active::invalid_for_this_generation(backup)
+}
+
 /// Whether the Backup may have to delete data when it is deleted (so it carries the
 /// finalizer). Decided on the raw policy: an Invalid Backup keeps its policy.
 pub fn is_clean_candidate(spec: &BackupSpec) -> bool {

@@ -439,3 +439,26 @@ fn a_job_being_deleted_is_waited_for() {
     assert!(plan.jobs.is_empty() && plan.status.is_empty());
     assert_eq!(plan.requeue, secs(2));
 }
+
+#[test]
+fn settled_backups_need_no_observation() {
+    use crate::backup::decide::is_settled;
+    assert!(is_settled(&backup(phase("Complete"), json!({}))));
+    assert!(is_settled(&backup(phase("Failed"), json!({}))));
+    assert!(is_settled(&backup(phase("Invalid"), json!({}))));
+    assert!(!is_settled(&backup(phase("Running"), json!({}))));
+    assert!(!is_settled(&backup(Value::Null, json!({}))));
+    let mut gc = phase("Failed");
+    gc["gcLifeTime"] = json!({"original": "10m0s", "raisedTo": "72h", "restored": false});
+    assert!(!is_settled(&backup(gc, json!({}))));
+    let deleting = json!({"metadata": {"deletionTimestamp": NOW}});
+    assert!(is_settled(&backup(phase("Running"), deleting)));
+    let protected = json!({"metadata": {"deletionTimestamp": NOW, "finalizers": ["tidb.pingcap.com/backup-protection"]}});
+    assert!(!is_settled(&backup(phase("Complete"), protected)));
+    // A settled Backup's plan is the same with or without observing anything.
+    let done = backup(
+        phase("Complete"),
+        json!({"spec": {"cleanPolicy": "Delete"}}),
+    );
+    assert_eq!(run(&done, &observed()), run(&done, &Observed::default()));
+}
