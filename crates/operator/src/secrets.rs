@@ -32,7 +32,7 @@ use tibr_core::backup::{
 use crate::{
     Context,
     backup::{Guarded, scoped},
-    error::{Error, Result},
+    error::{Error, Result, is_not_found},
 };
 
 /// The controller's name in metrics.
@@ -138,14 +138,20 @@ async fn guard_secret(secret: &SecretMeta, guard: &GuardContext) -> Result<Actio
             "finalizers": finalizers,
         }});
         let api: Api<Secret> = Api::namespaced(client.clone(), &namespace);
-        api.patch_metadata(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        match api
+            .patch_metadata(&name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
-            .map_err(|e| {
-                Error::kube(
+        {
+            Ok(_) => {}
+            // Released by an earlier pass and deleted since: nothing left to guard.
+            Err(e) if is_not_found(&e) => return Ok(Action::await_change()),
+            Err(e) => {
+                return Err(Error::kube(
                     format!("updating the finalizers of Secret {namespace}/{name}"),
                     e,
-                )
-            })?;
+                ));
+            }
+        }
         tracing::info!(
             secret.namespace = %namespace,
             secret.name = %name,

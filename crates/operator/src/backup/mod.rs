@@ -210,7 +210,7 @@ async fn reconcile_backup(cached: &Backup, ctx: &Context) -> Result<Action> {
         }
     };
     let plan = decide::decide(&backup, &observed, &ctx.settings.backup, now);
-    tracing::debug!(backup.namespace = %namespace, backup.name = %name, ?plan, "decided");
+    tracing::debug!(backup.namespace = %namespace, backup.name = %name, plan = %plan.summary(), "decided");
     let requeue = plan.requeue;
     act(ctx, backup, plan, now).await?;
     Ok(match requeue {

@@ -322,6 +322,59 @@ pub fn has_protection(backup: &Backup) -> bool {
 }
 
 impl Plan {
+    /// One line for logs: what the plan does, by name (no Job specs, never a value).
+    pub fn summary(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        match self.finalizer {
+            Some(FinalizerChange::Add) => parts.push("add finalizer".into()),
+            Some(FinalizerChange::Remove) => parts.push("remove finalizer".into()),
+            None => {}
+        }
+        for job in &self.jobs {
+            parts.push(match job {
+                JobAction::Create(j) => format!(
+                    "create Job {}",
+                    j.metadata.name.as_deref().unwrap_or_default()
+                ),
+                JobAction::Delete { name, .. } => format!("delete Job {name}"),
+            });
+        }
+        if self.gc_restore.is_some() {
+            parts.push("restore GC life time".into());
+        }
+        if let Some(c) = &self.clean_in_process {
+            parts.push(format!("clean {} in process", c.backup_path));
+        }
+        if let Some(k) = &self.keep_data {
+            parts.push(format!("keep {}", k.backup_path));
+        }
+        if self.status.new_retry.is_some() {
+            parts.push("record a retry".into());
+        }
+        if self.status.retry_started_at.is_some() {
+            parts.push("start the retry".into());
+        }
+        for c in &self.status.conditions {
+            parts.push(format!(
+                "{}={} ({})",
+                c.type_.as_str(),
+                c.status.as_str(),
+                c.reason.as_deref().unwrap_or_default()
+            ));
+        }
+        for e in &self.events {
+            parts.push(format!("event {}", e.reason));
+        }
+        if let Some(r) = self.requeue {
+            parts.push(format!("requeue {}s", r.as_secs()));
+        }
+        if parts.is_empty() {
+            "nothing".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+
     /// Adds a condition; the Event goes with it only if the condition changes something
     /// (status, reason, message, generation or phase), so waiting does not repeat Events.
     fn condition(&mut self, backup: &Backup, condition: NewCondition, event: Option<PlannedEvent>) {
