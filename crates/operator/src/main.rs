@@ -25,12 +25,21 @@ struct Args {
     /// The operator pod's name, shown on its Events.
     #[arg(long, env = "POD_NAME", hide = true)]
     pod_name: Option<String>,
+    /// The operator pod's namespace, for the logs.
+    #[arg(long, env = "POD_NAMESPACE", hide = true)]
+    pod_namespace: Option<String>,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     tibr_runtime::telemetry::init(args.log_format);
+    tracing::info!(
+        pod = args.pod_name.as_deref().unwrap_or("-"),
+        namespace = args.pod_namespace.as_deref().unwrap_or("-"),
+        version = env!("CARGO_PKG_VERSION"),
+        "tibr-operator"
+    );
     let mut settings = tibr_operator::Settings::new(args.agent_image);
     settings.metrics_addr = args.metrics_addr;
     settings.health_addr = args.health_addr;

@@ -102,7 +102,7 @@ pub async fn run_with(
                 for (phase, n) in counts {
                     metrics.backups.get_or_create(&PhaseLabels { phase }).set(n);
                 }
-                tokio::time::sleep(Duration::from_secs(15)).await;
+                tokio::time::sleep(Duration::from_secs(5)).await;
             }
         })
     };

@@ -76,6 +76,21 @@ async fn a_backup_gets_its_job_and_the_agent_completes_it() {
             .any(|e| e == "Normal SuccessfulCreate: created Job backup-b1"),
         "{events:?}"
     );
+
+    // Metrics and health, as the Deployment's probes and Prometheus read them.
+    assert_eq!(env.http_get("/healthz").await.0, 200);
+    assert_eq!(env.http_get("/readyz").await.0, 200);
+    let metrics = wait_for(30, "the phase gauge", || async {
+        let (_, body) = env.http_get("/metrics").await;
+        body.contains("tibr_operator_backups{phase=\"Complete\"} 1")
+            .then_some(body)
+    })
+    .await;
+    assert!(
+        metrics.contains("tibr_operator_reconciles_total{controller=\"backup\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("tibr_operator_reconcile_duration_seconds_bucket"));
     env.stop().await;
 }
 

@@ -30,8 +30,9 @@ pub struct TidbConnection {
 pub struct GcRestore {
     pub connection: TidbConnection,
     pub record: GcLifeTimeRecord,
-    /// A failure to connect is an error to retry; otherwise it is reported and the
-    /// operator moves on (a Backup being deleted cannot wait forever).
+    /// A failure to reach TiDB is an error to retry. Otherwise this is the last attempt:
+    /// a failure is reported, recorded on the Backup (annotation), and the operator moves
+    /// on (a Backup being deleted cannot wait forever, nor retry against a TiDB that is gone).
     pub must_succeed: bool,
 }
 

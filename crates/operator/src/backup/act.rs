@@ -102,6 +102,8 @@ pub async fn act(ctx: &Context, mut backup: Backup, plan: Plan, now: Timestamp) 
                         backup: format!("{namespace}/{name}"),
                         message,
                     });
+                } else {
+                    gc_note = Some(format!("{note}; the operator gave up"));
                 }
             }
         }

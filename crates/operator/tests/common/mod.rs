@@ -81,6 +81,8 @@ pub struct Env {
         tokio::sync::oneshot::Sender<()>,
         tokio::task::JoinHandle<anyhow::Result<()>>,
     )>,
+    /// Where the operator serves `/metrics`.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl Env {
@@ -118,6 +120,7 @@ impl Env {
             s3,
             tidb,
             operator: None,
+            metrics_addr: None,
         };
         env.service_account(NS).await;
         env
@@ -126,14 +129,33 @@ impl Env {
     /// Starts the operator in this process.
     pub async fn start_operator(&mut self) {
         let mut settings = tibr_operator::Settings::new(AGENT_IMAGE);
-        settings.metrics_addr = "127.0.0.1:0".parse().unwrap();
+        // A free port, known in advance so the test can scrape it.
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        settings.metrics_addr = probe.local_addr().unwrap();
+        drop(probe);
         settings.health_addr = settings.metrics_addr;
+        self.metrics_addr = Some(settings.metrics_addr);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let client = self.client.clone();
         let task = tokio::spawn(tibr_operator::run(client, settings, async move {
             let _ = rx.await;
         }));
         self.operator = Some((tx, task));
+    }
+
+    /// `GET path` on the operator's metrics and health server: (status code, body).
+    pub async fn http_get(&self, path: &str) -> (u16, String) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = self.metrics_addr.expect("the operator runs");
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        (out[9..12].parse().unwrap(), out)
     }
 
     pub async fn stop(mut self) {

@@ -38,7 +38,17 @@ pub(super) fn decide(backup: &Backup, obs: &Observed, s: &Settings, now: Timesta
     let status = backup.status.clone().unwrap_or_default();
 
     if is_true(backup, Type::Complete) || is_true(backup, Type::Failed) {
-        restore_gc_after_end(backup, obs, s, &mut plan, true);
+        // Keep trying for a while after the end; then one last attempt, which records why
+        // it gave up instead of failing forever against a TiDB that is gone.
+        let ended = [Type::Complete, Type::Failed]
+            .iter()
+            .filter_map(|t| backup.condition(t))
+            .filter(|c| c.is_true())
+            .filter_map(|c| c.last_transition_time.as_ref().map(|t| t.0))
+            .max()
+            .unwrap_or(now);
+        let within = retry::add(ended, s.gc_restore_patience) > now;
+        restore_gc_after_end(backup, obs, s, &mut plan, within);
         return plan;
     }
     if invalid_for_this_generation(backup) {

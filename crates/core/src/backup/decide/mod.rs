@@ -92,6 +92,9 @@ pub struct Settings {
     /// (restoring GC life time, cleaning in a namespace being deleted) before the operator
     /// gives up, says so loudly, and lets it go.
     pub deletion_patience: Duration,
+    /// How long after a backup ended the operator keeps retrying to put the GC life time
+    /// back (TiDB unreachable); then it records why it gave up and stops.
+    pub gc_restore_patience: Duration,
 }
 
 impl Settings {
@@ -104,6 +107,7 @@ impl Settings {
             resync_interval: Duration::from_secs(300),
             clean_retry_after: Duration::from_secs(600),
             deletion_patience: Duration::from_secs(3600),
+            gc_restore_patience: Duration::from_secs(3600),
         }
     }
 }

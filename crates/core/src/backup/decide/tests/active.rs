@@ -462,3 +462,37 @@ fn settled_backups_need_no_observation() {
     );
     assert_eq!(run(&done, &observed()), run(&done, &Observed::default()));
 }
+
+#[test]
+fn gc_restores_are_retried_for_a_while_then_tried_once_more() {
+    let mut status = json!({"phase": "Failed", "conditions": [
+        {"type": "Failed", "status": "True", "reason": "AlreadyFailed", "lastTransitionTime": "2026-03-01T11:30:00Z"}]});
+    status["gcLifeTime"] = json!({"original": "10m0s", "raisedTo": "72h", "restored": false});
+    assert!(
+        run(&backup(status.clone(), json!({})), &observed())
+            .gc_restore
+            .unwrap()
+            .must_succeed
+    );
+    status["conditions"][0]["lastTransitionTime"] = json!("2026-03-01T10:30:00Z");
+    let last = run(&backup(status, json!({})), &observed())
+        .gc_restore
+        .unwrap();
+    assert!(
+        !last.must_succeed,
+        "an hour after the end, the next failure is recorded, not retried"
+    );
+}
+
+#[test]
+fn plans_summarise_in_one_line() {
+    let plan = run(
+        &backup(Value::Null, json!({"spec": {"cleanPolicy": "Delete"}})),
+        &observed(),
+    );
+    assert_eq!(
+        plan.summary(),
+        "add finalizer, create Job backup-demo1-backup-s3, Scheduled=True (JobCreated), event SuccessfulCreate, requeue 300s"
+    );
+    assert_eq!(Plan::default().summary(), "nothing");
+}
