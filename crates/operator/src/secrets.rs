@@ -126,38 +126,29 @@ async fn guard_secret(secret: &SecretMeta, guard: &GuardContext) -> Result<Actio
         .filter_map(|b| b.0.ok())
         .collect();
     let deleting = secret.metadata.deletion_timestamp.is_some();
-    let change = secret_finalizer_change(&name, secret.finalizers(), deleting, &all);
-    if let Some(change) = change {
-        let mut finalizers = secret.finalizers().to_vec();
-        match change {
-            FinalizerChange::Add => finalizers.push(CREDENTIALS_FINALIZER.into()),
-            FinalizerChange::Remove => finalizers.retain(|f| f != CREDENTIALS_FINALIZER),
-        }
-        let patch = serde_json::json!({"metadata": {
-            "resourceVersion": secret.resource_version(),
-            "finalizers": finalizers,
-        }});
+    let mut change = secret_finalizer_change(&name, secret.finalizers(), deleting, &all);
+    if change.is_some() {
+        // The cached Secret may be behind: decide again on a fresh read before writing,
+        // so the resourceVersion precondition holds and nothing is clobbered.
         let api: Api<Secret> = Api::namespaced(client.clone(), &namespace);
-        match api
-            .patch_metadata(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        let Some(fresh) = api
+            .get_metadata_opt(&name)
             .await
-        {
-            Ok(_) => {}
-            // Released by an earlier pass and deleted since: nothing left to guard.
-            Err(e) if is_not_found(&e) => return Ok(Action::await_change()),
-            Err(e) => {
-                return Err(Error::kube(
-                    format!("updating the finalizers of Secret {namespace}/{name}"),
-                    e,
-                ));
-            }
+            .map_err(|e| Error::kube(format!("reading Secret {namespace}/{name}"), e))?
+        else {
+            return Ok(Action::await_change());
+        };
+        let deleting = fresh.metadata.deletion_timestamp.is_some();
+        change = secret_finalizer_change(&name, fresh.finalizers(), deleting, &all);
+        if let Some(change) = change {
+            patch_finalizers(client, &fresh, change).await?;
+            tracing::info!(
+                secret.namespace = %namespace,
+                secret.name = %name,
+                "{} the credentials finalizer",
+                if change == FinalizerChange::Add { "added" } else { "removed" }
+            );
         }
-        tracing::info!(
-            secret.namespace = %namespace,
-            secret.name = %name,
-            "{} the credentials finalizer",
-            if change == FinalizerChange::Add { "added" } else { "removed" }
-        );
     }
     // Protected Secrets are looked at again now and then, in case a trigger was missed.
     Ok(if has || change == Some(FinalizerChange::Add) {
@@ -167,13 +158,53 @@ async fn guard_secret(secret: &SecretMeta, guard: &GuardContext) -> Result<Actio
     })
 }
 
+async fn patch_finalizers(
+    client: &kube::Client,
+    secret: &SecretMeta,
+    change: FinalizerChange,
+) -> Result<()> {
+    let namespace = secret.namespace().unwrap_or_default();
+    let name = secret.name_any();
+    let mut finalizers = secret.finalizers().to_vec();
+    match change {
+        FinalizerChange::Add => finalizers.push(CREDENTIALS_FINALIZER.into()),
+        FinalizerChange::Remove => finalizers.retain(|f| f != CREDENTIALS_FINALIZER),
+    }
+    let patch = serde_json::json!({"metadata": {
+        "resourceVersion": secret.resource_version(),
+        "finalizers": finalizers,
+    }});
+    let api: Api<Secret> = Api::namespaced(client.clone(), &namespace);
+    match api
+        .patch_metadata(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        // Gone meanwhile: nothing left to guard.
+        Ok(_) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(Error::kube(
+            format!("updating the finalizers of Secret {namespace}/{name}"),
+            e,
+        )),
+    }
+}
+
 fn error_policy(secret: Arc<SecretMeta>, error: &Error, _guard: Arc<GuardContext>) -> Action {
-    tracing::warn!(
-        secret.namespace = secret.namespace().unwrap_or_default(),
-        secret.name = secret.name_any(),
-        category = error.category(),
-        "{error}"
-    );
+    // A conflict only means "read again": not worth a warning.
+    if matches!(error, Error::Conflict { .. }) {
+        tracing::debug!(
+            secret.namespace = secret.namespace().unwrap_or_default(),
+            secret.name = secret.name_any(),
+            "{error}"
+        );
+    } else {
+        tracing::warn!(
+            secret.namespace = secret.namespace().unwrap_or_default(),
+            secret.name = secret.name_any(),
+            category = error.category(),
+            "{error}"
+        );
+    }
     error
         .retry_after()
         .map_or_else(Action::await_change, Action::requeue)

@@ -87,8 +87,10 @@ pub fn on_unreported_failure(
     let deadline = add(first, policy.retry_timeout);
     if expected > deadline {
         return FailureDecision::GiveUp(format!(
-            "{retry_reason} ({original_reason}); retry {retry_num} could only start at {expected}, after backoffRetryPolicy.retryTimeout ({}) since the first failure at {first}",
-            format_go_duration(policy.retry_timeout)
+            "{retry_reason} ({original_reason}); retry {retry_num} could only start at {}, after backoffRetryPolicy.retryTimeout ({}) since the first failure at {}",
+            expected.round(jiff::Unit::Second).unwrap_or(expected),
+            format_go_duration(policy.retry_timeout),
+            first.round(jiff::Unit::Second).unwrap_or(first)
         ));
     }
     FailureDecision::Retry(BackoffRetryRecord {

@@ -221,12 +221,21 @@ async fn reconcile_backup(cached: &Backup, ctx: &Context) -> Result<Action> {
 }
 
 fn error_policy(obj: Arc<Guarded>, error: &Error, _ctx: Arc<Context>) -> Action {
-    tracing::warn!(
-        backup.namespace = obj.namespace().unwrap_or_default(),
-        backup.name = obj.name_any(),
-        category = error.category(),
-        "{error}"
-    );
+    // A conflict only means "read again": not worth a warning.
+    if matches!(error, Error::Conflict { .. }) {
+        tracing::debug!(
+            backup.namespace = obj.namespace().unwrap_or_default(),
+            backup.name = obj.name_any(),
+            "{error}"
+        );
+    } else {
+        tracing::warn!(
+            backup.namespace = obj.namespace().unwrap_or_default(),
+            backup.name = obj.name_any(),
+            category = error.category(),
+            "{error}"
+        );
+    }
     error
         .retry_after()
         .map_or_else(Action::await_change, Action::requeue)

@@ -221,8 +221,9 @@ fn unreported_failure(
     match retry::on_unreported_failure(&policy, records, now, retry_reason, original_reason) {
         FailureDecision::Retry(record) => {
             let at = record.expected_retry_at.as_ref().map_or(now, |t| t.0);
+            let shown = at.round(jiff::Unit::Second).unwrap_or(at);
             let note = format!(
-                "{retry_reason} ({original_reason}) before the backup reported a result{detail}; retry {} of {} at {at}",
+                "{retry_reason} ({original_reason}) before the backup reported a result{detail}; retry {} of {} at {shown}",
                 record.retry_num.unwrap_or(1),
                 policy.max_retry_times
             );

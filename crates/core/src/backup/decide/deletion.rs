@@ -176,8 +176,9 @@ fn with_clean_job(
         .clone()
         .map(|f| format!(" ({f})"))
         .unwrap_or_default();
+    let shown = retry_at.round(jiff::Unit::Second).unwrap_or(retry_at);
     let note = format!(
-        "Job {job_name} did not delete the data at {path}{failure}; a new clean Job starts at {retry_at}. To keep the data instead, remove the finalizer {BACKUP_PROTECTION_FINALIZER}"
+        "Job {job_name} did not delete the data at {path}{failure}; a new clean Job starts at {shown}. To keep the data instead, remove the finalizer {BACKUP_PROTECTION_FINALIZER}"
     );
     plan.condition(
         backup,
