@@ -303,3 +303,68 @@ async fn a_job_deleted_by_hand_does_not_leave_the_backup_running_forever() {
     );
     env.stop().await;
 }
+
+/// A TiDB whose GC life time someone changed after the backup raised it.
+struct ChangedByHand {
+    current: String,
+    writes: std::sync::Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl tibr_operator::gc::GcRestorer for ChangedByHand {
+    async fn read(&self, login: &tibr_operator::gc::TidbLogin) -> Result<String, String> {
+        assert_eq!(login.connection.password_secret, "backup-demo1-tidb-secret");
+        assert!(
+            !login.password.is_empty(),
+            "the password comes from the Secret"
+        );
+        Ok(self.current.clone())
+    }
+
+    async fn write(&self, _: &tibr_operator::gc::TidbLogin, value: &str) -> Result<(), String> {
+        self.writes.lock().unwrap().push(value.to_string());
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_gc_life_time_changed_by_someone_else_is_left_alone() {
+    let mut env = Env::start().await;
+    env.s3_secret(NS, true).await;
+    env.tidb_secret(NS).await;
+    let tidb = std::sync::Arc::new(ChangedByHand {
+        current: "24h0m0s".into(),
+        writes: Default::default(),
+    });
+    env.start_operator_with(tidb.clone()).await;
+    env.backup(
+        NS,
+        "changed",
+        "changed",
+        json!({"env": [{"name": "STUB_MODE", "value": "die"}, {"name": "STUB_GC_RAISED", "value": "72h"}],
+               "backoffRetryPolicy": {"maxRetryTimes": 0}}),
+    )
+    .await;
+    let b = wait_for(60, "the not-restored annotation", || async {
+        let b = env.get(NS, "changed").await?;
+        b.annotations()
+            .get("tidb.pingcap.com/gc-life-time-not-restored")
+            .cloned()
+            .map(|why| (b, why))
+    })
+    .await;
+    assert!(b.1.contains("24h0m0s") && b.1.contains("10m0s"), "{}", b.1);
+    assert!(
+        tidb.writes.lock().unwrap().is_empty(),
+        "nothing was written to TiDB"
+    );
+    assert!(!b.0.status.unwrap().gc_life_time.unwrap().restored);
+    let events = env.events(NS, Some("changed")).await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e.starts_with("Warning GcLifeTimeNotRestored")),
+        "{events:?}"
+    );
+    env.stop().await;
+}

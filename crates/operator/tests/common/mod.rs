@@ -128,6 +128,12 @@ impl Env {
 
     /// Starts the operator in this process.
     pub async fn start_operator(&mut self) {
+        self.start_operator_with(Arc::new(tibr_operator::gc::MysqlGcRestorer::default()))
+            .await;
+    }
+
+    /// Starts the operator with the given way to reach TiDB.
+    pub async fn start_operator_with(&mut self, gc: Arc<dyn tibr_operator::gc::GcRestorer>) {
         let mut settings = tibr_operator::Settings::new(AGENT_IMAGE);
         // A free port, known in advance so the test can scrape it.
         let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -137,9 +143,14 @@ impl Env {
         self.metrics_addr = Some(settings.metrics_addr);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let client = self.client.clone();
-        let task = tokio::spawn(tibr_operator::run(client, settings, async move {
-            let _ = rx.await;
-        }));
+        let task = tokio::spawn(tibr_operator::run_with(
+            client,
+            settings,
+            async move {
+                let _ = rx.await;
+            },
+            gc,
+        ));
         self.operator = Some((tx, task));
     }
 

@@ -3,8 +3,9 @@
 //! 1. A running backup Job is stopped first (foreground delete), and the operator waits
 //!    until it is gone: cleaning under a BR still writing would leave files behind.
 //! 2. If the dead pod left TiKV's GC life time raised, it is put back.
-//! 3. The clean policy decides whether the data goes: `Delete` always, `OnFailure` only
-//!    for a `Failed` backup, `Retain` (and any unknown value, with a Warning) never.
+//! 3. The clean policy decides whether the data goes: `Delete` always, `OnFailure` unless
+//!    the backup is `Complete` (a run interrupted by the deletion failed too, and its
+//!    partial data restores nothing), `Retain` (and any unknown value, with a Warning) never.
 //! 4. Nothing written (`status.backupPath` empty) is `Clean` at once.
 //! 5. Otherwise the clean Job `clean-<name>` deletes the data (`Clean=False` while it
 //!    runs); the agent reports `Clean=True` and the finalizer goes. A clean Job that fails
@@ -71,7 +72,9 @@ pub(super) fn decide(backup: &Backup, obs: &Observed, s: &Settings, now: Timesta
     let policy = backup.spec.clean_policy.clone().unwrap_or_default();
     let delete_data = match &policy {
         WirePolicy::Delete => true,
-        WirePolicy::OnFailure => is_true(backup, Type::Failed),
+        // Anything short of Complete is a failed backup here: a run interrupted by this
+        // deletion left partial data that restores nothing (TiDB Operator keeps it).
+        WirePolicy::OnFailure => !is_true(backup, Type::Complete),
         WirePolicy::Retain => false,
         WirePolicy::Other(value) => {
             plan.events.push(unknown_policy_event(value));

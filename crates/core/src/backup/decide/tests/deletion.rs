@@ -70,7 +70,7 @@ fn clean_policy_matrix() {
         ("OnFailure", &complete, Release),
         ("OnFailure", &failed, CleanJob),
         ("OnFailure", &running, StopJob),
-        ("OnFailure", &invalid, Release),
+        ("OnFailure", &invalid, NothingToClean),
         ("Retain", &complete, Release),
         ("Retain", &failed, Release),
         ("Retain", &running, StopJob),
@@ -134,12 +134,22 @@ fn stopping_the_backup_job_comes_first_and_is_waited_for() {
     );
     assert!(plan.jobs.is_empty() && plan.status.is_empty());
     assert_eq!(plan.requeue, secs(2));
-    // Gone: the data is dealt with.
+    // Gone: the data is dealt with. An interrupted run counts as failed for OnFailure.
     let plan = run(
         &deleting("Delete", with_path(phase("Running")), NOW),
         &observed(),
     );
     assert_eq!(outcome(&plan), Outcome::CleanJob);
+    let plan = run(
+        &deleting("OnFailure", with_path(phase("Running")), NOW),
+        &observed(),
+    );
+    assert_eq!(outcome(&plan), Outcome::CleanJob);
+    let plan = run(
+        &deleting("Retain", with_path(phase("Running")), NOW),
+        &observed(),
+    );
+    assert_eq!(outcome(&plan), Outcome::Release);
 }
 
 #[test]
