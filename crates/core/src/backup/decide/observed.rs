@@ -1,0 +1,221 @@
+//! What the operator observed about a Backup's surroundings, reduced to what decisions
+//! need. Secrets are described by their key names only: values never enter a decision.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
+use k8s_openapi::api::{batch::v1::Job, core::v1::Pod};
+use tibr_api::TidbCluster;
+
+/// The world around one Backup, read just before deciding.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    /// The TidbCluster `spec.br` names; `None` when it does not exist.
+    pub cluster: Option<TidbCluster>,
+    /// The Secrets the Backup names that exist, by name.
+    pub secrets: BTreeMap<String, SecretInfo>,
+    /// `backup-<name>`, if it exists.
+    pub backup_job: Option<JobInfo>,
+    /// `clean-<name>`, if it exists.
+    pub clean_job: Option<JobInfo>,
+    /// Whether the Backup's namespace is being deleted.
+    pub namespace_terminating: bool,
+}
+
+/// A Secret, without its values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecretInfo {
+    pub keys: BTreeSet<String>,
+    pub deleting: bool,
+}
+
+impl SecretInfo {
+    pub fn with_keys(keys: &[&str]) -> Self {
+        SecretInfo {
+            keys: keys.iter().map(|k| k.to_string()).collect(),
+            deleting: false,
+        }
+    }
+}
+
+/// Where a Job is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    /// Not finished (pending, running, or failing but with pods still terminating).
+    Active,
+    /// `Complete=True`.
+    Succeeded,
+    /// `Failed=True`: no more pods will be started.
+    Failed,
+}
+
+/// A Job, reduced to what decisions need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobInfo {
+    pub name: String,
+    pub uid: Option<String>,
+    pub created: Option<Timestamp>,
+    pub state: JobState,
+    /// Being deleted (it has a deletion timestamp).
+    pub deleting: bool,
+    /// When it succeeded or failed.
+    pub finished_at: Option<Timestamp>,
+    /// Pods that failed.
+    pub failed_pods: i32,
+    /// The most specific short reason for a failure: the pod's (`Evicted`), the
+    /// container's (`OOMKilled`, `Error`), else the Job's (`BackoffLimitExceeded`).
+    pub failure_reason: Option<String>,
+    /// A sentence on how it failed, naming the pod and exit code.
+    pub failure: Option<String>,
+}
+
+impl JobInfo {
+    /// A Job's state from its status, and its failure from its newest failed pod.
+    pub fn from_job(job: &Job, pods: &[Pod]) -> JobInfo {
+        let status = job.status.clone().unwrap_or_default();
+        let conditions = status.conditions.unwrap_or_default();
+        let cond = |t: &str| {
+            conditions
+                .iter()
+                .find(|c| c.type_ == t && c.status == "True")
+        };
+        let (state, finished) = match (cond("Complete"), cond("Failed")) {
+            (Some(c), _) => (JobState::Succeeded, c.last_transition_time.clone()),
+            (None, Some(c)) => (JobState::Failed, c.last_transition_time.clone()),
+            (None, None) => (JobState::Active, None),
+        };
+        let finished_at = finished.or(status.completion_time).map(|t| t.0);
+        let job_reason = cond("Failed").and_then(|c| {
+            let reason = c.reason.clone()?;
+            Some(match &c.message {
+                Some(m) if !m.is_empty() => (reason.clone(), format!("{reason}: {m}")),
+                _ => (reason.clone(), reason),
+            })
+        });
+        let pod = pods
+            .iter()
+            .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Failed"))
+            .max_by_key(|p| p.metadata.creation_timestamp.as_ref().map(|t| t.0));
+        let pod_failure = pod.and_then(pod_failure);
+        let (failure_reason, failure) = match (pod_failure, job_reason) {
+            (Some((r, text)), Some((_, job))) => (Some(r), Some(format!("{text}; Job {job}"))),
+            (Some((r, text)), None) => (Some(r), Some(text)),
+            (None, Some((r, job))) => (Some(r), Some(format!("Job {job}"))),
+            (None, None) => (None, None),
+        };
+        JobInfo {
+            name: job.metadata.name.clone().unwrap_or_default(),
+            uid: job.metadata.uid.clone(),
+            created: job.metadata.creation_timestamp.as_ref().map(|t| t.0),
+            state,
+            deleting: job.metadata.deletion_timestamp.is_some(),
+            finished_at,
+            failed_pods: status.failed.unwrap_or(0),
+            failure_reason,
+            failure,
+        }
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.state == JobState::Active
+    }
+}
+
+/// (short reason, sentence) for a failed pod.
+fn pod_failure(pod: &Pod) -> Option<(String, String)> {
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    let status = pod.status.as_ref()?;
+    if let Some(reason) = status.reason.clone().filter(|r| !r.is_empty()) {
+        let message = status.message.clone().unwrap_or_default();
+        return Some((
+            reason.clone(),
+            format!("pod {name}: {reason} {message}").trim().to_string(),
+        ));
+    }
+    let containers = status
+        .container_statuses
+        .iter()
+        .flatten()
+        .chain(status.init_container_statuses.iter().flatten());
+    for c in containers {
+        let Some(t) = c.state.as_ref().and_then(|s| s.terminated.as_ref()) else {
+            continue;
+        };
+        if t.exit_code == 0 {
+            continue;
+        }
+        let reason = t.reason.clone().unwrap_or_else(|| "Error".into());
+        let signal = t
+            .signal
+            .map(|s| format!(", signal {s}"))
+            .unwrap_or_default();
+        return Some((
+            reason.clone(),
+            format!(
+                "pod {name}: container {} terminated with exit code {}{signal} ({reason})",
+                c.name, t.exit_code
+            ),
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn failed_jobs_name_their_pod_and_exit_code() {
+        let job: Job = serde_json::from_value(json!({
+            "metadata": {"name": "backup-b", "uid": "j1", "creationTimestamp": "2026-01-01T00:00:00Z"},
+            "status": {"failed": 1, "conditions": [
+                {"type": "FailureTarget", "status": "True", "reason": "BackoffLimitExceeded"},
+                {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+                 "message": "Job has reached the specified backoff limit",
+                 "lastTransitionTime": "2026-01-01T00:03:00Z"}]}
+        }))
+        .unwrap();
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "backup-b-x1", "creationTimestamp": "2026-01-01T00:00:01Z"},
+            "status": {"phase": "Failed", "containerStatuses": [{"name": "backup", "image": "a", "imageID": "", "ready": false, "restartCount": 0,
+                "state": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}}}]}
+        }))
+        .unwrap();
+        let info = JobInfo::from_job(&job, &[pod]);
+        assert_eq!(info.state, JobState::Failed);
+        assert_eq!(info.failure_reason.as_deref(), Some("OOMKilled"));
+        let text = info.failure.unwrap();
+        assert!(
+            text.contains("pod backup-b-x1: container backup terminated with exit code 137"),
+            "{text}"
+        );
+        assert!(text.contains("BackoffLimitExceeded"), "{text}");
+        assert_eq!(
+            info.finished_at,
+            Some("2026-01-01T00:03:00Z".parse().unwrap())
+        );
+
+        let running: Job = serde_json::from_value(json!({
+            "metadata": {"name": "backup-b", "deletionTimestamp": "2026-01-01T00:00:00Z"},
+            "status": {"active": 1, "conditions": [{"type": "FailureTarget", "status": "True"}]}
+        }))
+        .unwrap();
+        let info = JobInfo::from_job(&running, &[]);
+        assert!(info.is_active() && info.deleting);
+        assert_eq!(info.failure, None);
+    }
+
+    #[test]
+    fn evicted_pods_say_so() {
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "p"},
+            "status": {"phase": "Failed", "reason": "Evicted", "message": "The node was low on resource: memory."}
+        }))
+        .unwrap();
+        let (reason, text) = pod_failure(&pod).unwrap();
+        assert_eq!(reason, "Evicted");
+        assert!(text.contains("low on resource"));
+    }
+}

@@ -1,0 +1,255 @@
+//! The Backup controller: `observe -> tibr_core::backup::decide -> act`.
+//!
+//! Triggers: every Backup change; every change of a Job it owns (so a finished or failed
+//! Job is handled at once — TiDB Operator only watches Job deletions); TidbClusters and
+//! Secrets (metadata only), mapped to the Backups that name them, so a Secret created late
+//! unblocks a `RetryFailed` Backup at once; and a periodic requeue as a safety net.
+//!
+//! Backups are watched through `DeserializeGuard`, so one object that does not parse (a
+//! wrong type in a field) gets a Warning Event and waits for an edit instead of stalling
+//! the watch for every other Backup.
+
+mod act;
+mod observe;
+
+use std::{collections::BTreeMap, sync::Arc, time::Instant};
+
+use futures::StreamExt;
+use k8s_openapi::api::{batch::v1::Job, core::v1::Secret};
+use kube::{
+    Api, Client, Resource, ResourceExt,
+    core::{DeserializeGuard, PartialObjectMeta},
+    runtime::{
+        Controller,
+        controller::Action,
+        reflector::{ObjectRef, Store},
+        watcher,
+    },
+};
+use tibr_api::{Backup, TidbCluster, constants::labels};
+use tibr_core::backup::{
+    decide::{self, Observed, PlannedEvent, is_settled, reasons},
+    secrets::referenced_secrets,
+};
+
+use crate::{
+    Context,
+    error::{Error, Result},
+    events,
+};
+
+pub use act::act;
+pub use observe::observe;
+
+/// The controller's name in metrics.
+pub const CONTROLLER: &str = "backup";
+
+pub type Guarded = DeserializeGuard<Backup>;
+
+/// An API of `K` in the watched namespace, or in all of them.
+pub fn scoped<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    K::DynamicType: Default,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// The controller, before it runs: its store serves the Secret guard and the metrics.
+pub fn controller(ctx: &Context) -> Controller<Guarded> {
+    let client = &ctx.client;
+    let ns = ctx.settings.namespace.as_deref();
+    let controller = Controller::new(
+        scoped::<Guarded>(client, ns),
+        watcher::Config::default().any_semantic(),
+    );
+    let store = controller.store();
+    let for_cluster = store.clone();
+    let for_secret = store.clone();
+    let jobs = watcher::Config::default().labels(&format!(
+        "{}={}",
+        labels::MANAGED_BY,
+        tibr_api::constants::label_values::BACKUP_OPERATOR
+    ));
+    controller
+        .owns(scoped::<Job>(client, ns), jobs)
+        .watches(
+            scoped::<DeserializeGuard<TidbCluster>>(client, ns),
+            watcher::Config::default(),
+            move |tc| backups_of_cluster(&for_cluster, &tc),
+        )
+        // Metadata only: an `Api<PartialObjectMeta<_>>` watch carries no Secret value.
+        .watches(
+            scoped::<PartialObjectMeta<Secret>>(client, ns),
+            watcher::Config::default(),
+            move |secret| {
+                backups_naming_secret(
+                    &for_secret,
+                    &secret.namespace().unwrap_or_default(),
+                    &secret.name_any(),
+                )
+            },
+        )
+}
+
+/// Runs the controller until `shutdown` resolves.
+pub async fn run(
+    controller: Controller<Guarded>,
+    ctx: Arc<Context>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
+    controller
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "backup controller");
+            }
+        })
+        .await;
+}
+
+fn backups_of_cluster(
+    store: &Store<Guarded>,
+    tc: &DeserializeGuard<TidbCluster>,
+) -> Vec<ObjectRef<Guarded>> {
+    let name = tc.name_any();
+    let namespace = tc.namespace().unwrap_or_default();
+    store
+        .state()
+        .iter()
+        .filter_map(|b| b.0.as_ref().ok())
+        .filter(|b| {
+            b.spec.br.as_ref().is_some_and(|br| {
+                let cluster_ns = br
+                    .cluster_namespace
+                    .clone()
+                    .filter(|n| !n.is_empty())
+                    .or_else(|| b.namespace());
+                br.cluster == name && cluster_ns.as_deref() == Some(&namespace)
+            })
+        })
+        .map(|b| ObjectRef::new(&b.name_any()).within(&b.namespace().unwrap_or_default()))
+        .collect()
+}
+
+fn backups_naming_secret(
+    store: &Store<Guarded>,
+    namespace: &str,
+    name: &str,
+) -> Vec<ObjectRef<Guarded>> {
+    store
+        .state()
+        .iter()
+        .filter_map(|b| b.0.as_ref().ok())
+        .filter(|b| b.namespace().as_deref() == Some(namespace))
+        .filter(|b| referenced_secrets(&b.spec).iter().any(|s| s == name))
+        .map(|b| ObjectRef::new(&b.name_any()).within(namespace))
+        .collect()
+}
+
+async fn reconcile(obj: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
+    let started = Instant::now();
+    let result = reconcile_guarded(&obj, &ctx).await;
+    ctx.metrics.observe(
+        CONTROLLER,
+        started.elapsed(),
+        result.as_ref().err().map(Error::category),
+    );
+    result
+}
+
+async fn reconcile_guarded(obj: &Guarded, ctx: &Context) -> Result<Action> {
+    match &obj.0 {
+        Ok(backup) => reconcile_backup(backup, ctx).await,
+        Err(invalid) => {
+            let meta = &invalid.metadata;
+            let namespace = meta.namespace.clone().unwrap_or_default();
+            let name = meta.name.clone().unwrap_or_default();
+            let reference = k8s_openapi::api::core::v1::ObjectReference {
+                api_version: Some("pingcap.com/v1alpha1".into()),
+                kind: Some("Backup".into()),
+                name: Some(name.clone()),
+                namespace: Some(namespace.clone()),
+                uid: meta.uid.clone(),
+                ..Default::default()
+            };
+            let event = PlannedEvent::warning(
+                reasons::INVALID_OBJECT,
+                "Read",
+                format!(
+                    "this Backup cannot be read: {}; fix the field and it is picked up again",
+                    invalid.error
+                ),
+            );
+            events::publish_ref(ctx, &reference, None, &event, &namespace, &name).await;
+            Err(Error::InvalidObject {
+                namespace,
+                name,
+                error: invalid.error.clone(),
+            })
+        }
+    }
+}
+
+async fn reconcile_backup(cached: &Backup, ctx: &Context) -> Result<Action> {
+    let now = jiff::Timestamp::now();
+    let namespace = cached.namespace().unwrap_or_default();
+    let name = cached.name_any();
+    // Settled Backups are decided on the cached object alone: no API reads at all.
+    let settled = is_settled(cached);
+    let (backup, observed) = if settled {
+        (cached.clone(), Observed::default())
+    } else {
+        match observe(&ctx.client, &namespace, &name).await? {
+            Some(found) => found,
+            None => return Ok(Action::await_change()),
+        }
+    };
+    let plan = decide::decide(&backup, &observed, &ctx.settings.backup, now);
+    tracing::debug!(backup.namespace = %namespace, backup.name = %name, plan = %plan.summary(), "decided");
+    let requeue = plan.requeue;
+    act(ctx, backup, plan, now).await?;
+    Ok(match requeue {
+        Some(after) => Action::requeue(after),
+        None if settled => Action::await_change(),
+        None => Action::requeue(ctx.settings.backup.resync_interval),
+    })
+}
+
+fn error_policy(obj: Arc<Guarded>, error: &Error, _ctx: Arc<Context>) -> Action {
+    // A conflict only means "read again": not worth a warning.
+    if matches!(error, Error::Conflict { .. }) {
+        tracing::debug!(
+            backup.namespace = obj.namespace().unwrap_or_default(),
+            backup.name = obj.name_any(),
+            "{error}"
+        );
+    } else {
+        tracing::warn!(
+            backup.namespace = obj.namespace().unwrap_or_default(),
+            backup.name = obj.name_any(),
+            category = error.category(),
+            "{error}"
+        );
+    }
+    error
+        .retry_after()
+        .map_or_else(Action::await_change, Action::requeue)
+}
+
+/// Backups by `status.phase` (`Pending` before the first phase), from the cache.
+pub fn count_phases(store: &Store<Guarded>) -> BTreeMap<String, i64> {
+    let mut counts = BTreeMap::new();
+    for b in store.state() {
+        let phase = match &b.0 {
+            Ok(b) => b.phase().map_or("Pending", |p| p.as_str()).to_string(),
+            Err(_) => "Unreadable".to_string(),
+        };
+        *counts.entry(phase).or_insert(0) += 1;
+    }
+    counts
+}

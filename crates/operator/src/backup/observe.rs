@@ -1,0 +1,152 @@
+//! Reads only: everything `decide` needs about one Backup, straight from the API.
+//!
+//! The Jobs are read before the Backup: the agent writes its result before its process
+//! exits, so a Job seen finished guarantees the result is visible in the Backup read next,
+//! and a finished Job without a result really is a pod that died silently. Secrets are
+//! reduced to their key names at once.
+
+use k8s_openapi::api::{
+    batch::v1::Job,
+    core::v1::{Namespace, Pod, Secret},
+};
+use kube::{Api, Client, ResourceExt, api::ListParams};
+use tibr_api::{
+    Backup, TidbCluster,
+    constants::{label_values, labels},
+};
+use tibr_core::{
+    backup::{
+        decide::{JobInfo, Observed, SecretInfo},
+        labels::Component,
+        secrets::referenced_secrets,
+    },
+    names,
+};
+
+use crate::error::{Error, Result};
+
+/// The Backup as it is now and what surrounds it; `None` if it is gone.
+pub async fn observe(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<(Backup, Observed)>> {
+    let backup_job = read_job(client, namespace, name, Component::Backup).await?;
+    let clean_job = read_job(client, namespace, name, Component::Clean).await?;
+    let backups: Api<Backup> = Api::namespaced(client.clone(), namespace);
+    let Some(backup) = backups
+        .get_opt(name)
+        .await
+        .map_err(|e| Error::kube(format!("reading Backup {namespace}/{name}"), e))?
+    else {
+        return Ok(None);
+    };
+    let mut observed = Observed {
+        backup_job,
+        clean_job,
+        ..Observed::default()
+    };
+    if let Some(br) = &backup.spec.br
+        && !br.cluster.trim().is_empty()
+    {
+        let cluster_ns = br
+            .cluster_namespace
+            .as_deref()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or(namespace);
+        let clusters: Api<TidbCluster> = Api::namespaced(client.clone(), cluster_ns);
+        observed.cluster = clusters.get_opt(br.cluster.trim()).await.map_err(|e| {
+            Error::kube(
+                format!("reading TidbCluster {cluster_ns}/{}", br.cluster),
+                e,
+            )
+        })?;
+    }
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    for secret in referenced_secrets(&backup.spec) {
+        let found = secrets
+            .get_opt(&secret)
+            .await
+            .map_err(|e| Error::kube(format!("reading Secret {namespace}/{secret}"), e))?;
+        if let Some(s) = found {
+            observed.secrets.insert(secret, secret_info(&s));
+        }
+    }
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let ns = namespaces
+        .get_opt(namespace)
+        .await
+        .map_err(|e| Error::kube(format!("reading Namespace {namespace}"), e))?;
+    observed.namespace_terminating = ns.is_none_or(|n| {
+        n.metadata.deletion_timestamp.is_some()
+            || n.status.and_then(|s| s.phase).as_deref() == Some("Terminating")
+    });
+    Ok(Some((backup, observed)))
+}
+
+/// Key names only: the values are dropped here and never reach a decision.
+fn secret_info(secret: &Secret) -> SecretInfo {
+    let mut keys: std::collections::BTreeSet<String> = secret
+        .data
+        .iter()
+        .flatten()
+        .map(|(k, _)| k.clone())
+        .collect();
+    keys.extend(secret.string_data.iter().flatten().map(|(k, _)| k.clone()));
+    SecretInfo {
+        keys,
+        deleting: secret.metadata.deletion_timestamp.is_some(),
+    }
+}
+
+async fn read_job(
+    client: &Client,
+    namespace: &str,
+    backup: &str,
+    component: Component,
+) -> Result<Option<JobInfo>> {
+    let name = match component {
+        Component::Backup => names::backup_job(backup),
+        Component::Clean => names::clean_job(backup),
+    };
+    let jobs: Api<Job> = Api::namespaced(client.clone(), namespace);
+    let Some(job) = jobs
+        .get_opt(&name)
+        .await
+        .map_err(|e| Error::kube(format!("reading Job {namespace}/{name}"), e))?
+    else {
+        return Ok(None);
+    };
+    let finished = job
+        .status
+        .iter()
+        .flat_map(|s| s.conditions.iter().flatten())
+        .any(|c| (c.type_ == "Failed" || c.type_ == "Complete") && c.status == "True");
+    // Pods only matter to explain how a finished Job ended.
+    let pods = if finished {
+        let selector = format!(
+            "{}={backup},{}={},{}={}",
+            labels::BACKUP,
+            labels::COMPONENT,
+            component.as_str(),
+            labels::MANAGED_BY,
+            label_values::BACKUP_OPERATOR
+        );
+        let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+        let uid = job.uid();
+        pods.list(&ListParams::default().labels(&selector))
+            .await
+            .map_err(|e| Error::kube(format!("listing the pods of Job {namespace}/{name}"), e))?
+            .items
+            .into_iter()
+            .filter(|p| {
+                p.owner_references()
+                    .iter()
+                    .any(|o| Some(&o.uid) == uid.as_ref())
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(Some(JobInfo::from_job(&job, &pods)))
+}

@@ -1,0 +1,88 @@
+//! Deleting a backup's data from the operator's own process, when its namespace is being
+//! deleted and no clean Job can run there (docs/adr/0003).
+//!
+//! Credentials come from the Backup's Secret only, through an explicit `tibr_storage::Env`:
+//! never from the operator's own environment or identity, which may reach buckets the
+//! Backup's owner never could. Values go from the Secret into the S3 client and nowhere
+//! else.
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::Api;
+use tibr_api::constants::defaults;
+use tibr_core::backup::decide::InProcessClean;
+use tibr_storage::{CleanOptions, CleanReport, OpenOptions, S3Target, Target, env};
+
+use crate::error::is_not_found;
+
+/// Deletes everything under the Backup's prefix with the credentials in its Secret.
+pub async fn clean_in_process(
+    client: &kube::Client,
+    namespace: &str,
+    plan: &InProcessClean,
+) -> Result<CleanReport, String> {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let secret = match secrets.get(&plan.secret_name).await {
+        Ok(s) => s,
+        Err(e) if is_not_found(&e) => {
+            return Err(format!("Secret {namespace}/{} not found", plan.secret_name));
+        }
+        Err(e) => {
+            return Err(format!(
+                "reading Secret {namespace}/{}: {e}",
+                plan.secret_name
+            ));
+        }
+    };
+    let value = |key: &str| -> Result<String, String> {
+        secret
+            .data
+            .as_ref()
+            .and_then(|d| d.get(key))
+            .and_then(|v| String::from_utf8(v.0.clone()).ok())
+            .or_else(|| {
+                secret
+                    .string_data
+                    .as_ref()
+                    .and_then(|d| d.get(key).cloned())
+            })
+            .ok_or_else(|| format!("Secret {namespace}/{} has no key {key}", plan.secret_name))
+    };
+    let environment = tibr_storage::Env::empty()
+        .with(env::ACCESS_KEY_ID, value(defaults::S3_ACCESS_KEY_KEY)?)
+        .with(env::SECRET_ACCESS_KEY, value(defaults::S3_SECRET_KEY_KEY)?);
+    let s3 = &plan.s3;
+    let target = Target::S3(S3Target {
+        provider: s3.provider.as_str().to_string(),
+        bucket: s3.bucket.clone().unwrap_or_default(),
+        prefix: s3.prefix.clone().unwrap_or_default(),
+        region: s3.region.clone(),
+        endpoint: s3.endpoint.clone(),
+        acl: s3.acl.clone(),
+        storage_class: s3.storage_class.clone(),
+        sse: s3.sse.clone(),
+        sse_kms_key_id: None,
+        force_path_style: s3.force_path_style,
+    });
+    let options = OpenOptions {
+        env: environment,
+        ..OpenOptions::default()
+    };
+    let store = tibr_storage::open_with(&target, &options).map_err(|e| e.to_string())?;
+    let prefix = store.prefix().to_string();
+    let o = &plan.options;
+    let clean = CleanOptions {
+        page_size: usize::try_from(o.page_size).unwrap_or(usize::MAX),
+        retry_count: o.retry_count,
+        backoff: o.backoff_enabled,
+        batch: !o.disable_batch,
+        batch_concurrency: usize::try_from(o.batch_concurrency).unwrap_or(1),
+        routine_concurrency: usize::try_from(o.routine_concurrency).unwrap_or(1),
+        allow_empty_prefix: false,
+    };
+    let path = plan.backup_path.clone();
+    tibr_storage::clean(&store, &prefix, &clean, |p| {
+        tracing::debug!(path = %path, round = p.round, deleted = p.deleted, failed = p.failed, "cleaning");
+    })
+    .await
+    .map_err(|e| e.to_string())
+}

@@ -1,0 +1,78 @@
+//! Recording the Events a plan asks for. An Event that cannot be recorded (for example in
+//! a namespace being deleted) is logged instead and never fails a reconcile; Warnings are
+//! always logged too, so they survive Events' one-hour lifetime.
+
+use k8s_openapi::api::core::v1::ObjectReference;
+use kube::{
+    Resource,
+    runtime::events::{Event, EventType},
+};
+use tibr_api::Backup;
+use tibr_core::backup::decide::{EventKind, EventSubject, PlannedEvent};
+
+use crate::Context;
+
+/// A reference to the Backup, for Events about it.
+pub fn backup_ref(backup: &Backup) -> ObjectReference {
+    backup.object_ref(&())
+}
+
+fn namespace_ref(namespace: &str) -> ObjectReference {
+    ObjectReference {
+        api_version: Some("v1".into()),
+        kind: Some("Namespace".into()),
+        name: Some(namespace.into()),
+        ..ObjectReference::default()
+    }
+}
+
+pub async fn publish(ctx: &Context, backup: &Backup, planned: &PlannedEvent) {
+    let about = backup_ref(backup);
+    let namespace = about.namespace.clone().unwrap_or_default();
+    let name = about.name.clone().unwrap_or_default();
+    let (regarding, related) = match planned.subject {
+        EventSubject::Backup => (about, None),
+        EventSubject::Namespace => (namespace_ref(&namespace), Some(about)),
+    };
+    publish_ref(ctx, &regarding, related, planned, &namespace, &name).await;
+}
+
+pub async fn publish_ref(
+    ctx: &Context,
+    regarding: &ObjectReference,
+    related: Option<ObjectReference>,
+    planned: &PlannedEvent,
+    namespace: &str,
+    name: &str,
+) {
+    let event = Event {
+        type_: match planned.kind {
+            EventKind::Normal => EventType::Normal,
+            EventKind::Warning => EventType::Warning,
+        },
+        reason: planned.reason.clone(),
+        note: Some(truncate(&planned.note, 1000)),
+        action: planned.action.clone(),
+        secondary: related,
+    };
+    if planned.kind == EventKind::Warning {
+        tracing::warn!(backup.namespace = namespace, backup.name = name, reason = %planned.reason, "{}", planned.note);
+    } else {
+        tracing::info!(backup.namespace = namespace, backup.name = name, reason = %planned.reason, "{}", planned.note);
+    }
+    if let Err(e) = ctx.recorder.publish(&event, regarding).await {
+        tracing::warn!(backup.namespace = namespace, backup.name = name, reason = %planned.reason, error = %e, "could not record the Event");
+    }
+}
+
+/// Event notes are limited to 1 kB.
+fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max - 3;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end])
+}

@@ -1,0 +1,124 @@
+//! Starting and stopping the operator.
+
+use std::{
+    future::Future,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use anyhow::Context as _;
+use futures::FutureExt;
+use kube::{
+    Api, Client,
+    api::ListParams,
+    runtime::events::{Recorder, Reporter},
+};
+use prometheus_client::registry::Registry;
+use tibr_api::Backup;
+
+use crate::{
+    Context, NAME, Settings, backup,
+    gc::{GcRestorer, MysqlGcRestorer},
+    metrics::{Metrics, PhaseLabels},
+    secrets,
+};
+
+/// Runs the operator until `shutdown` resolves.
+pub async fn run(
+    client: Client,
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    run_with(
+        client,
+        settings,
+        shutdown,
+        Arc::new(MysqlGcRestorer::default()),
+    )
+    .await
+}
+
+/// [`run`], with the given way to reach TiDB (tests pass a double).
+pub async fn run_with(
+    client: Client,
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    gc: Arc<dyn GcRestorer>,
+) -> anyhow::Result<()> {
+    let probe: Api<Backup> = backup::scoped(&client, settings.namespace.as_deref());
+    probe
+        .list(&ListParams::default().limit(1))
+        .await
+        .context("listing Backups failed: are the CRDs from deploy/crds installed, and may the operator read them?")?;
+
+    let mut registry = Registry::default();
+    let metrics = Metrics::register(&mut registry);
+    let registry = Arc::new(Mutex::new(registry));
+    let metrics_server = tibr_runtime::server::serve(settings.metrics_addr, registry.clone())
+        .await
+        .with_context(|| format!("serving metrics on {}", settings.metrics_addr))?;
+    let health_server = if settings.health_addr == settings.metrics_addr {
+        None
+    } else {
+        Some(
+            tibr_runtime::server::serve(settings.health_addr, registry.clone())
+                .await
+                .with_context(|| format!("serving health on {}", settings.health_addr))?,
+        )
+    };
+    tracing::info!(
+        metrics = %metrics_server.addr,
+        health = %health_server.as_ref().map_or(metrics_server.addr, |s| s.addr),
+        namespace = settings.namespace.as_deref().unwrap_or("(all)"),
+        agent_image = %settings.backup.agent_image,
+        "tibr-operator starting"
+    );
+
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: NAME.into(),
+            instance: settings.pod_name.clone(),
+        },
+    );
+    let ctx = Arc::new(Context {
+        client,
+        settings,
+        recorder,
+        metrics,
+        gc,
+    });
+
+    let shutdown = shutdown.boxed().shared();
+    let controller = backup::controller(&ctx);
+    let store = controller.store();
+    let phases = {
+        let store = store.clone();
+        let metrics = ctx.metrics.clone();
+        tokio::spawn(async move {
+            loop {
+                let counts = backup::count_phases(&store);
+                metrics.backups.clear();
+                for (phase, n) in counts {
+                    metrics.backups.get_or_create(&PhaseLabels { phase }).set(n);
+                }
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        })
+    };
+    metrics_server.readiness.set_ready();
+    if let Some(h) = &health_server {
+        h.readiness.set_ready();
+    }
+    futures::join!(
+        backup::run(controller, ctx.clone(), shutdown.clone()),
+        secrets::run(ctx.clone(), store, shutdown),
+    );
+    phases.abort();
+    metrics_server.task.abort();
+    if let Some(h) = health_server {
+        h.task.abort();
+    }
+    tracing::info!("tibr-operator stopped");
+    Ok(())
+}

@@ -1,0 +1,211 @@
+//! The credentials guard: keeps a Secret alive while a Backup that may still delete data
+//! (or restore TiKV's GC life time) names it, by holding the finalizer
+//! `tidb.pingcap.com/backup-credentials` on it (docs/adr/0003).
+//!
+//! Secrets are watched as metadata only. A Secret is reconciled when it changes and when a
+//! Backup naming it changes or goes; the decision reads every Backup of its namespace from
+//! the API (not a cache), so a finalizer is never dropped on a stale view. Secrets no
+//! Backup names cost no API request.
+
+use std::{sync::Arc, time::Instant};
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
+use kube::{
+    Api, ResourceExt,
+    api::{ListParams, Patch, PatchParams},
+    core::PartialObjectMeta,
+    runtime::{
+        Controller,
+        controller::Action,
+        reflector::{ObjectRef, Store},
+        watcher,
+    },
+};
+use tibr_api::Backup;
+use tibr_core::backup::{
+    decide::FinalizerChange,
+    labels::CREDENTIALS_FINALIZER,
+    secrets::{referenced_secrets, secret_finalizer_change},
+};
+
+use crate::{
+    Context,
+    backup::{Guarded, scoped},
+    error::{Error, Result, is_not_found},
+};
+
+/// The controller's name in metrics.
+pub const CONTROLLER: &str = "credentials";
+
+type SecretMeta = PartialObjectMeta<Secret>;
+
+struct GuardContext {
+    ctx: Arc<Context>,
+    backups: Store<Guarded>,
+}
+
+/// Runs the guard until `shutdown` resolves. `backups` is the Backup controller's store,
+/// used only to skip Secrets no Backup names.
+pub async fn run(
+    ctx: Arc<Context>,
+    backups: Store<Guarded>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
+    let client = ctx.client.clone();
+    let ns = ctx.settings.namespace.clone();
+    // Metadata only: an `Api<PartialObjectMeta<_>>` watch carries no Secret value.
+    Controller::new(
+        scoped::<SecretMeta>(&client, ns.as_deref()),
+        watcher::Config::default(),
+    )
+    .watches(
+        scoped::<Guarded>(&client, ns.as_deref()),
+        watcher::Config::default(),
+        |backup: Guarded| {
+            let Ok(b) = backup.0 else { return Vec::new() };
+            let namespace = b.namespace().unwrap_or_default();
+            referenced_secrets(&b.spec)
+                .into_iter()
+                .map(|s| ObjectRef::<SecretMeta>::new(&s).within(&namespace))
+                .collect::<Vec<_>>()
+        },
+    )
+    .graceful_shutdown_on(shutdown)
+    .run(
+        reconcile,
+        error_policy,
+        Arc::new(GuardContext { ctx, backups }),
+    )
+    .for_each(|result| async move {
+        if let Err(e) = result {
+            tracing::debug!(error = %e, "credentials guard");
+        }
+    })
+    .await;
+}
+
+async fn reconcile(secret: Arc<SecretMeta>, guard: Arc<GuardContext>) -> Result<Action> {
+    let started = Instant::now();
+    let result = guard_secret(&secret, &guard).await;
+    guard.ctx.metrics.observe(
+        CONTROLLER,
+        started.elapsed(),
+        result.as_ref().err().map(Error::category),
+    );
+    result
+}
+
+async fn guard_secret(secret: &SecretMeta, guard: &GuardContext) -> Result<Action> {
+    let namespace = secret.namespace().unwrap_or_default();
+    let name = secret.name_any();
+    let has = secret
+        .finalizers()
+        .iter()
+        .any(|f| f == CREDENTIALS_FINALIZER);
+    let named = guard
+        .backups
+        .state()
+        .iter()
+        .filter_map(|b| b.0.as_ref().ok())
+        .any(|b| {
+            b.namespace().as_deref() == Some(&namespace)
+                && referenced_secrets(&b.spec).contains(&name)
+        });
+    if !has && !named {
+        return Ok(Action::await_change());
+    }
+    let client = &guard.ctx.client;
+    let backups: Api<Guarded> = Api::namespaced(client.clone(), &namespace);
+    let all: Vec<Backup> = backups
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| Error::kube(format!("listing the Backups of namespace {namespace}"), e))?
+        .items
+        .into_iter()
+        .filter_map(|b| b.0.ok())
+        .collect();
+    let deleting = secret.metadata.deletion_timestamp.is_some();
+    let mut change = secret_finalizer_change(&name, secret.finalizers(), deleting, &all);
+    if change.is_some() {
+        // The cached Secret may be behind: decide again on a fresh read before writing,
+        // so the resourceVersion precondition holds and nothing is clobbered.
+        let api: Api<Secret> = Api::namespaced(client.clone(), &namespace);
+        let Some(fresh) = api
+            .get_metadata_opt(&name)
+            .await
+            .map_err(|e| Error::kube(format!("reading Secret {namespace}/{name}"), e))?
+        else {
+            return Ok(Action::await_change());
+        };
+        let deleting = fresh.metadata.deletion_timestamp.is_some();
+        change = secret_finalizer_change(&name, fresh.finalizers(), deleting, &all);
+        if let Some(change) = change {
+            patch_finalizers(client, &fresh, change).await?;
+            tracing::info!(
+                secret.namespace = %namespace,
+                secret.name = %name,
+                "{} the credentials finalizer",
+                if change == FinalizerChange::Add { "added" } else { "removed" }
+            );
+        }
+    }
+    // Protected Secrets are looked at again now and then, in case a trigger was missed.
+    Ok(if has || change == Some(FinalizerChange::Add) {
+        Action::requeue(guard.ctx.settings.backup.resync_interval)
+    } else {
+        Action::await_change()
+    })
+}
+
+async fn patch_finalizers(
+    client: &kube::Client,
+    secret: &SecretMeta,
+    change: FinalizerChange,
+) -> Result<()> {
+    let namespace = secret.namespace().unwrap_or_default();
+    let name = secret.name_any();
+    let mut finalizers = secret.finalizers().to_vec();
+    match change {
+        FinalizerChange::Add => finalizers.push(CREDENTIALS_FINALIZER.into()),
+        FinalizerChange::Remove => finalizers.retain(|f| f != CREDENTIALS_FINALIZER),
+    }
+    let patch = serde_json::json!({"metadata": {
+        "resourceVersion": secret.resource_version(),
+        "finalizers": finalizers,
+    }});
+    let api: Api<Secret> = Api::namespaced(client.clone(), &namespace);
+    match api
+        .patch_metadata(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        // Gone meanwhile: nothing left to guard.
+        Ok(_) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(Error::kube(
+            format!("updating the finalizers of Secret {namespace}/{name}"),
+            e,
+        )),
+    }
+}
+
+fn error_policy(secret: Arc<SecretMeta>, error: &Error, _guard: Arc<GuardContext>) -> Action {
+    // A conflict only means "read again": not worth a warning.
+    if matches!(error, Error::Conflict { .. }) {
+        tracing::debug!(
+            secret.namespace = secret.namespace().unwrap_or_default(),
+            secret.name = secret.name_any(),
+            "{error}"
+        );
+    } else {
+        tracing::warn!(
+            secret.namespace = secret.namespace().unwrap_or_default(),
+            secret.name = secret.name_any(),
+            category = error.category(),
+            "{error}"
+        );
+    }
+    error
+        .retry_after()
+        .map_or_else(Action::await_change, Action::requeue)
+}

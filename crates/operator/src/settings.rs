@@ -1,0 +1,58 @@
+//! The operator's settings, parsed from flags and environment by the binary.
+
+use std::net::SocketAddr;
+
+/// How the operator runs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// What decisions depend on: the agent image, requeue intervals, patience.
+    pub backup: tibr_core::backup::Settings,
+    /// Where `/metrics` is served (also `/healthz`, `/readyz`).
+    pub metrics_addr: SocketAddr,
+    /// Where `/healthz` and `/readyz` are served (also `/metrics`); may equal `metrics_addr`.
+    pub health_addr: SocketAddr,
+    /// Watch only this namespace; all namespaces when `None`.
+    pub namespace: Option<String>,
+    /// The operator pod's name, shown as the reporting instance of its Events.
+    pub pod_name: Option<String>,
+}
+
+impl Settings {
+    /// Settings with the given agent image and the deployment's ports.
+    pub fn new(agent_image: impl Into<String>) -> Self {
+        Settings {
+            backup: tibr_core::backup::Settings::new(agent_image),
+            metrics_addr: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            health_addr: SocketAddr::from(([0, 0, 0, 0], 8081)),
+            namespace: None,
+            pod_name: None,
+        }
+    }
+}
+
+/// `:8080` (all interfaces), `127.0.0.1:8080` or `[::1]:8080`.
+pub fn parse_addr(text: &str) -> Result<SocketAddr, String> {
+    let full = if text.starts_with(':') {
+        format!("0.0.0.0{text}")
+    } else {
+        text.to_string()
+    };
+    full.parse()
+        .map_err(|_| format!("invalid address {text:?}: use :PORT or HOST:PORT"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn addresses() {
+        assert_eq!(
+            super::parse_addr(":8080").unwrap().to_string(),
+            "0.0.0.0:8080"
+        );
+        assert_eq!(
+            super::parse_addr("127.0.0.1:9").unwrap().to_string(),
+            "127.0.0.1:9"
+        );
+        assert!(super::parse_addr("8080").is_err());
+    }
+}
