@@ -4,5 +4,7 @@
 
 pub mod backup;
 pub mod duration;
+pub mod gc;
 pub mod names;
+pub mod progress;
 pub mod storage;
