@@ -1,1 +1,394 @@
-//! agent
+//! `tibr-agent`: what runs in a backup Job (`backup-<name>`) or clean Job (`clean-<name>`) pod,
+//! the role TiDB Operator's `backup-manager` plays.
+//!
+//! `main → run(args) → Outcome → report(outcome)`: [`run`] does the work and writes progress
+//! conditions on the way (`Restart`, `Prepare`, `Running`, `status.progresses`,
+//! `status.gcLifeTime`); [`report`] writes the final condition exactly once (`Complete`,
+//! `Failed`, `Clean`, `CleanFailed`) and turns the outcome into the exit code: 0 for success,
+//! 1 for a failure, 128+signal when a stop signal ended the run (the status then stays as it
+//! was, so the operator's retry policy applies, as for any pod that died).
+//!
+//! Where we differ from `backup-manager` on purpose:
+//! - GC life time: recorded before it is raised, restored on every exit path including
+//!   signals; when the restore fails after a successful BR run the backup stays `Complete`
+//!   (the data is fine), with reason `ResetTikvGCLifeTimeFailed`, a Warning Event and the
+//!   unrestored record in `status.gcLifeTime`, which the operator keeps retrying.
+//! - BR's stop: SIGTERM/SIGINT are forwarded to BR, which gets 10 s to stop.
+//! - Progress: BR's `[progress]` records become `status.progresses`.
+//! - Clean with nothing written (`backupPath` empty) is `Clean`, not `Failed`.
+//! - No secret value reaches a log line, a condition, an Event or BR's argument vector.
+//!
+//! - `backup`, `clean`: the two flows. `br`: BR as a child process. `gc`: the GC life time.
+//! - `status`: status writes and Events. `storage`, `secrets`, `signals`: small plumbing.
+
+mod backup;
+mod br;
+mod clean;
+mod gc;
+mod secrets;
+mod signals;
+mod status;
+mod storage;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use tibr_api::BackupConditionType;
+use tibr_core::backup::status::{NewCondition, readable_size, set_condition};
+use tibr_core::duration::{format_go_duration, parse_go_duration};
+
+pub use backup::is_rerun;
+pub use secrets::Secrets;
+pub use signals::{Signals, Stop};
+pub use status::{FIELD_MANAGER, StatusWriter};
+
+/// The agent's command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tibr-agent",
+    version,
+    about = "Backs up a TiDB cluster with BR, or deletes a backup's data, for one Backup"
+)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Take the backup a Backup describes (the Job `backup-<name>`).
+    Backup(BackupArgs),
+    /// Delete the data of a Backup being deleted (the Job `clean-<name>`).
+    Clean(CleanArgs),
+}
+
+/// Which Backup.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BackupRef {
+    #[arg(long)]
+    pub namespace: String,
+    /// The Backup's name (`--backupName` as TiDB Operator spells it also works).
+    #[arg(long = "backup-name", alias = "backupName")]
+    pub backup_name: String,
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    parse_go_duration(text)
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub target: BackupRef,
+    /// BR, as the init container copied it.
+    #[arg(long, env = "TIBR_BR_PATH", default_value = tibr_core::backup::br::BR_PATH)]
+    pub br_path: PathBuf,
+    /// How long to wait for TiDB before giving up (Go duration).
+    #[arg(long, env = "TIBR_TIDB_CONNECT_TIMEOUT", default_value = "10m", value_parser = duration)]
+    pub tidb_connect_timeout: Duration,
+    /// Time allowed for putting the GC life time back, on every exit path. With BR's 10 s
+    /// to stop, the default fits Kubernetes' default 30 s grace period.
+    #[arg(long, env = "TIBR_GC_RESTORE_TIMEOUT", default_value = "15s", value_parser = duration)]
+    pub gc_restore_timeout: Duration,
+    /// Least time between two progress writes for the same step.
+    #[arg(long, env = "TIBR_PROGRESS_INTERVAL", default_value = "5s", value_parser = duration)]
+    pub progress_interval: Duration,
+    /// Where the TiDB client TLS Secret is mounted.
+    #[arg(long, env = "TIBR_TIDB_CLIENT_TLS_DIR", default_value = tibr_core::backup::br::TIDB_CLIENT_TLS_DIR)]
+    pub tidb_client_tls_dir: PathBuf,
+    /// Where the cluster client TLS Secret is mounted.
+    #[arg(long, env = "TIBR_CLUSTER_CLIENT_TLS_DIR", default_value = tibr_core::backup::br::CLUSTER_CLIENT_TLS_DIR)]
+    pub cluster_client_tls_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct CleanArgs {
+    #[command(flatten)]
+    pub target: BackupRef,
+    /// Least time between two progress writes.
+    #[arg(long, env = "TIBR_PROGRESS_INTERVAL", default_value = "5s", value_parser = duration)]
+    pub progress_interval: Duration,
+}
+
+/// A failed step: TiDB's condition reason and a message for humans.
+#[derive(Debug)]
+pub struct Failure {
+    pub reason: String,
+    pub message: String,
+    /// A GC life time raise made before the failure, still to be undone.
+    held: Option<Box<gc::Held>>,
+    /// The step was cut short by a stop signal.
+    interrupted: Option<Stop>,
+}
+
+impl Failure {
+    pub fn new(reason: &str, message: impl Into<String>) -> Self {
+        Failure {
+            reason: reason.to_string(),
+            message: message.into(),
+            held: None,
+            interrupted: None,
+        }
+    }
+
+    fn interrupted(stop: Stop) -> Self {
+        Failure {
+            interrupted: Some(stop),
+            ..Failure::new("Interrupted", format!("stopped by {}", stop.name()))
+        }
+    }
+
+    fn holding(mut self, held: gc::Held) -> Self {
+        self.held = Some(Box::new(held));
+        self
+    }
+
+    /// Appends what happened to the GC life time, when there is something to say.
+    fn add_gc(&mut self, restored: &gc::Restored) {
+        match restored {
+            gc::Restored::Done(Some(m)) | gc::Restored::Left(m) | gc::Restored::Failed(m) => {
+                self.message.push_str("; ");
+                self.message.push_str(m);
+            }
+            gc::Restored::Done(None) => {}
+        }
+    }
+}
+
+/// What a successful backup reports, in one status write.
+#[derive(Debug, Clone)]
+pub struct Completion {
+    pub started: jiff::Timestamp,
+    pub completed: jiff::Timestamp,
+    pub commit_ts: String,
+    pub size: u64,
+    /// Anything worth telling (the GC life time left raised for other backups, …).
+    pub note: String,
+    /// The GC life time could not be restored: the backup is complete, but this needs doing.
+    pub gc_not_restored: Option<String>,
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub enum Outcome {
+    Complete(Completion),
+    Failed(Failure),
+    /// A stop signal ended the run before it finished; the status is left for the operator's
+    /// retry policy, as for a pod that died.
+    Interrupted {
+        stop: Stop,
+        note: String,
+    },
+    /// The data is gone (or there was none).
+    Cleaned {
+        reason: String,
+        message: String,
+    },
+    CleanFailed {
+        message: String,
+    },
+}
+
+/// The whole program, for `main` and for multi-call binaries: parses `argv` (with the
+/// program name first), runs, reports, and returns the exit code.
+pub fn main_with_args(argv: Vec<String>) -> i32 {
+    let args = match Args::try_parse_from(argv) {
+        Ok(args) => args,
+        Err(e) => {
+            let _ = e.print();
+            return e.exit_code();
+        }
+    };
+    tibr_runtime::telemetry::init(tibr_runtime::telemetry::LogFormat::Text);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("tibr-agent: starting the runtime: {e}");
+            return 1;
+        }
+    };
+    runtime.block_on(async {
+        let secrets = Secrets::from_env();
+        let client = match tibr_runtime::client::default_client().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "no Kubernetes client");
+                return 1;
+            }
+        };
+        let mut signals = match Signals::install() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for signals");
+                return 1;
+            }
+        };
+        match run(client, &args, &secrets, &mut signals).await {
+            Ok((writer, outcome)) => report(&writer, outcome).await,
+            Err(failure) => {
+                tracing::error!(reason = %failure.reason, error = %secrets.scrub(&failure.message), "cannot work on the Backup");
+                1
+            }
+        }
+    })
+}
+
+/// Does the work of `args`. `Err` only when the Backup cannot even be read (there is then no
+/// status to report to).
+pub async fn run(
+    client: kube::Client,
+    args: &Args,
+    secrets: &Secrets,
+    signals: &mut Signals,
+) -> Result<(StatusWriter, Outcome), Failure> {
+    match &args.command {
+        Command::Backup(a) => {
+            tracing::info!(namespace = %a.target.namespace, backup = %a.target.backup_name, "backup starting");
+            let (writer, outcome) = backup::run(client, a, secrets, signals).await?;
+            let outcome = match outcome {
+                Outcome::Failed(f) if f.interrupted.is_some() => Outcome::Interrupted {
+                    stop: f.interrupted.unwrap_or(Stop::Terminate),
+                    note: f.message,
+                },
+                other => other,
+            };
+            Ok((writer, outcome))
+        }
+        Command::Clean(a) => {
+            tracing::info!(namespace = %a.target.namespace, backup = %a.target.backup_name, "clean starting");
+            clean::run(client, a, secrets).await
+        }
+    }
+}
+
+/// Writes the final condition (once) and returns the exit code.
+pub async fn report(writer: &StatusWriter, outcome: Outcome) -> i32 {
+    let (code, written) = match outcome {
+        Outcome::Complete(c) => {
+            let (reason, mut message) = match &c.gc_not_restored {
+                Some(problem) => (
+                    "ResetTikvGCLifeTimeFailed",
+                    format!("the backup is complete, but {problem}"),
+                ),
+                None => ("", String::new()),
+            };
+            if !c.note.is_empty() {
+                if !message.is_empty() {
+                    message.push_str("; ");
+                }
+                message.push_str(&c.note);
+            }
+            tracing::info!(commit_ts = %c.commit_ts, size = c.size, "backup complete");
+            if let Some(problem) = &c.gc_not_restored {
+                tracing::warn!("{problem}");
+            }
+            let cond = writer.scrubbed(NewCondition::true_(
+                BackupConditionType::Complete,
+                reason,
+                message,
+            ));
+            let took = c.completed.duration_since(c.started).unsigned_abs();
+            let taken =
+                format_go_duration(Duration::from_secs((took.as_secs_f64()).round() as u64));
+            let written = writer
+                .update(|s, generation, now| {
+                    let mut changed = set_condition(s, cond.clone(), generation, now);
+                    let fields = (
+                        Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                            c.started,
+                        )),
+                        Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                            c.completed,
+                        )),
+                        Some(taken.clone()),
+                        Some(i64::try_from(c.size).unwrap_or(i64::MAX)),
+                        Some(readable_size(c.size)),
+                        Some(c.commit_ts.clone()),
+                    );
+                    let now_fields = (
+                        s.time_started.clone(),
+                        s.time_completed.clone(),
+                        s.time_taken.clone(),
+                        s.backup_size,
+                        s.backup_size_readable.clone(),
+                        s.commit_ts.clone(),
+                    );
+                    if now_fields != fields {
+                        (
+                            s.time_started,
+                            s.time_completed,
+                            s.time_taken,
+                            s.backup_size,
+                            s.backup_size_readable,
+                            s.commit_ts,
+                        ) = fields.clone();
+                        changed = true;
+                    }
+                    changed
+                })
+                .await;
+            (0, written.map(|_| ()))
+        }
+        Outcome::Failed(f) => {
+            let message = writer.scrubbed(NewCondition::true_(
+                BackupConditionType::Failed,
+                &f.reason,
+                f.message.clone(),
+            ));
+            tracing::error!(reason = %f.reason, error = %message.message.clone().unwrap_or_default(), "backup failed");
+            writer
+                .event(
+                    true,
+                    &f.reason,
+                    "Backup",
+                    message.message.as_deref().unwrap_or_default(),
+                )
+                .await;
+            (1, writer.condition(message).await.map(|_| ()))
+        }
+        Outcome::Interrupted { stop, note } => {
+            tracing::warn!(signal = stop.name(), "{note}");
+            writer
+                .event(true, "BackupInterrupted", "Backup", &note)
+                .await;
+            (stop.exit_code(), Ok(()))
+        }
+        Outcome::Cleaned { reason, message } => {
+            tracing::info!("{message}");
+            writer
+                .event(false, "BackupDataCleaned", "Clean", &message)
+                .await;
+            let cond = NewCondition::true_(BackupConditionType::Clean, &reason, message);
+            (0, writer.condition(cond).await.map(|_| ()))
+        }
+        Outcome::CleanFailed { message } => {
+            let cond = writer.scrubbed(NewCondition::true_(
+                BackupConditionType::CleanFailed,
+                "CleanBackupDataFailed",
+                message,
+            ));
+            tracing::error!(error = %cond.message.clone().unwrap_or_default(), "clean failed");
+            writer
+                .event(
+                    true,
+                    "CleanBackupDataFailed",
+                    "Clean",
+                    cond.message.as_deref().unwrap_or_default(),
+                )
+                .await;
+            (1, writer.condition(cond).await.map(|_| ()))
+        }
+    };
+    match written {
+        Ok(()) => code,
+        Err(e) => {
+            tracing::error!(error = %e, "could not write the final status");
+            if code == 0 { 1 } else { code }
+        }
+    }
+}
