@@ -188,6 +188,11 @@ pub async fn restore(
         )),
     };
     match &outcome {
+        Restored::Done(Some(msg)) | Restored::Left(msg) => tracing::info!("{msg}"),
+        Restored::Failed(msg) => tracing::error!("{msg}"),
+        Restored::Done(None) => {}
+    }
+    match &outcome {
         Restored::Done(Some(msg)) => {
             writer
                 .event(false, "GCLifeTimeRestored", "RestoreGCLifeTime", msg)

@@ -200,7 +200,7 @@ pub fn main_with_args(argv: Vec<String>) -> i32 {
             return e.exit_code();
         }
     };
-    tibr_runtime::telemetry::init(tibr_runtime::telemetry::LogFormat::Text);
+    init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -236,6 +236,20 @@ pub fn main_with_args(argv: Vec<String>) -> i32 {
             }
         }
     })
+}
+
+/// `tracing` to stderr (the pod log), filtered by `TIBR_LOG` or `RUST_LOG`; colours only on
+/// a terminal, so `kubectl logs` shows plain text.
+fn init_logging() {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TIBR_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
 }
 
 /// Does the work of `args`. `Err` only when the Backup cannot even be read (there is then no
