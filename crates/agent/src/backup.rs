@@ -237,7 +237,7 @@ async fn run_br(
         .await
         .map_err(|e| Failure::new("UpdateStatusFailed", e.to_string()))?;
     tracing::info!(br = %args.br_path.display(), args = ?redact_args(&br_args), "running BR");
-    let (tx, rx) = watch::channel(None);
+    let (tx, rx) = watch::channel(Vec::new());
     let progress = tokio::spawn(crate::br::write_progress(
         writer.clone(),
         rx,

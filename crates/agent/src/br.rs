@@ -57,7 +57,7 @@ pub async fn run(
     br: &Path,
     args: &[String],
     secrets: &Secrets,
-    progress: &watch::Sender<Option<ProgressUpdate>>,
+    progress: &watch::Sender<Vec<ProgressUpdate>>,
     signals: &mut Signals,
 ) -> std::io::Result<BrResult> {
     let mut child = Command::new(br)
@@ -93,7 +93,7 @@ pub async fn run(
                     let line = secrets.scrub(&line);
                     log_line(&line, false);
                     if let Some(update) = progress::parse_progress(&line) {
-                        progress.send_replace(Some(update));
+                        progress.send_modify(|latest| progress::upsert(latest, update));
                     } else if let Some(s) = progress::parse_summary(&line) {
                         summary = Some(s);
                     }
@@ -165,56 +165,52 @@ fn log_line(line: &str, stderr: bool) {
     }
 }
 
-/// Writes progress updates to `status.progresses`, paced by [`Throttle`]; returns when the
-/// sender is dropped, after writing the last update.
+/// Writes the newest value of each step to `status.progresses`, paced by [`Throttle`];
+/// returns when the sender is dropped, after writing what was not written yet.
 pub async fn write_progress(
     writer: StatusWriter,
-    mut rx: watch::Receiver<Option<ProgressUpdate>>,
+    mut rx: watch::Receiver<Vec<ProgressUpdate>>,
     interval: Duration,
 ) {
     let mut throttle = Throttle::new(interval);
-    let mut pending = false;
-    loop {
-        let closed = if pending {
-            // Something is waiting for its turn: wake when it is due or when news arrive.
-            let latest = rx.borrow().clone();
-            let wait = match latest
-                .as_ref()
-                .map(|u| throttle.due(u, jiff::Timestamp::now()))
-            {
-                Some(Err(wait)) if wait != Duration::MAX => wait,
-                _ => Duration::ZERO,
-            };
-            tokio::select! {
+    let mut closed = false;
+    while !closed {
+        let latest = rx.borrow_and_update().clone();
+        let now = jiff::Timestamp::now();
+        let wait = match throttle.due(&latest, now) {
+            Ok(()) => {
+                if write(&writer, &latest).await {
+                    throttle.written(&latest, now);
+                }
+                None
+            }
+            Err(Duration::MAX) => None,
+            Err(wait) => Some(wait),
+        };
+        closed = match wait {
+            // Not yet: wake when it is due, or earlier if a step changes or BR ends.
+            Some(wait) => tokio::select! {
                 changed = rx.changed() => changed.is_err(),
                 _ = tokio::time::sleep(wait) => false,
-            }
-        } else {
-            rx.changed().await.is_err()
+            },
+            None => rx.changed().await.is_err(),
         };
-        let Some(update) = rx.borrow_and_update().clone() else {
-            if closed {
-                return;
-            }
-            continue;
-        };
-        let now = jiff::Timestamp::now();
-        match throttle.due(&update, now) {
-            Err(Duration::MAX) => pending = false,
-            Err(_) if !closed => pending = true,
-            _ => {
-                let written = writer
-                    .update(|status, _, now| progress::record(&mut status.progresses, &update, now))
-                    .await;
-                match written {
-                    Ok(_) => throttle.written(&update, now),
-                    Err(e) => tracing::warn!(error = %e, "could not record progress"),
-                }
-                pending = false;
-            }
-        }
-        if closed {
-            return;
-        }
     }
+    // The final values, whatever the pace.
+    let latest = rx.borrow().clone();
+    if throttle.due(&latest, jiff::Timestamp::MAX) != Err(Duration::MAX) {
+        write(&writer, &latest).await;
+    }
+}
+
+/// One write of every step's newest value; false (logged) when it failed: progress is for
+/// humans, so a failed write never stops the backup.
+async fn write(writer: &StatusWriter, latest: &[ProgressUpdate]) -> bool {
+    let result = writer
+        .update(|status, _, now| progress::record_all(&mut status.progresses, latest, now))
+        .await;
+    if let Err(e) = &result {
+        tracing::warn!(error = %e, "could not record progress");
+    }
+    result.is_ok()
 }

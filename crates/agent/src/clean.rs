@@ -96,16 +96,16 @@ async fn clean(
     };
     tracing::info!(path = %path, objects = total, "deleting the backup's objects");
 
-    let (tx, rx) = watch::channel(None);
+    let (tx, rx) = watch::channel(Vec::new());
     let progress = tokio::spawn(crate::br::write_progress(
         writer.clone(),
         rx,
         args.progress_interval,
     ));
-    tx.send_replace(Some(ProgressUpdate {
+    tx.send_replace(vec![ProgressUpdate {
         step: STEP.into(),
         percent: 0.0,
-    }));
+    }]);
     let options = options(&valid);
     let result = tibr_storage::clean(&store, store.prefix(), &options, |p| {
         // Objects can be retried across rounds: stay below 100 % until the end.
@@ -114,18 +114,18 @@ async fn clean(
         } else {
             ((p.deleted as f64 / total as f64) * 100.0).min(99.99)
         };
-        tx.send_replace(Some(ProgressUpdate {
+        tx.send_replace(vec![ProgressUpdate {
             step: STEP.into(),
             percent: (percent * 100.0).round() / 100.0,
-        }));
+        }]);
     })
     .await;
     match result {
         Ok(report) => {
-            tx.send_replace(Some(ProgressUpdate {
+            tx.send_replace(vec![ProgressUpdate {
                 step: STEP.into(),
                 percent: 100.0,
-            }));
+            }]);
             drop(tx);
             let _ = progress.await;
             Outcome::Cleaned {

@@ -354,12 +354,35 @@ pub fn record(
     }
 }
 
-/// Paces progress writes: a new step or reaching 100 % is written at once, other changes at
-/// most once per interval, and repeats never.
+/// Records every step of `latest` (see [`record`]); returns whether anything changed.
+pub fn record_all(
+    progresses: &mut Vec<Progress>,
+    latest: &[ProgressUpdate],
+    now: jiff::Timestamp,
+) -> bool {
+    let mut changed = false;
+    for update in latest {
+        changed |= record(progresses, update, now);
+    }
+    changed
+}
+
+/// Sets the entry for `update.step` in `latest` (the newest value of every step seen so far,
+/// in order of appearance). Keeping every step, not just the newest update, means a fast
+/// step change cannot swallow the previous step's final value before it is written.
+pub fn upsert(latest: &mut Vec<ProgressUpdate>, update: ProgressUpdate) {
+    match latest.iter_mut().find(|u| u.step == update.step) {
+        Some(u) => u.percent = update.percent,
+        None => latest.push(update),
+    }
+}
+
+/// Paces progress writes of the per-step values ([`upsert`]): a new step or a step reaching
+/// 100 % is written at once, other changes at most once per interval, and repeats never.
 #[derive(Debug, Clone)]
 pub struct Throttle {
     interval: Duration,
-    last: Option<(ProgressUpdate, jiff::Timestamp)>,
+    last: Option<(Vec<ProgressUpdate>, jiff::Timestamp)>,
 }
 
 impl Throttle {
@@ -370,17 +393,28 @@ impl Throttle {
         }
     }
 
-    /// `Ok(())` when `update` should be written now; `Err(wait)` when it may be written after
-    /// `wait` (call again then with the newest update); `Err(Duration::MAX)` for a repeat.
-    pub fn due(&self, update: &ProgressUpdate, now: jiff::Timestamp) -> Result<(), Duration> {
+    /// `Ok(())` when `latest` should be written now; `Err(wait)` when it may be written after
+    /// `wait` (call again then with the newest values); `Err(Duration::MAX)` when nothing
+    /// changed since the last write.
+    pub fn due(&self, latest: &[ProgressUpdate], now: jiff::Timestamp) -> Result<(), Duration> {
         let Some((last, at)) = &self.last else {
-            return Ok(());
+            return if latest.is_empty() {
+                Err(Duration::MAX)
+            } else {
+                Ok(())
+            };
         };
-        if last.step != update.step || (update.percent >= 100.0 && last.percent < 100.0) {
-            return Ok(());
-        }
-        if last.percent == update.percent {
+        if last.as_slice() == latest {
             return Err(Duration::MAX);
+        }
+        let urgent = latest
+            .iter()
+            .any(|u| match last.iter().find(|l| l.step == u.step) {
+                None => true,
+                Some(l) => u.percent >= 100.0 && l.percent < 100.0,
+            });
+        if urgent {
+            return Ok(());
         }
         let elapsed = now.duration_since(*at).unsigned_abs();
         if elapsed >= self.interval {
@@ -390,9 +424,9 @@ impl Throttle {
         }
     }
 
-    /// Notes that `update` was written at `now`.
-    pub fn written(&mut self, update: &ProgressUpdate, now: jiff::Timestamp) {
-        self.last = Some((update.clone(), now));
+    /// Notes that `latest` was written at `now`.
+    pub fn written(&mut self, latest: &[ProgressUpdate], now: jiff::Timestamp) {
+        self.last = Some((latest.to_vec(), now));
     }
 }
 

@@ -47,7 +47,7 @@ fn status(b: &Backup) -> Value {
     serde_json::to_value(b.status.clone().unwrap_or_default()).unwrap()
 }
 
-fn condition<'a>(b: &'a Backup, t: BackupConditionType) -> &'a tibr_api::BackupCondition {
+fn condition(b: &Backup, t: BackupConditionType) -> &tibr_api::BackupCondition {
     b.status
         .as_ref()
         .and_then(|s| s.condition(&t))

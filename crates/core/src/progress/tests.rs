@@ -219,24 +219,25 @@ fn progress_entries_one_per_step() {
 fn throttle_writes_steps_at_once_and_the_rest_at_most_every_interval() {
     let mut t = Throttle::new(Duration::from_secs(5));
     let at = |s: u32| ts("2026-03-01T10:00:00Z") + jiff::SignedDuration::from_secs(s.into());
-    let full = |p| ProgressUpdate {
-        step: "Full Backup".into(),
+    let up = |step: &str, p| ProgressUpdate {
+        step: step.into(),
         percent: p,
     };
-    assert_eq!(t.due(&full(0.0), at(0)), Ok(()));
-    t.written(&full(0.0), at(0));
-    assert_eq!(
-        t.due(&full(0.0), at(30)),
-        Err(Duration::MAX),
-        "repeats never"
-    );
-    assert_eq!(t.due(&full(20.0), at(2)), Err(Duration::from_secs(3)));
-    assert_eq!(t.due(&full(20.0), at(5)), Ok(()));
-    t.written(&full(20.0), at(5));
-    assert_eq!(t.due(&full(100.0), at(6)), Ok(()), "completion at once");
-    let check = ProgressUpdate {
-        step: "Checksum".into(),
-        percent: 0.0,
-    };
-    assert_eq!(t.due(&check, at(6)), Ok(()), "a new step at once");
+    let mut latest = Vec::new();
+    assert_eq!(t.due(&latest, at(0)), Err(Duration::MAX), "nothing yet");
+    upsert(&mut latest, up("Full Backup", 0.0));
+    assert_eq!(t.due(&latest, at(0)), Ok(()));
+    t.written(&latest, at(0));
+    assert_eq!(t.due(&latest, at(30)), Err(Duration::MAX), "repeats never");
+    upsert(&mut latest, up("Full Backup", 20.0));
+    assert_eq!(t.due(&latest, at(2)), Err(Duration::from_secs(3)));
+    assert_eq!(t.due(&latest, at(5)), Ok(()));
+    t.written(&latest, at(5));
+    upsert(&mut latest, up("Full Backup", 100.0));
+    assert_eq!(t.due(&latest, at(6)), Ok(()), "completion at once");
+    // A new step right after: the previous step's 100 % is still there to be written.
+    upsert(&mut latest, up("Checksum", 0.0));
+    assert_eq!(latest.len(), 2);
+    assert_eq!(latest[0].percent, 100.0);
+    assert_eq!(t.due(&latest, at(6)), Ok(()), "a new step at once");
 }
