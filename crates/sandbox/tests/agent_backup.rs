@@ -350,7 +350,9 @@ async fn hanging_backup(env: &Env, db: &MariaDb, name: &str) -> i32 {
 }
 
 #[tokio::test]
-async fn a_killed_agent_leaves_the_original_recorded_for_the_operator() {
+async fn a_killed_agent_leaves_the_original_recorded_and_the_rerun_restores_it() {
+    use k8s_openapi::api::batch::v1::Job;
+    use kube::api::{DeleteParams, Patch, PatchParams};
     use nix::sys::signal::{Signal, killpg};
     use nix::unistd::{Pid, getpgid};
     let db = MariaDb::shared().lease().await;
@@ -376,22 +378,127 @@ async fn a_killed_agent_leaves_the_original_recorded_for_the_operator() {
     assert_eq!(
         db.gc_life_time(),
         "72h0m0s",
-        "still raised until the operator acts"
+        "still raised until someone acts"
     );
 
-    // What the operator does with the record (tibr_core::gc + tibr_tidb).
-    let mut conn = tibr_tidb::connect(&db.endpoint(), Duration::from_secs(10))
+    // The operator's retry: a new Job. TiKV v6.1 makes the agent clear the partial backup
+    // first (BR before v6.5.1 cannot resume one).
+    let tc = kube::Api::<tibr_api::TidbCluster>::namespaced(env.client.clone(), NS);
+    tc.patch(
+        "demo1",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"version": "v6.1.0", "tikv": {"version": "v6.1.0"}}})),
+    )
+    .await
+    .unwrap();
+    let jobs = kube::Api::<Job>::namespaced(env.client.clone(), NS);
+    jobs.delete("backup-killed", &DeleteParams::background())
         .await
         .unwrap();
-    let current = tibr_tidb::gc_life_time(&mut conn).await.unwrap();
-    match tibr_core::gc::plan_restore(&gc, &current, &[]) {
-        tibr_core::gc::Restore::Set { value } => tibr_tidb::set_gc_life_time(&mut conn, &value)
-            .await
-            .unwrap(),
-        other => panic!("expected a restore, got {other:?}"),
+    while jobs.get_opt("backup-killed").await.unwrap().is_some() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    conn.close().await;
-    assert_eq!(db.gc_life_time(), "10m0s");
+    let mut job_env = operator_env(true, true, "us-west-1");
+    job_env.extend(quick_br());
+    env.create_job(backup_job("killed", job_env)).await;
+    let ok = env.wait_job("backup-killed", 90).await;
+    let logs = env.logs("backup-killed").await;
+    assert!(ok, "{logs}");
+    let b = env.backup("killed").await;
+    let s = b.status.clone().unwrap();
+    assert_eq!(
+        s.phase,
+        Some(BackupConditionType::Complete),
+        "{}",
+        status(&b)
+    );
+    assert!(condition(&b, BackupConditionType::Restart).is_true());
+    assert!(logs.contains("deleting the partial backup first"), "{logs}");
+    assert_eq!(
+        db.gc_life_time(),
+        "10m0s",
+        "the re-run restored the original\n{logs}"
+    );
+    let gc = s.gc_life_time.unwrap();
+    assert_eq!(gc.original, "10m0s", "not the 72h the re-run found");
+    assert!(gc.restored, "{gc:?}");
+    env.stop().await;
+}
+
+/// Takes UPDATE on `mysql.tidb` from the test user until dropped.
+struct NoUpdate<'a>(&'a MariaDb);
+
+impl Drop for NoUpdate<'_> {
+    fn drop(&mut self) {
+        self.0
+            .sql(&format!(
+                "GRANT UPDATE ON mysql.tidb TO '{}'@'%'",
+                tibr_tidb::testing::USER
+            ))
+            .expect("give UPDATE back");
+    }
+}
+
+#[tokio::test]
+async fn a_failed_gc_restore_keeps_a_good_backup_complete_and_says_so() {
+    let db = MariaDb::shared().lease().await;
+    let env = Env::start().await;
+    env.sandbox_secrets(db.password()).await;
+    env.create_backup("no-restore", seed_spec(&db, "no-restore"))
+        .await;
+    let mut job_env = operator_env(true, true, "us-west-1");
+    job_env.extend(slow_br());
+    env.create_job(backup_job("no-restore", job_env)).await;
+    // Once the value is raised and BR runs, the account loses the right to change it back.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let b = env.backup("no-restore").await;
+        let running =
+            b.status.as_ref().and_then(|s| s.phase.clone()) == Some(BackupConditionType::Running);
+        if running && db.gc_life_time() == "72h0m0s" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "BR never ran");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    db.sql(&format!(
+        "REVOKE UPDATE ON mysql.tidb FROM '{}'@'%'",
+        tibr_tidb::testing::USER
+    ))
+    .unwrap();
+    let _grant_back = NoUpdate(&db);
+
+    let ok = env.wait_job("backup-no-restore", 90).await;
+    let logs = env.logs("backup-no-restore").await;
+    assert!(ok, "the backup itself succeeded:\n{logs}");
+    let b = env.backup("no-restore").await;
+    let s = b.status.clone().unwrap();
+    assert_eq!(
+        s.phase,
+        Some(BackupConditionType::Complete),
+        "{}",
+        status(&b)
+    );
+    assert!(s.commit_ts.is_some());
+    let complete = condition(&b, BackupConditionType::Complete);
+    assert_eq!(
+        complete.reason.as_deref(),
+        Some("ResetTikvGCLifeTimeFailed")
+    );
+    let message = complete.message.clone().unwrap();
+    assert!(
+        message.contains("could not be restored to 10m0s"),
+        "{message}"
+    );
+    let gc = s.gc_life_time.unwrap();
+    assert!(gc.needs_restore(), "left for the operator to retry: {gc:?}");
+    assert_eq!(gc.original, "10m0s");
+    assert_eq!(db.gc_life_time(), "72h0m0s");
+    let reasons = env.event_reasons("no-restore").await;
+    assert!(
+        reasons.contains(&"ResetTikvGCLifeTimeFailed".to_string()),
+        "{reasons:?}"
+    );
     env.stop().await;
 }
 
