@@ -122,7 +122,7 @@ async fn prepare_and_run(
             changed
         })
         .await
-        .map_err(|e| Failure::new("GetBackupRemotePathFailed", e.to_string()))?;
+        .map_err(|e| Failure::new("UpdateStatusFailed", e.to_string()))?;
 
     let target = storage::target(&valid.storage);
     let store = storage::open(&target)
@@ -132,9 +132,19 @@ async fn prepare_and_run(
             .await
             .unwrap_or(false)
     {
-        // An earlier pod finished BR and died before reporting: the backup is there.
+        // An earlier pod finished BR and died before reporting: the backup is there. If that
+        // pod had raised the GC life time, it is put back now.
         let note = "BR had already finished in an earlier run of this backup".to_string();
-        return complete(&store, started, Some(note), None, None).await;
+        let earlier = status.as_ref().and_then(|s| s.gc_life_time.clone());
+        let restored = match (&valid.from, earlier.filter(|r| r.needs_restore())) {
+            (Some(from), Some(record)) => {
+                let endpoint = gc::endpoint(from, tc.as_ref(), secrets, &args.tidb_client_tls_dir)?;
+                let held = gc::held(endpoint, record);
+                Some(gc::restore(writer, &valid, &held, args.gc_restore_timeout).await)
+            }
+            _ => None,
+        };
+        return complete(&store, started, Some(note), restored.as_ref(), None).await;
     }
     if rerun && needs_preclean(tc.as_ref()) {
         tracing::info!(path = %path, "BR before v6.5.1 cannot resume: deleting the partial backup first");
@@ -148,19 +158,12 @@ async fn prepare_and_run(
     let held = match &valid.from {
         Some(from) => {
             let endpoint = gc::endpoint(from, tc.as_ref(), secrets, &args.tidb_client_tls_dir)?;
-            let raise = gc::raise(
-                writer,
-                &valid,
-                from,
-                endpoint,
-                own.as_ref(),
-                args.tidb_connect_timeout,
-            );
-            let result = tokio::select! {
-                r = raise => r,
-                stop = signals.next() => Err(Failure::interrupted(stop)),
+            // Waiting for TiDB may take minutes: a stop ends the wait. Nothing is changed yet.
+            let conn = tokio::select! {
+                conn = gc::connect(&endpoint, args.tidb_connect_timeout) => conn?,
+                stop = signals.next() => return Err(Failure::interrupted(stop)),
             };
-            match result {
+            match gc::raise(writer, &valid, from, endpoint, conn, own.as_ref()).await {
                 Ok(held) => Some(held),
                 Err(mut failure) => {
                     if let Some(held) = failure.held.take() {

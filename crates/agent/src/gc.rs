@@ -100,18 +100,32 @@ fn same_cluster(other: &Backup, me: &ValidBackup) -> bool {
     br.cluster.trim() == me.cluster.name && ns == me.cluster.namespace
 }
 
-/// Reads the value, records the original in status, then raises it if it is too short.
+/// Connects to TiDB for the raise, waiting up to `timeout` (the part worth interrupting).
+pub async fn connect(
+    endpoint: &TidbEndpoint,
+    timeout: Duration,
+) -> Result<tibr_tidb::Conn, Failure> {
+    tibr_tidb::connect(endpoint, timeout)
+        .await
+        .map_err(|e| Failure::new("ConnectTidbFailed", e.to_string()))
+}
+
+/// A raise recorded by an earlier run of this backup, to be undone now.
+pub fn held(endpoint: TidbEndpoint, record: GcLifeTimeRecord) -> Held {
+    Held { endpoint, record }
+}
+
+/// Reads the value, records the original in status, then raises it if it is too short. Not
+/// to be interrupted: every step is bounded by the driver's query timeout, and stopping
+/// between the record and the raise would leave a raise nobody undoes.
 pub async fn raise(
     writer: &StatusWriter,
     me: &ValidBackup,
     from: &TidbAccess,
     endpoint: TidbEndpoint,
+    mut conn: tibr_tidb::Conn,
     own: Option<&GcLifeTimeRecord>,
-    connect_timeout: Duration,
 ) -> Result<Held, Failure> {
-    let mut conn = tibr_tidb::connect(&endpoint, connect_timeout)
-        .await
-        .map_err(|e| Failure::new("ConnectTidbFailed", e.to_string()))?;
     let current = tibr_tidb::gc_life_time(&mut conn)
         .await
         .map_err(|e| Failure::new("GetTikvGCLifeTimeFailed", e.to_string()))?;

@@ -221,14 +221,7 @@ pub fn main_with_args(argv: Vec<String>) -> i32 {
                 return 1;
             }
         };
-        let mut signals = match Signals::install() {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for signals");
-                return 1;
-            }
-        };
-        match run(client, &args, &secrets, &mut signals).await {
+        match run(client, &args, &secrets).await {
             Ok((writer, outcome)) => report(&writer, outcome).await,
             Err(failure) => {
                 tracing::error!(reason = %failure.reason, error = %secrets.scrub(&failure.message), "cannot work on the Backup");
@@ -253,17 +246,23 @@ fn init_logging() {
 }
 
 /// Does the work of `args`. `Err` only when the Backup cannot even be read (there is then no
-/// status to report to).
+/// status to report to). A backup takes over SIGTERM and SIGINT (to stop BR and restore the
+/// GC life time); a clean does not, as dying mid-way loses nothing.
 pub async fn run(
     client: kube::Client,
     args: &Args,
     secrets: &Secrets,
-    signals: &mut Signals,
 ) -> Result<(StatusWriter, Outcome), Failure> {
     match &args.command {
         Command::Backup(a) => {
             tracing::info!(namespace = %a.target.namespace, backup = %a.target.backup_name, "backup starting");
-            let (writer, outcome) = backup::run(client, a, secrets, signals).await?;
+            let mut signals = Signals::install().map_err(|e| {
+                Failure::new(
+                    "GetBackupCRFailed",
+                    format!("cannot listen for signals: {e}"),
+                )
+            })?;
+            let (writer, outcome) = backup::run(client, a, secrets, &mut signals).await?;
             let outcome = match outcome {
                 Outcome::Failed(f) if f.interrupted.is_some() => Outcome::Interrupted {
                     stop: f.interrupted.unwrap_or(Stop::Terminate),
@@ -278,6 +277,20 @@ pub async fn run(
             clean::run(client, a, secrets).await
         }
     }
+}
+
+/// The fields a successful backup reports with its `Complete` condition, in the same write.
+fn record_completion(s: &mut tibr_api::pingcap::v1alpha1::BackupStatus, c: &Completion) {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+    let took = c.completed.duration_since(c.started).unsigned_abs();
+    // Whole seconds, as TiDB Operator shows it (`5m3s`).
+    let taken = Duration::from_secs(took.as_secs_f64().round() as u64);
+    s.time_started = Some(Time(c.started));
+    s.time_completed = Some(Time(c.completed));
+    s.time_taken = Some(format_go_duration(taken));
+    s.backup_size = Some(i64::try_from(c.size).unwrap_or(i64::MAX));
+    s.backup_size_readable = Some(readable_size(c.size));
+    s.commit_ts = Some(c.commit_ts.clone());
 }
 
 /// Writes the final condition (once) and returns the exit code.
@@ -306,44 +319,11 @@ pub async fn report(writer: &StatusWriter, outcome: Outcome) -> i32 {
                 reason,
                 message,
             ));
-            let took = c.completed.duration_since(c.started).unsigned_abs();
-            let taken =
-                format_go_duration(Duration::from_secs((took.as_secs_f64()).round() as u64));
             let written = writer
                 .update(|s, generation, now| {
-                    let mut changed = set_condition(s, cond.clone(), generation, now);
-                    let fields = (
-                        Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
-                            c.started,
-                        )),
-                        Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
-                            c.completed,
-                        )),
-                        Some(taken.clone()),
-                        Some(i64::try_from(c.size).unwrap_or(i64::MAX)),
-                        Some(readable_size(c.size)),
-                        Some(c.commit_ts.clone()),
-                    );
-                    let now_fields = (
-                        s.time_started.clone(),
-                        s.time_completed.clone(),
-                        s.time_taken.clone(),
-                        s.backup_size,
-                        s.backup_size_readable.clone(),
-                        s.commit_ts.clone(),
-                    );
-                    if now_fields != fields {
-                        (
-                            s.time_started,
-                            s.time_completed,
-                            s.time_taken,
-                            s.backup_size,
-                            s.backup_size_readable,
-                            s.commit_ts,
-                        ) = fields.clone();
-                        changed = true;
-                    }
-                    changed
+                    set_condition(s, cond.clone(), generation, now);
+                    record_completion(s, &c);
+                    true
                 })
                 .await;
             (0, written.map(|_| ()))

@@ -62,15 +62,7 @@ impl Signals {
         Ok(Signals { rx })
     }
 
-    /// A set that never fires (for callers that handle no signals).
-    pub fn none() -> Signals {
-        let (tx, rx) = watch::channel((0, None));
-        // Keep the sender alive forever so `next` waits instead of ending.
-        std::mem::forget(tx);
-        Signals { rx }
-    }
-
-    /// The first signal received, if any.
+    /// The latest signal received, if any.
     pub fn received(&self) -> Option<Stop> {
         self.rx.borrow().1
     }
