@@ -386,3 +386,85 @@ pub async fn report(writer: &StatusWriter, outcome: Outcome) -> i32 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Args {
+        Args::try_parse_from(std::iter::once("tibr-agent").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn the_operators_command_lines() {
+        let Command::Backup(b) = parse(&[
+            "backup",
+            "--namespace=test1",
+            "--backup-name=demo1-backup-s3",
+        ])
+        .command
+        else {
+            panic!("backup")
+        };
+        assert_eq!(
+            (b.target.namespace.as_str(), b.target.backup_name.as_str()),
+            ("test1", "demo1-backup-s3")
+        );
+        assert_eq!(b.br_path, PathBuf::from("/var/lib/br-bin/br"));
+        assert_eq!(b.tidb_connect_timeout, Duration::from_secs(600));
+        assert_eq!(b.gc_restore_timeout, Duration::from_secs(15));
+        assert_eq!(b.progress_interval, Duration::from_secs(5));
+        assert_eq!(
+            b.tidb_client_tls_dir,
+            PathBuf::from("/var/lib/tidb-client-tls")
+        );
+        // TiDB Operator's spelling, and Go durations.
+        let Command::Clean(c) = parse(&[
+            "clean",
+            "--namespace",
+            "ns",
+            "--backupName",
+            "b",
+            "--progress-interval=1m30s",
+        ])
+        .command
+        else {
+            panic!("clean")
+        };
+        assert_eq!(c.target.backup_name, "b");
+        assert_eq!(c.progress_interval, Duration::from_secs(90));
+        assert!(Args::try_parse_from(["tibr-agent", "backup", "--namespace=ns"]).is_err());
+        assert!(
+            Args::try_parse_from([
+                "tibr-agent",
+                "clean",
+                "--namespace=ns",
+                "--backup-name=b",
+                "--progress-interval=5"
+            ])
+            .is_err(),
+            "a duration needs a unit"
+        );
+    }
+
+    #[test]
+    fn completion_fields_read_like_tidb_operators() {
+        let mut s = tibr_api::pingcap::v1alpha1::BackupStatus::default();
+        let started: jiff::Timestamp = "2026-03-01T10:00:00Z".parse().unwrap();
+        record_completion(
+            &mut s,
+            &Completion {
+                started,
+                completed: started + jiff::SignedDuration::from_millis(303_600),
+                commit_ts: "449123456789012481".into(),
+                size: 12_000_000_000,
+                note: String::new(),
+                gc_not_restored: None,
+            },
+        );
+        assert_eq!(s.time_taken.as_deref(), Some("5m4s"));
+        assert_eq!(s.backup_size, Some(12_000_000_000));
+        assert_eq!(s.backup_size_readable.as_deref(), Some("12 GB"));
+        assert_eq!(s.commit_ts.as_deref(), Some("449123456789012481"));
+    }
+}

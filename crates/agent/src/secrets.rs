@@ -38,11 +38,19 @@ impl Secrets {
         let values: Vec<String> = SECRET_VARS
             .iter()
             .filter_map(|v| std::env::var(v).ok())
-            .filter(|v| !v.is_empty())
             .collect();
+        Secrets::new(values, std::env::var(PASSWORD_VAR).ok())
+    }
+
+    /// Explicit values (the environment's, or a test's); `password` is also one of them.
+    pub fn new(values: Vec<String>, password: Option<String>) -> Self {
+        let values = values
+            .into_iter()
+            .chain(password.clone())
+            .filter(|v| !v.is_empty());
         Secrets {
             redactor: Arc::new(Redactor::new(values)),
-            password: Arc::new(std::env::var(PASSWORD_VAR).ok().filter(|p| !p.is_empty())),
+            password: Arc::new(password.filter(|p| !p.is_empty())),
         }
     }
 
@@ -59,5 +67,25 @@ impl Secrets {
             Some(p) if p.len() >= 2 && out.contains(p) => out.replace(p, "[REDACTED]"),
             _ => out,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_values_are_blanked_even_short_passwords() {
+        let s = Secrets::new(
+            vec!["wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into()],
+            Some("pw".into()),
+        );
+        let out = s.scrub("key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY and pw here");
+        assert_eq!(out, "key [REDACTED] and [REDACTED] here");
+        assert_eq!(s.tidb_password(), Some("pw"));
+        assert_eq!(format!("{s:?}"), "Secrets([REDACTED])");
+        let none = Secrets::new(vec![], Some(String::new()));
+        assert_eq!(none.tidb_password(), None);
+        assert_eq!(none.scrub("text"), "text");
     }
 }
