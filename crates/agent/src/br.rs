@@ -62,6 +62,8 @@ pub async fn run(
 ) -> std::io::Result<BrResult> {
     let mut child = Command::new(br)
         .args(args)
+        // BR needs the S3 credentials it inherits, not TiDB's password.
+        .env_remove(crate::secrets::PASSWORD_VAR)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

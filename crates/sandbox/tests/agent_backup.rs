@@ -296,6 +296,40 @@ async fn a_br_failure_is_reported_with_brs_message_and_gc_restored() {
 /// The agent's process id, found by its command line.
 fn agent_pid(backup: &str) -> Option<i32> {
     let wanted = format!("--backup-name={backup}");
+    find_process(|_, args| {
+        args.first().is_some_and(|a| a.ends_with("/tibr-agent")) && args.contains(&wanted)
+    })
+}
+
+/// The BR process the agent `agent` started.
+fn br_pid(agent: i32) -> Option<i32> {
+    find_process(|pid, args| {
+        parent(pid) == Some(agent) && args.first().is_some_and(|a| a.ends_with("/br"))
+    })
+}
+
+/// The parent process id, from `/proc/<pid>/stat` (the field after the command's `)`).
+fn parent(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Kills a pod's processes when the test ends, however it ends: a BR left hanging at 30 %
+/// would otherwise outlive a failed test.
+struct KillGroup(nix::unistd::Pid);
+
+impl Drop for KillGroup {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::killpg(self.0, nix::sys::signal::Signal::SIGKILL);
+    }
+}
+
+fn find_process(matches: impl Fn(i32, &[String]) -> bool) -> Option<i32> {
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
             continue;
@@ -307,7 +341,7 @@ fn agent_pid(backup: &str) -> Option<i32> {
             .split(|b| *b == 0)
             .map(|a| String::from_utf8_lossy(a).into_owned())
             .collect();
-        if args.first().is_some_and(|a| a.ends_with("/tibr-agent")) && args.contains(&wanted) {
+        if matches(pid, &args) {
             return Some(pid);
         }
     }
@@ -360,6 +394,7 @@ async fn a_killed_agent_leaves_the_original_recorded_and_the_rerun_restores_it()
     let pid = hanging_backup(&env, &db, "killed").await;
     // A node lost or an OOM kill: the agent and BR die at once, no chance to clean up.
     let group = getpgid(Some(Pid::from_raw(pid))).unwrap();
+    let _cleanup = KillGroup(group);
     killpg(group, Signal::SIGKILL).unwrap();
     assert!(!env.wait_job("backup-killed", 30).await);
 
@@ -509,6 +544,27 @@ async fn sigterm_stops_br_and_still_restores_gc() {
     let db = MariaDb::shared().lease().await;
     let env = Env::start().await;
     let pid = hanging_backup(&env, &db, "stopped").await;
+    let _cleanup = KillGroup(nix::unistd::getpgid(Some(Pid::from_raw(pid))).unwrap());
+    // What other processes on the node can read of BR: no secret in its arguments, and not
+    // TiDB's password in its environment (it needs the S3 keys, which it gets there).
+    let br = br_pid(pid).expect("BR is running");
+    let cmdline = std::fs::read(format!("/proc/{br}/cmdline")).unwrap();
+    let environ = String::from_utf8_lossy(&std::fs::read(format!("/proc/{br}/environ")).unwrap())
+        .into_owned();
+    assert_no_secrets(
+        "BR's arguments",
+        &String::from_utf8_lossy(&cmdline),
+        &[
+            env.sandbox.s3.secret_key.as_str(),
+            env.sandbox.s3.access_key.as_str(),
+            db.password(),
+        ],
+    );
+    assert_no_secrets("BR's environment", &environ, &[db.password()]);
+    assert!(
+        environ.contains("AWS_SECRET_ACCESS_KEY="),
+        "BR gets the S3 keys"
+    );
     // What the kubelet does when the pod is deleted or evicted.
     kill(Pid::from_raw(pid), Signal::SIGTERM).unwrap();
     let ok = env.wait_job("backup-stopped", 60).await;
