@@ -21,14 +21,6 @@ fn spec(prefix: &str) -> Value {
     })
 }
 
-fn quick_br() -> Vec<serde_json::Value> {
-    vars(&[
-        ("BR_SIM_DATA_BYTES", "1MiB"),
-        ("BR_SIM_REGION_BYTES", "64KiB"),
-        ("BR_SIM_PROGRESS_INTERVAL_MS", "50"),
-    ])
-}
-
 /// Sets `status.backupPath` as a backup run would have.
 async fn recorded_path(env: &Env, name: &str, path: &str) {
     env.backups()

@@ -17,9 +17,10 @@ use kube::{
     api::{ListParams, PostParams},
 };
 use serde_json::{Value, json};
-use tibr_api::Backup;
+use tibr_api::{Backup, BackupConditionType};
 use tibr_sandbox::sandbox::{Sandbox, SandboxConfig};
 use tibr_storage::{Env as S3Env, OpenOptions, S3Target, Store, Target};
+use tibr_tidb::testing::MariaDb;
 
 pub const NS: &str = "test1";
 pub const AGENT_IMAGE: &str = "ghcr.io/tibr/tibr-agent:dev";
@@ -336,5 +337,137 @@ pub fn br_field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     match rest.strip_prefix('"') {
         Some(q) => q.split('"').next(),
         None => rest.split(']').next(),
+    }
+}
+
+/// The seed's static-key Backup (`backup-aws-s3.yaml`), `${tidb_*}` filled in with MariaDB.
+pub fn seed_spec(db: &MariaDb, prefix: &str) -> Value {
+    json!({
+        "backupType": "full",
+        "br": {"cluster": "demo1", "clusterNamespace": "test1"},
+        "from": {"host": "127.0.0.1", "port": db.port, "user": tibr_tidb::testing::USER,
+                 "secretName": TIDB_SECRET},
+        "s3": {"provider": "aws", "secretName": S3_SECRET, "region": "us-west-1",
+               "bucket": "my-bucket", "prefix": prefix}
+    })
+}
+
+/// BR takes a few seconds (4 MiB at about 1 MiB/s), with frequent progress.
+pub fn slow_br() -> Vec<Value> {
+    vars(&[
+        ("BR_SIM_DATA_BYTES", "4MiB"),
+        ("BR_SIM_REGION_BYTES", "128KiB"),
+        ("BR_SIM_STORE_SPEED", "384KiB"),
+        ("BR_SIM_PROGRESS_INTERVAL_MS", "100"),
+        ("TIBR_PROGRESS_INTERVAL", "300ms"),
+    ])
+}
+
+pub fn quick_br() -> Vec<Value> {
+    vars(&[
+        ("BR_SIM_DATA_BYTES", "1MiB"),
+        ("BR_SIM_REGION_BYTES", "64KiB"),
+        ("BR_SIM_PROGRESS_INTERVAL_MS", "50"),
+    ])
+}
+
+pub fn status(b: &Backup) -> Value {
+    serde_json::to_value(b.status.clone().unwrap_or_default()).unwrap()
+}
+
+pub fn condition(b: &Backup, t: BackupConditionType) -> &tibr_api::BackupCondition {
+    b.status
+        .as_ref()
+        .and_then(|s| s.condition(&t))
+        .unwrap_or_else(|| panic!("no {t:?} condition in {}", status(b)))
+}
+
+/// The agent's process id, found by its command line.
+pub fn agent_pid(backup: &str) -> Option<i32> {
+    let wanted = format!("--backup-name={backup}");
+    find_process(|_, args| {
+        args.first().is_some_and(|a| a.ends_with("/tibr-agent")) && args.contains(&wanted)
+    })
+}
+
+/// The BR process the agent `agent` started.
+pub fn br_pid(agent: i32) -> Option<i32> {
+    find_process(|pid, args| {
+        parent(pid) == Some(agent) && args.first().is_some_and(|a| a.ends_with("/br"))
+    })
+}
+
+/// The parent process id, from `/proc/<pid>/stat` (the field after the command's `)`).
+pub fn parent(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Kills a pod's processes when the test ends, however it ends: a BR left hanging at 30 %
+/// would otherwise outlive a failed test.
+pub struct KillGroup(pub nix::unistd::Pid);
+
+impl Drop for KillGroup {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::killpg(self.0, nix::sys::signal::Signal::SIGKILL);
+    }
+}
+
+pub fn find_process(matches: impl Fn(i32, &[String]) -> bool) -> Option<i32> {
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<String> = cmdline
+            .split(|b| *b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        if matches(pid, &args) {
+            return Some(pid);
+        }
+    }
+    None
+}
+
+/// Starts a backup whose BR hangs at 30 %, and waits until it is there with the GC raised.
+pub async fn hanging_backup(env: &Env, db: &MariaDb, name: &str) -> i32 {
+    env.sandbox_secrets(db.password()).await;
+    env.create_backup(name, seed_spec(db, name)).await;
+    let mut job_env = operator_env(true, true, "us-west-1");
+    job_env.extend(quick_br());
+    job_env.extend(vars(&[
+        ("BR_SIM_HANG_AT_PERCENT", "30"),
+        ("TIBR_PROGRESS_INTERVAL", "100ms"),
+    ]));
+    env.create_job(backup_job(name, job_env)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let b = env.backup(name).await;
+        let hanging = b.status.as_ref().is_some_and(|s| {
+            s.phase == Some(BackupConditionType::Running)
+                && s.progresses
+                    .iter()
+                    .any(|p| p.progress.unwrap_or(0.0) >= 30.0)
+        });
+        if hanging
+            && db.gc_life_time() == "72h0m0s"
+            && let Some(pid) = agent_pid(name)
+        {
+            return pid;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "BR did not reach 30 %:\n{}",
+            env.logs(&format!("backup-{name}")).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
