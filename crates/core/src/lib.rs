@@ -4,6 +4,8 @@
 
 pub mod backup;
 pub mod duration;
+pub mod gc;
 pub mod names;
+pub mod progress;
 pub mod schedule;
 pub mod storage;

@@ -1,6 +1,7 @@
 //! Backups: the validated view of a `Backup`, the Jobs that take and clean it, and the
 //! operator's decisions about it.
 //!
+//! - [`br`]: BR's command line.
 //! - `validate` / `view`: the spec, checked once, as typed data ([`ValidBackup`]).
 //! - [`job`]: the backup and clean Jobs.
 //! - [`decide`]: what the operator does about a Backup, as a pure plan.
@@ -10,6 +11,7 @@
 //! - [`labels`]: labels, annotations and finalizers of the objects tibr touches.
 //! - [`status`]: conditions and phase, shared by every status writer.
 
+pub mod br;
 pub mod decide;
 #[cfg(test)]
 mod fixtures;

@@ -7,6 +7,10 @@
 //!
 //! Differences from IAM: there are no policies; any valid credential may do anything
 //! in any bucket.
+//!
+//! [`S3Keys`] also lets uploads name any storage class AWS offers (`STANDARD_IA`, the
+//! documented default of the seed's backups, …): s3s-fs keeps only `STANDARD`, so the class
+//! is accepted and not stored, as an unknown one is refused (`InvalidStorageClass`).
 
 use std::{
     collections::HashMap,
@@ -17,9 +21,10 @@ use std::{
 use jiff::Timestamp;
 use rand::distr::{Alphanumeric, SampleString};
 use s3s::{
-    S3Result,
+    S3Request, S3Result,
     access::{S3Access, S3AccessContext},
     auth::{S3Auth, SecretKey},
+    dto::{CreateMultipartUploadInput, PutObjectInput, StorageClass},
     s3_error,
 };
 
@@ -178,8 +183,46 @@ fn request_token(cx: &S3AccessContext<'_>) -> Option<String> {
         .map(|(_, v)| v)
 }
 
+/// Storage classes S3 accepts on upload.
+const AWS_STORAGE_CLASSES: &[&str] = &[
+    StorageClass::STANDARD,
+    StorageClass::REDUCED_REDUNDANCY,
+    StorageClass::STANDARD_IA,
+    StorageClass::ONEZONE_IA,
+    StorageClass::INTELLIGENT_TIERING,
+    StorageClass::GLACIER,
+    StorageClass::DEEP_ARCHIVE,
+    StorageClass::GLACIER_IR,
+    StorageClass::OUTPOSTS,
+    StorageClass::EXPRESS_ONEZONE,
+    StorageClass::SNOW,
+];
+
+/// Accepts a class S3 knows by dropping it (s3s-fs would refuse all but `STANDARD`).
+fn accept_storage_class(class: &mut Option<StorageClass>) -> S3Result<()> {
+    match class.as_ref().map(StorageClass::as_str) {
+        None => Ok(()),
+        Some(c) if AWS_STORAGE_CLASSES.contains(&c) => {
+            *class = None;
+            Ok(())
+        }
+        Some(_) => Err(s3_error!(InvalidStorageClass)),
+    }
+}
+
 #[async_trait::async_trait]
 impl S3Access for S3Keys {
+    async fn put_object(&self, req: &mut S3Request<PutObjectInput>) -> S3Result<()> {
+        accept_storage_class(&mut req.input.storage_class)
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        req: &mut S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<()> {
+        accept_storage_class(&mut req.input.storage_class)
+    }
+
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
         let Some(credentials) = cx.credentials() else {
             return Err(s3_error!(AccessDenied, "Access Denied"));
@@ -204,6 +247,17 @@ impl S3Access for S3Keys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn aws_storage_classes_are_accepted_and_unknown_ones_refused() {
+        let mut class = Some(StorageClass::from_static(StorageClass::STANDARD_IA));
+        accept_storage_class(&mut class).unwrap();
+        assert_eq!(class, None, "dropped: s3s-fs stores STANDARD only");
+        let mut none = None;
+        accept_storage_class(&mut none).unwrap();
+        let mut bad = Some(StorageClass::from("COLD".to_string()));
+        assert!(accept_storage_class(&mut bad).is_err());
+    }
 
     #[test]
     fn temporary_keys_expire_and_static_keys_do_not() {

@@ -5,8 +5,10 @@
 //!
 //! - `files`: CRD manifests and private files.
 //! - `tidb_cluster`: namespace `test1` and `TidbCluster demo1`.
+//! - `programs`: `tibr-agent` and the BR stand-in for Job pods (this binary, multi-call).
 
 mod files;
+pub mod programs;
 pub mod tidb_cluster;
 
 use std::path::PathBuf;
@@ -35,6 +37,10 @@ pub struct SandboxConfig {
     pub images: Vec<ImageRule>,
     /// Buckets that exist from the start (`my-bucket`, the seed's, by default).
     pub buckets: Vec<String>,
+    /// The multi-call `tibr-sandbox` executable that serves as `tibr-agent` (the agent
+    /// image's entrypoint) and `br` (BR images' `/br`) in pods; this executable by default
+    /// when it is `tibr-sandbox`. `None`: those images cannot run.
+    pub programs: Option<PathBuf>,
 }
 
 impl SandboxConfig {
@@ -45,6 +51,7 @@ impl SandboxConfig {
             crds_dir: find_crds_dir(),
             images: Vec::new(),
             buckets: vec![DEFAULT_BUCKET.to_string()],
+            programs: programs::default_executable(),
         }
     }
 }
@@ -100,13 +107,18 @@ impl Sandbox {
         )
         .await?;
         let s3_for_pods = s3.tls_endpoint().context("the S3 server serves HTTPS")?;
+        // The configured rules first: the first match wins.
+        let mut images = config.images.clone();
+        if let Some(exe) = &config.programs {
+            images.extend(programs::install(&config.dir, exe)?);
+        }
         let mut runners = Vec::new();
         for cluster in &clusters {
             let mut runner = RunnerConfig::for_cluster(
                 cluster,
                 config.dir.join("pods").join(cluster.name()).join("work"),
             );
-            runner.images = config.images.clone();
+            runner.images = images.clone();
             runner.cloud = Some(cloud.pod_env(&s3_for_pods));
             runners.push(Runner::start(cluster.client().await?, runner));
         }
@@ -227,6 +239,12 @@ impl Sandbox {
             self.env_path().display()
         ));
         lines
+    }
+
+    /// Whether pod containers get private mount namespaces (needed for image files such as
+    /// BR's `/br`).
+    pub fn mount_namespaces(&self) -> bool {
+        self.runners.iter().all(RunnerHandle::mount_namespaces)
     }
 
     pub fn cluster(&self, name: &str) -> Option<&RunningCluster> {
