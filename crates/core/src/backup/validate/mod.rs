@@ -1,0 +1,302 @@
+//! Validation of a `Backup` spec into a [`ValidBackup`]: every rule TiDB Operator applies
+//! at reconcile time (spec-backup §3.3), plus the ones its BR run would only discover
+//! later (durations, ACLs, storage classes), so users learn about a bad spec at once, with
+//! the field named. Missing Secrets are not a spec problem and are not checked here.
+
+use std::time::Duration;
+
+use tibr_api::{
+    Backup, TidbCluster,
+    constants::defaults,
+    pingcap::v1alpha1::{BackupMode, BackupType, CleanPolicy as WireCleanPolicy},
+};
+
+mod storage;
+
+use storage::validate_storage;
+
+use super::view::*;
+use crate::duration::parse_go_duration;
+
+/// One rule a spec breaks: `spec.s3.bucket: must not be empty`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// BR's `from` became optional in TiKV v4.0.8, when BR started holding its own GC safe point.
+const MIN_TIKV_WITHOUT_FROM: (u64, u64, u64) = (4, 0, 8);
+
+struct Errors(Vec<FieldError>);
+
+impl Errors {
+    fn push(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.to_string(),
+            message: message.into(),
+        });
+    }
+}
+
+fn non_empty(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// `v4.0.7`, `4.0.7`, `v5.4.0-beta.1` → (4, 0, 7); tags that are not versions (`latest`,
+/// `nightly`) are treated as new enough, as TiDB Operator does.
+fn parse_version(tag: &str) -> Option<(u64, u64, u64)> {
+    let t = tag.trim().trim_start_matches('v');
+    let core = t.split(['-', '+']).next()?;
+    let mut parts = core.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    let patch = parts.next().unwrap_or("0").parse().ok()?;
+    Some((major, minor, patch))
+}
+
+fn duration(errors: &mut Errors, field: &str, value: &Option<String>, default: &str) -> Duration {
+    let text = non_empty(value).unwrap_or_else(|| default.to_string());
+    match parse_go_duration(&text) {
+        Ok(d) => d,
+        Err(e) => {
+            errors.push(field, e);
+            Duration::ZERO
+        }
+    }
+}
+
+/// Validates `backup` for the snapshot (BR) flow. `cluster` is the TidbCluster it names,
+/// when found (only its TiKV version matters here).
+pub fn validate(
+    backup: &Backup,
+    cluster: Option<&TidbCluster>,
+) -> Result<ValidBackup, Vec<FieldError>> {
+    let mut errors = Errors(Vec::new());
+    let spec = &backup.spec;
+    let name = backup.metadata.name.clone().unwrap_or_default();
+    let namespace = backup.metadata.namespace.clone().unwrap_or_default();
+
+    match spec.backup_mode.clone().unwrap_or_default() {
+        BackupMode::Snapshot => {}
+        BackupMode::Log => errors.push("spec.backupMode", "log backup is not supported by this version of tibr"),
+        BackupMode::VolumeSnapshot => errors.push(
+            "spec.backupMode",
+            "volume-snapshot backups are taken through a VolumeBackup of the federation manager, which this version of tibr does not run yet",
+        ),
+        BackupMode::Other(m) => errors.push("spec.backupMode", format!("unknown mode {m:?}: use snapshot, log or volume-snapshot")),
+    }
+
+    let Some(br) = spec.br.as_ref() else {
+        errors.push(
+            "spec.br",
+            "required: backups are taken with BR (Dumpling exports are not supported)",
+        );
+        return Err(errors.0);
+    };
+    let cluster_name = br.cluster.trim().to_string();
+    if cluster_name.is_empty() {
+        errors.push("spec.br.cluster", "must name the TidbCluster to back up");
+    }
+    let cluster_ref = ClusterRef {
+        name: cluster_name,
+        namespace: non_empty(&br.cluster_namespace).unwrap_or_else(|| namespace.clone()),
+    };
+
+    let filters: Vec<String> = spec
+        .table_filter
+        .iter()
+        .map(|f| f.trim().to_string())
+        .filter(|f| !f.is_empty())
+        .collect();
+    let scope = match spec.backup_type.clone().unwrap_or(BackupType::Full) {
+        BackupType::Full => BackupScope::Full {
+            filters: filters.clone(),
+        },
+        _ if !filters.is_empty() => BackupScope::Full {
+            filters: filters.clone(),
+        },
+        BackupType::Db => match non_empty(&br.db) {
+            Some(db) => BackupScope::Db { db },
+            None => {
+                errors.push("spec.br.db", "required when backupType is db");
+                BackupScope::Full { filters: vec![] }
+            }
+        },
+        BackupType::Table => match (non_empty(&br.db), non_empty(&br.table)) {
+            (Some(db), Some(table)) => BackupScope::Table { db, table },
+            (db, table) => {
+                if db.is_none() {
+                    errors.push("spec.br.db", "required when backupType is table");
+                }
+                if table.is_none() {
+                    errors.push("spec.br.table", "required when backupType is table");
+                }
+                BackupScope::Full { filters: vec![] }
+            }
+        },
+        other => {
+            errors.push(
+                "spec.backupType",
+                format!(
+                    "unsupported value {:?}: use full, db or table",
+                    other.as_str()
+                ),
+            );
+            BackupScope::Full { filters: vec![] }
+        }
+    };
+
+    let gc_life_time = duration(
+        &mut errors,
+        "spec.tikvGCLifeTime",
+        &spec.tikv_gc_life_time,
+        defaults::TIKV_GC_LIFE_TIME,
+    );
+    let from = spec.from.as_ref().map(|f| {
+        if f.host.trim().is_empty() {
+            errors.push("spec.from.host", "must not be empty");
+        }
+        if f.secret_name.trim().is_empty() {
+            errors.push(
+                "spec.from.secretName",
+                "must name the Secret holding the TiDB password (key `password`)",
+            );
+        }
+        let port = f.port.unwrap_or(defaults::TIDB_PORT);
+        if !(1..=65535).contains(&port) {
+            errors.push("spec.from.port", format!("{port} is not a TCP port"));
+        }
+        TidbAccess {
+            host: f.host.trim().to_string(),
+            port: u16::try_from(port).unwrap_or(4000),
+            user: non_empty(&f.user).unwrap_or_else(|| defaults::TIDB_USER.to_string()),
+            secret_name: f.secret_name.trim().to_string(),
+            tls_client_secret_name: non_empty(&f.tls_client_secret_name),
+            gc_life_time,
+        }
+    });
+    // TiDB Operator decrypts the password with AWS KMS when this is set; ignoring it would
+    // hand TiDB ciphertext as the password, so refuse it with the field named.
+    if spec.use_kms == Some(true) {
+        errors.push(
+            "spec.useKMS",
+            "KMS-encrypted credentials are not supported by this version of tibr: put the plain \
+             values in the Secrets (they are only ever passed by reference) and remove useKMS",
+        );
+    }
+    if from.is_none() {
+        let tikv = cluster
+            .and_then(TidbCluster::tikv_version)
+            .and_then(|v| parse_version(&v));
+        if let Some(v) = tikv
+            && v < MIN_TIKV_WITHOUT_FROM
+        {
+            errors.push(
+                "spec.from",
+                "required: TiKV before v4.0.8 needs the GC life time held through TiDB",
+            );
+        }
+    }
+
+    let storage = validate_storage(&mut errors, backup);
+
+    if let Some(t) = non_empty(&br.time_ago)
+        && let Err(e) = parse_go_duration(&t)
+    {
+        errors.push("spec.br.timeAgo", e);
+    }
+    let br_settings = BrSettings {
+        log_level: non_empty(&br.log_level),
+        status_addr: non_empty(&br.status_addr),
+        concurrency: br.concurrency,
+        rate_limit: br.rate_limit,
+        time_ago: non_empty(&br.time_ago),
+        checksum: br.checksum,
+        check_requirements: br.check_requirements,
+        send_credentials_to_tikv: br.send_cred_to_tikv,
+        backup_ts: non_empty(&spec.commit_ts),
+        options: br.options.clone(),
+    };
+
+    let (clean_policy, unknown_clean_policy) = match spec.clean_policy.clone().unwrap_or_default() {
+        WireCleanPolicy::Retain => (CleanPolicy::Retain, None),
+        WireCleanPolicy::OnFailure => (CleanPolicy::OnFailure, None),
+        WireCleanPolicy::Delete => (CleanPolicy::Delete, None),
+        WireCleanPolicy::Other(v) => (CleanPolicy::Retain, Some(v)),
+    };
+    let options = spec.clean_option.clone().unwrap_or_default();
+    let clean = CleanSettings {
+        page_size: options.page_size(),
+        retry_count: u32::try_from(options.retry_count()).unwrap_or(u32::MAX),
+        backoff_enabled: options.backoff_enabled.unwrap_or(false),
+        batch_concurrency: options.batch_concurrency(),
+        routine_concurrency: options.routine_concurrency(),
+        disable_batch: options.disable_batch_concurrency.unwrap_or(false),
+    };
+
+    let policy = spec.backoff_retry_policy.clone().unwrap_or_default();
+    let retry = RetryPolicy {
+        min_retry_duration: duration(
+            &mut errors,
+            "spec.backoffRetryPolicy.minRetryDuration",
+            &policy.min_retry_duration,
+            defaults::MIN_RETRY_DURATION,
+        ),
+        max_retry_times: u32::try_from(
+            policy
+                .max_retry_times
+                .unwrap_or(defaults::MAX_RETRY_TIMES)
+                .max(0),
+        )
+        .unwrap_or(0),
+        retry_timeout: duration(
+            &mut errors,
+            "spec.backoffRetryPolicy.retryTimeout",
+            &policy.retry_timeout,
+            defaults::RETRY_TIMEOUT,
+        ),
+    };
+
+    if name.len() + "backup-".len() > crate::names::MAX_LABEL_VALUE {
+        errors.push(
+            "metadata.name",
+            format!(
+                "must be at most {} characters: the Job backup-<name> is used as a label value",
+                crate::names::MAX_LABEL_VALUE - "backup-".len()
+            ),
+        );
+    }
+
+    match (errors.0.is_empty(), storage) {
+        (true, Some(storage)) => Ok(ValidBackup {
+            name,
+            namespace,
+            scope,
+            cluster: cluster_ref,
+            from,
+            storage,
+            br: br_settings,
+            clean_policy,
+            unknown_clean_policy,
+            clean,
+            retry,
+            service_account: non_empty(&spec.service_account)
+                .unwrap_or_else(|| defaults::SERVICE_ACCOUNT.to_string()),
+            tool_image: non_empty(&spec.tool_image),
+        }),
+        _ => Err(errors.0),
+    }
+}
+
+#[cfg(test)]
+mod tests;

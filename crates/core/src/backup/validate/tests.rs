@@ -1,0 +1,208 @@
+//! The validation rules, one table per concern.
+
+use serde_json::json;
+
+use super::*;
+
+fn backup(spec: serde_json::Value) -> Backup {
+    serde_json::from_value(json!({
+        "apiVersion": "pingcap.com/v1alpha1", "kind": "Backup",
+        "metadata": {"name": "demo1-backup-s3", "namespace": "test1"},
+        "spec": spec
+    }))
+    .unwrap()
+}
+
+fn seed_spec() -> serde_json::Value {
+    json!({
+        "backupType": "full",
+        "br": {"cluster": "demo1", "clusterNamespace": "test1"},
+        "from": {"host": "basic-tidb", "port": 4000, "user": "root", "secretName": "backup-demo1-tidb-secret"},
+        "s3": {"provider": "aws", "secretName": "s3-secret", "region": "us-west-1", "bucket": "my-bucket", "prefix": "my-folder"}
+    })
+}
+
+fn errors(spec: serde_json::Value) -> Vec<String> {
+    validate(&backup(spec), None)
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+#[test]
+fn the_seed_backup_is_valid_with_tidb_defaults() {
+    let v = validate(&backup(seed_spec()), None).unwrap();
+    assert_eq!(v.scope, BackupScope::Full { filters: vec![] });
+    assert_eq!(v.cluster.pd_address(), "demo1-pd.test1:2379");
+    assert_eq!(v.storage.path(), "s3://my-bucket/my-folder");
+    let from = v.from.unwrap();
+    assert_eq!(from.gc_life_time, Duration::from_secs(72 * 3600));
+    assert_eq!((from.port, from.user.as_str()), (4000, "root"));
+    let Storage::S3(s3) = v.storage;
+    assert_eq!(
+        (s3.acl.as_deref(), s3.storage_class.as_deref()),
+        (Some("private"), Some("STANDARD_IA"))
+    );
+    assert!(!s3.explicit_acl && !s3.explicit_storage_class);
+    assert_eq!(v.service_account, "tidb-backup-manager");
+    assert_eq!(v.clean_policy, CleanPolicy::Retain);
+    assert_eq!(v.retry.max_retry_times, 2);
+    assert_eq!(v.retry.min_retry_duration, Duration::from_secs(300));
+    assert_eq!(v.clean.page_size, 10_000);
+}
+
+#[test]
+fn use_kms_false_is_accepted() {
+    let mut spec = seed_spec();
+    spec["useKMS"] = json!(false);
+    assert!(validate(&backup(spec), None).is_ok());
+}
+
+#[test]
+fn unknown_clean_policies_mean_retain() {
+    let mut spec = seed_spec();
+    spec["cleanPolicy"] = json!("Sometimes");
+    let v = validate(&backup(spec), None).unwrap();
+    assert_eq!(v.clean_policy, CleanPolicy::Retain);
+    assert_eq!(v.unknown_clean_policy.as_deref(), Some("Sometimes"));
+    assert!(!v.is_clean_candidate());
+}
+
+#[test]
+fn invalid_specs_name_their_fields() {
+    let cases: Vec<(serde_json::Value, &str)> = vec![
+        (
+            json!({"br": {"cluster": ""}, "s3": {"provider": "aws", "bucket": "b"}}),
+            "spec.br.cluster: must name the TidbCluster",
+        ),
+        (
+            json!({"s3": {"provider": "aws", "bucket": "b"}}),
+            "spec.br: required",
+        ),
+        (
+            json!({"br": {"cluster": "c"}, "s3": {"provider": "aws"}}),
+            "spec.s3.bucket: must not be empty",
+        ),
+        (json!({"br": {"cluster": "c"}}), "spec.s3: required"),
+        (
+            json!({"br": {"cluster": "c"}, "gcs": {"projectId": "p", "bucket": "b"}}),
+            "spec.gcs: Google Cloud Storage is not supported yet",
+        ),
+        (
+            json!({"br": {"cluster": "c"}, "s3": {"provider": "minio", "bucket": "b", "endpoint": "minio:9000"}}),
+            "spec.s3.endpoint: \"minio:9000\" is not a URL",
+        ),
+        (
+            json!({"br": {"cluster": "c"}, "s3": {"provider": "aws", "bucket": "b", "acl": "everyone"}}),
+            "spec.s3.acl: unsupported value \"everyone\"",
+        ),
+        (
+            json!({"br": {"cluster": "c"}, "s3": {"provider": "aws", "bucket": "b", "storageClass": "COLD"}}),
+            "spec.s3.storageClass: unsupported value \"COLD\"",
+        ),
+        (
+            json!({"backupType": "db", "br": {"cluster": "c"}, "s3": {"provider": "aws", "bucket": "b"}}),
+            "spec.br.db: required when backupType is db",
+        ),
+        (
+            json!({"backupType": "table", "br": {"cluster": "c", "db": "d"}, "s3": {"provider": "aws", "bucket": "b"}}),
+            "spec.br.table: required when backupType is table",
+        ),
+        (
+            json!({"backupType": "raw", "br": {"cluster": "c"}, "s3": {"provider": "aws", "bucket": "b"}}),
+            "spec.backupType: unsupported value \"raw\"",
+        ),
+        (
+            json!({"tikvGCLifeTime": "3d", "br": {"cluster": "c"}, "s3": {"provider": "aws", "bucket": "b"}}),
+            "spec.tikvGCLifeTime: invalid duration \"3d\"",
+        ),
+        (
+            json!({"br": {"cluster": "c", "timeAgo": "yesterday"}, "s3": {"provider": "aws", "bucket": "b"}}),
+            "spec.br.timeAgo: invalid duration",
+        ),
+        (
+            json!({"br": {"cluster": "c"}, "s3": {"provider": "aws", "bucket": "b"}, "backoffRetryPolicy": {"minRetryDuration": "5 minutes"}}),
+            "spec.backoffRetryPolicy.minRetryDuration: invalid duration",
+        ),
+        (
+            json!({"br": {"cluster": "c"}, "s3": {"provider": "aws", "bucket": "b"}, "from": {"host": "", "secretName": ""}}),
+            "spec.from.host: must not be empty",
+        ),
+        (
+            json!({"useKMS": true, "br": {"cluster": "c"}, "s3": {"provider": "aws", "bucket": "b"}}),
+            "spec.useKMS: KMS-encrypted credentials are not supported",
+        ),
+        (
+            json!({"backupMode": "log", "br": {"cluster": "c"}, "s3": {"provider": "aws", "bucket": "b"}}),
+            "spec.backupMode: log backup is not supported",
+        ),
+    ];
+    for (spec, want) in cases {
+        let got = errors(spec.clone());
+        assert!(
+            got.iter().any(|e| e.starts_with(want)),
+            "{spec}: want {want:?}, got {got:?}"
+        );
+    }
+}
+
+#[test]
+fn table_filters_override_db_and_table() {
+    let mut spec = seed_spec();
+    spec["backupType"] = json!("db");
+    spec["tableFilter"] = json!(["*.*", "!db.table"]);
+    let v = validate(&backup(spec), None).unwrap();
+    assert_eq!(
+        v.scope,
+        BackupScope::Full {
+            filters: vec!["*.*".into(), "!db.table".into()]
+        }
+    );
+    let mut spec = seed_spec();
+    spec["backupType"] = json!("table");
+    spec["br"]["db"] = json!("app");
+    spec["br"]["table"] = json!("orders");
+    assert_eq!(
+        validate(&backup(spec), None).unwrap().scope,
+        BackupScope::Table {
+            db: "app".into(),
+            table: "orders".into()
+        }
+    );
+}
+
+#[test]
+fn old_tikv_needs_from() {
+    let mut spec = seed_spec();
+    spec.as_object_mut().unwrap().remove("from");
+    let tc: TidbCluster = serde_json::from_value(json!({
+        "apiVersion": "pingcap.com/v1alpha1", "kind": "TidbCluster",
+        "metadata": {"name": "demo1", "namespace": "test1"},
+        "spec": {"version": "v4.0.7", "tikv": {"baseImage": "pingcap/tikv"}}
+    }))
+    .unwrap();
+    let errs = validate(&backup(spec.clone()), Some(&tc)).unwrap_err();
+    assert_eq!(errs[0].field, "spec.from");
+    assert!(
+        validate(&backup(spec), None).is_ok(),
+        "without a known TiKV version, from is optional"
+    );
+    assert_eq!(parse_version("v5.4.0-beta.1"), Some((5, 4, 0)));
+    assert_eq!(parse_version("latest"), None);
+}
+
+#[test]
+fn bucket_sub_paths_and_names() {
+    let mut spec = seed_spec();
+    spec["s3"]["bucket"] = json!("b/mid");
+    spec["s3"]["prefix"] = json!("p");
+    assert_eq!(
+        validate(&backup(spec), None).unwrap().storage.path(),
+        "s3://b/mid/p"
+    );
+    let mut b = backup(seed_spec());
+    b.metadata.name = Some("x".repeat(60));
+    let errs = validate(&b, None).unwrap_err();
+    assert_eq!(errs[0].field, "metadata.name");
+}
