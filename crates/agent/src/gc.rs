@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use kube::api::ListParams;
-use tibr_api::{Backup, TidbCluster, pingcap::v1alpha1::GcLifeTimeRecord};
+use tibr_api::{TidbCluster, pingcap::v1alpha1::GcLifeTimeRecord};
 use tibr_core::backup::{TidbAccess, ValidBackup};
 use tibr_core::gc::{self, Peer, Restore};
 use tibr_tidb::{Password, TidbEndpoint, TlsMaterial};
@@ -78,26 +78,7 @@ pub fn endpoint(
 /// Other Backups in this namespace that target the same TiDB cluster.
 async fn peers(writer: &StatusWriter, me: &ValidBackup) -> Result<Vec<Peer>, kube::Error> {
     let list = writer.api().list(&ListParams::default()).await?;
-    Ok(list
-        .items
-        .iter()
-        .filter(|b| b.metadata.name.as_deref() != Some(me.name.as_str()))
-        .filter(|b| same_cluster(b, me))
-        .filter_map(|b| gc::peer(b.metadata.name.as_deref()?, b.status.as_ref()))
-        .collect())
-}
-
-fn same_cluster(other: &Backup, me: &ValidBackup) -> bool {
-    let Some(br) = other.spec.br.as_ref() else {
-        return false;
-    };
-    let ns = br
-        .cluster_namespace
-        .as_deref()
-        .filter(|n| !n.is_empty())
-        .or(other.metadata.namespace.as_deref())
-        .unwrap_or_default();
-    br.cluster.trim() == me.cluster.name && ns == me.cluster.namespace
+    Ok(gc::peers(&me.cluster, &me.namespace, &me.name, &list.items))
 }
 
 /// Connects to TiDB for the raise, waiting up to `timeout` (the part worth interrupting).

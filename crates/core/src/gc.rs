@@ -27,10 +27,11 @@ use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use tibr_api::{
-    BackupConditionType,
+    Backup, BackupConditionType,
     pingcap::v1alpha1::{BackupStatus, GcLifeTimeRecord},
 };
 
+use crate::backup::ClusterRef;
 use crate::duration::{format_go_duration, parse_go_duration};
 
 /// Another Backup of the same TiDB cluster, as far as the GC life time is concerned.
@@ -58,6 +59,30 @@ pub fn peer(backup: &str, status: Option<&BackupStatus>) -> Option<Peer> {
         record,
         running: !status.phase.as_ref().is_some_and(is_ended),
     })
+}
+
+/// The Backups of TiDB cluster `cluster` among `backups`, except `namespace/name` itself, as
+/// peers (those without a GC life time record are left out). A peer in another namespace
+/// is named `namespace/name`. The agent passes its own namespace's Backups (its RBAC), the
+/// operator every Backup it can see.
+pub fn peers(cluster: &ClusterRef, namespace: &str, name: &str, backups: &[Backup]) -> Vec<Peer> {
+    backups
+        .iter()
+        .filter(|b| ClusterRef::of(b).as_ref() == Some(cluster))
+        .filter_map(|b| {
+            let other = b.metadata.name.as_deref()?;
+            let ns = b.metadata.namespace.as_deref().unwrap_or(namespace);
+            if (ns, other) == (namespace, name) {
+                return None;
+            }
+            let label = if ns == namespace {
+                other.to_string()
+            } else {
+                format!("{ns}/{other}")
+            };
+            peer(&label, b.status.as_ref())
+        })
+        .collect()
 }
 
 /// Phases after which a backup no longer reads from TiKV.

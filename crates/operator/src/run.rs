@@ -18,7 +18,7 @@ use tibr_api::Backup;
 
 use crate::{
     Context, NAME, Settings, backup,
-    gc::{GcRestorer, MysqlGcRestorer},
+    gc::{GcRestorer, TidbGcRestorer},
     metrics::{Metrics, PhaseLabels},
     secrets,
 };
@@ -33,7 +33,7 @@ pub async fn run(
         client,
         settings,
         shutdown,
-        Arc::new(MysqlGcRestorer::default()),
+        Arc::new(TidbGcRestorer::default()),
     )
     .await
 }

@@ -307,21 +307,23 @@ async fn a_job_deleted_by_hand_does_not_leave_the_backup_running_forever() {
 /// A TiDB whose GC life time someone changed after the backup raised it.
 struct ChangedByHand {
     current: String,
+    /// The password of Secret backup-demo1-tidb-secret, which the login must carry.
+    password: String,
     writes: std::sync::Mutex<Vec<String>>,
 }
 
 #[async_trait::async_trait]
 impl tibr_operator::gc::GcRestorer for ChangedByHand {
-    async fn read(&self, login: &tibr_operator::gc::TidbLogin) -> Result<String, String> {
-        assert_eq!(login.connection.password_secret, "backup-demo1-tidb-secret");
-        assert!(
-            !login.password.is_empty(),
+    async fn read(&self, endpoint: &tibr_tidb::TidbEndpoint) -> Result<String, String> {
+        assert_eq!(
+            endpoint.password.expose(),
+            self.password,
             "the password comes from the Secret"
         );
         Ok(self.current.clone())
     }
 
-    async fn write(&self, _: &tibr_operator::gc::TidbLogin, value: &str) -> Result<(), String> {
+    async fn write(&self, _: &tibr_tidb::TidbEndpoint, value: &str) -> Result<(), String> {
         self.writes.lock().unwrap().push(value.to_string());
         Ok(())
     }
@@ -334,6 +336,7 @@ async fn a_gc_life_time_changed_by_someone_else_is_left_alone() {
     env.tidb_secret(NS).await;
     let tidb = std::sync::Arc::new(ChangedByHand {
         current: "24h0m0s".into(),
+        password: env.tidb.password().to_string(),
         writes: Default::default(),
     });
     env.start_operator_with(tidb.clone()).await;

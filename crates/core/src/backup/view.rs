@@ -36,6 +36,29 @@ pub struct ClusterRef {
 }
 
 impl ClusterRef {
+    /// The TidbCluster a Backup names, valid spec or not: `spec.br.cluster` in
+    /// `spec.br.clusterNamespace`, which defaults to the Backup's namespace. `None` without a
+    /// cluster name. The one place this default lives (watches, peers, connections use it).
+    pub fn of(backup: &tibr_api::Backup) -> Option<ClusterRef> {
+        let br = backup.spec.br.as_ref()?;
+        let name = br.cluster.trim();
+        if name.is_empty() {
+            return None;
+        }
+        let namespace = br
+            .cluster_namespace
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+            .or_else(|| backup.metadata.namespace.clone())
+            .unwrap_or_default();
+        Some(ClusterRef {
+            name: name.to_string(),
+            namespace,
+        })
+    }
+
     /// PD's client address as TiDB Operator's services expose it.
     pub fn pd_address(&self) -> String {
         format!("{}-pd.{}:2379", self.name, self.namespace)

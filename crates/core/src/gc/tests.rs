@@ -225,3 +225,60 @@ fn peers_come_from_statuses() {
     assert_eq!(peer("a", Some(&status)), None);
     assert_eq!(peer("a", None), None);
 }
+
+fn backup(ns: &str, name: &str, cluster: serde_json::Value, phase: &str) -> Backup {
+    let mut b: Backup = serde_json::from_value(serde_json::json!({
+        "apiVersion": "pingcap.com/v1alpha1", "kind": "Backup",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"br": cluster, "s3": {"provider": "aws", "bucket": "b"}},
+    }))
+    .unwrap();
+    b.status = Some(BackupStatus {
+        gc_life_time: Some(raised("10m0s", "72h0m0s", "2026-03-01T09:00:00Z")),
+        phase: Some(phase.parse().unwrap()),
+        ..Default::default()
+    });
+    b
+}
+
+#[test]
+fn peers_are_the_other_backups_of_the_same_tidb_cluster_in_any_namespace() {
+    let demo1 = serde_json::json!({"cluster": "demo1", "clusterNamespace": "test1"});
+    let me = backup(
+        "test1",
+        "me",
+        serde_json::json!({"cluster": "demo1"}),
+        "Failed",
+    );
+    let all = vec![
+        me.clone(),
+        backup("test1", "same-ns", demo1.clone(), "Running"),
+        backup("test2", "other-ns", demo1.clone(), "Complete"),
+        // The same name in another namespace is another Backup.
+        backup("test2", "me", demo1, "Running"),
+        backup(
+            "test1",
+            "other-cluster",
+            serde_json::json!({"cluster": "demo2"}),
+            "Running",
+        ),
+        backup(
+            "test2",
+            "default-ns",
+            serde_json::json!({"cluster": "demo1"}),
+            "Running",
+        ),
+    ];
+    let cluster = ClusterRef::of(&me).unwrap();
+    let found = peers(&cluster, "test1", "me", &all);
+    let names: Vec<&str> = found.iter().map(|p| p.backup.as_str()).collect();
+    assert_eq!(names, ["same-ns", "test2/other-ns", "test2/me"]);
+    assert!(found[0].holds_raise() && !found[1].holds_raise());
+    let lone = backup(
+        "test1",
+        "lone",
+        serde_json::json!({"cluster": ""}),
+        "Failed",
+    );
+    assert_eq!(ClusterRef::of(&lone), None);
+}

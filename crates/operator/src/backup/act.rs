@@ -9,33 +9,41 @@
 //! only the fields the operator writes.
 
 use jiff::Timestamp;
-use k8s_openapi::api::{batch::v1::Job, core::v1::Secret};
+use k8s_openapi::api::batch::v1::Job;
 use kube::{
     Api, ResourceExt,
     api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions, PropagationPolicy},
 };
 use serde_json::{Map, Value, json};
 use tibr_api::{
-    Backup, BackupConditionType,
-    constants::{BACKUP_PROTECTION_FINALIZER, defaults},
+    Backup, BackupConditionType, constants::BACKUP_PROTECTION_FINALIZER,
     pingcap::v1alpha1::GcLifeTimeRecord,
 };
-use tibr_core::backup::{
-    decide::{FinalizerChange, JobAction, Plan, PlannedEvent, StatusUpdate, reasons},
-    gc_restore::{self, GcRestore, GcStep},
-    labels::{Component, GC_NOT_RESTORED_ANNOTATION},
-    status::NewCondition,
+use tibr_core::{
+    backup::{
+        decide::{FinalizerChange, JobAction, Plan, PlannedEvent, StatusUpdate, reasons},
+        gc_restore::GcRestore,
+        labels::{Component, GC_NOT_RESTORED_ANNOTATION},
+        status::NewCondition,
+    },
+    gc::{self as gc_plan, Restore},
 };
 
 use crate::{
     Context, NAME, clean,
     error::{Error, Result, is_conflict, is_not_found},
-    events,
-    gc::TidbLogin,
+    events, gc,
     metrics::{CleanLabels, OutcomeLabels},
 };
 
-pub async fn act(ctx: &Context, mut backup: Backup, plan: Plan, now: Timestamp) -> Result<()> {
+/// Carries out `plan`; returns how soon to look again when something here (not the plan)
+/// is waiting: a GC life time handed over to another running backup.
+pub async fn act(
+    ctx: &Context,
+    mut backup: Backup,
+    plan: Plan,
+    now: Timestamp,
+) -> Result<Option<std::time::Duration>> {
     let namespace = backup.namespace().unwrap_or_default();
     let name = backup.name_any();
     let api: Api<Backup> = Api::namespaced(ctx.client.clone(), &namespace);
@@ -53,10 +61,16 @@ pub async fn act(ctx: &Context, mut backup: Backup, plan: Plan, now: Timestamp) 
 
     let mut gc_record: Option<GcLifeTimeRecord> = None;
     let mut gc_note: Option<String> = None;
+    let mut look_again = None;
     if let Some(gc) = &plan.gc_restore {
-        match restore_gc(ctx, &namespace, gc).await {
+        let marked = || {
+            let mut record = gc.record.clone();
+            gc_plan::mark_restored(&mut record, now);
+            Some(record)
+        };
+        match restore_gc(ctx, &backup, gc).await {
             Ok(GcOutcome::Restored(to)) => {
-                gc_record = Some(gc_restore::restored(&gc.record, now));
+                gc_record = marked();
                 count_gc(ctx, "restored");
                 events.push(PlannedEvent::normal(
                     reasons::GC_LIFE_TIME_RESTORED,
@@ -68,8 +82,23 @@ pub async fn act(ctx: &Context, mut backup: Backup, plan: Plan, now: Timestamp) 
                 ));
             }
             Ok(GcOutcome::AlreadyRestored) => {
-                gc_record = Some(gc_restore::restored(&gc.record, now));
+                gc_record = marked();
                 count_gc(ctx, "already_restored");
+            }
+            Ok(GcOutcome::HandedOver(to)) => {
+                // The last backup out restores; if it dies too, this Backup (still owing
+                // the restore) finds the value restored or restores it on a later pass.
+                count_gc(ctx, "handed_over");
+                events.push(PlannedEvent::normal(
+                    reasons::GC_LIFE_TIME_HANDED_OVER,
+                    "RestoreGcLifeTime",
+                    format!(
+                        "tikv_gc_life_time stays raised while backup(s) {} of the same TiDB cluster run; the last one restores {}",
+                        to.join(", "),
+                        gc.record.original
+                    ),
+                ));
+                look_again = Some(ctx.settings.backup.wait_interval);
             }
             Ok(GcOutcome::LeftAlone(reason)) => {
                 count_gc(ctx, "left_alone");
@@ -197,7 +226,7 @@ pub async fn act(ctx: &Context, mut backup: Backup, plan: Plan, now: Timestamp) 
         set_finalizer(&api, &backup, false).await?;
         tracing::info!(backup.namespace = %namespace, backup.name = %name, "released the Backup");
     }
-    deferred.map_or(Ok(()), Err)
+    deferred.map_or(Ok(look_again), Err)
 }
 
 fn count_gc(ctx: &Context, outcome: &'static str) {
@@ -258,48 +287,32 @@ async fn run_job_action(ctx: &Context, namespace: &str, action: &JobAction) -> R
 enum GcOutcome {
     Restored(String),
     AlreadyRestored,
+    HandedOver(Vec<String>),
     LeftAlone(String),
     Nothing,
 }
 
+/// Logs in to TiDB, reads the value and decides with `tibr_core::gc::plan_restore`, the
+/// agent's own rule, against the other Backups of the cluster. A value someone else changed
+/// is left alone, and the record stays open: the annotation says why, and stops retries.
 async fn restore_gc(
     ctx: &Context,
-    namespace: &str,
+    backup: &Backup,
     gc: &GcRestore,
 ) -> std::result::Result<GcOutcome, String> {
-    let secret_name = &gc.connection.password_secret;
-    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
-    let secret = secrets
-        .get_opt(secret_name)
-        .await
-        .map_err(|e| format!("reading Secret {namespace}/{secret_name}: {e}"))?
-        .ok_or_else(|| {
-            format!("Secret {namespace}/{secret_name} (spec.from.secretName) not found")
-        })?;
-    let password = secret
-        .data
-        .as_ref()
-        .and_then(|d| d.get(defaults::TIDB_PASSWORD_KEY))
-        .and_then(|v| String::from_utf8(v.0.clone()).ok())
-        .ok_or_else(|| {
-            format!(
-                "Secret {namespace}/{secret_name} has no key {}",
-                defaults::TIDB_PASSWORD_KEY
-            )
-        })?;
-    let login = TidbLogin {
-        connection: gc.connection.clone(),
-        password,
-    };
-    let current = ctx.gc.read(&login).await?;
-    match gc_restore::gc_step(&gc.record, &current) {
-        GcStep::Restore { to } => {
-            ctx.gc.write(&login, &to).await?;
-            Ok(GcOutcome::Restored(to))
+    let namespace = backup.namespace().unwrap_or_default();
+    let endpoint = gc::endpoint(&ctx.client, &namespace, &gc.connection).await?;
+    let current = ctx.gc.read(&endpoint).await?;
+    let peers = gc::peers(&ctx.client, ctx.settings.namespace.as_deref(), backup).await?;
+    match gc_plan::plan_restore(&gc.record, &current, &peers) {
+        Restore::Set { value } => {
+            ctx.gc.write(&endpoint, &value).await?;
+            Ok(GcOutcome::Restored(value))
         }
-        GcStep::AlreadyRestored => Ok(GcOutcome::AlreadyRestored),
-        GcStep::LeaveAlone { reason } => Ok(GcOutcome::LeftAlone(reason)),
-        GcStep::Nothing => Ok(GcOutcome::Nothing),
+        Restore::AlreadyRestored => Ok(GcOutcome::AlreadyRestored),
+        Restore::HandOver { to } => Ok(GcOutcome::HandedOver(to)),
+        Restore::Skip { reason } => Ok(GcOutcome::LeftAlone(reason)),
+        Restore::Nothing => Ok(GcOutcome::Nothing),
     }
 }
 

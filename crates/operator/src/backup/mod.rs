@@ -28,6 +28,7 @@ use kube::{
 };
 use tibr_api::{Backup, TidbCluster, constants::labels};
 use tibr_core::backup::{
+    ClusterRef,
     decide::{self, Observed, PlannedEvent, is_settled, reasons},
     secrets::referenced_secrets,
 };
@@ -122,16 +123,7 @@ fn backups_of_cluster(
         .state()
         .iter()
         .filter_map(|b| b.0.as_ref().ok())
-        .filter(|b| {
-            b.spec.br.as_ref().is_some_and(|br| {
-                let cluster_ns = br
-                    .cluster_namespace
-                    .clone()
-                    .filter(|n| !n.is_empty())
-                    .or_else(|| b.namespace());
-                br.cluster == name && cluster_ns.as_deref() == Some(&namespace)
-            })
-        })
+        .filter(|b| ClusterRef::of(b).is_some_and(|c| c.name == name && c.namespace == namespace))
         .map(|b| ObjectRef::new(&b.name_any()).within(&b.namespace().unwrap_or_default()))
         .collect()
 }
@@ -211,8 +203,12 @@ async fn reconcile_backup(cached: &Backup, ctx: &Context) -> Result<Action> {
     };
     let plan = decide::decide(&backup, &observed, &ctx.settings.backup, now);
     tracing::debug!(backup.namespace = %namespace, backup.name = %name, plan = %plan.summary(), "decided");
-    let requeue = plan.requeue;
-    act(ctx, backup, plan, now).await?;
+    let planned = plan.requeue;
+    let look_again = act(ctx, backup, plan, now).await?;
+    let requeue = match (planned, look_again) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     Ok(match requeue {
         Some(after) => Action::requeue(after),
         None if settled => Action::await_change(),

@@ -16,6 +16,7 @@ use tibr_api::{
 };
 use tibr_core::{
     backup::{
+        ClusterRef,
         decide::{JobInfo, Observed, SecretInfo},
         labels::Component,
         secrets::referenced_secrets,
@@ -46,18 +47,11 @@ pub async fn observe(
         clean_job,
         ..Observed::default()
     };
-    if let Some(br) = &backup.spec.br
-        && !br.cluster.trim().is_empty()
-    {
-        let cluster_ns = br
-            .cluster_namespace
-            .as_deref()
-            .filter(|n| !n.trim().is_empty())
-            .unwrap_or(namespace);
-        let clusters: Api<TidbCluster> = Api::namespaced(client.clone(), cluster_ns);
-        observed.cluster = clusters.get_opt(br.cluster.trim()).await.map_err(|e| {
+    if let Some(cluster) = ClusterRef::of(&backup) {
+        let clusters: Api<TidbCluster> = Api::namespaced(client.clone(), &cluster.namespace);
+        observed.cluster = clusters.get_opt(&cluster.name).await.map_err(|e| {
             Error::kube(
-                format!("reading TidbCluster {cluster_ns}/{}", br.cluster),
+                format!("reading TidbCluster {}/{}", cluster.namespace, cluster.name),
                 e,
             )
         })?;

@@ -128,7 +128,7 @@ impl Env {
 
     /// Starts the operator in this process.
     pub async fn start_operator(&mut self) {
-        self.start_operator_with(Arc::new(tibr_operator::gc::MysqlGcRestorer::default()))
+        self.start_operator_with(Arc::new(tibr_operator::gc::TidbGcRestorer::default()))
             .await;
     }
 

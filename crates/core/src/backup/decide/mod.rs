@@ -71,6 +71,7 @@ pub mod reasons {
     pub const BACKUP_DATA_DELETED: &str = "BackupDataDeleted";
     pub const GC_LIFE_TIME_RESTORED: &str = "GcLifeTimeRestored";
     pub const GC_LIFE_TIME_NOT_RESTORED: &str = "GcLifeTimeNotRestored";
+    pub const GC_LIFE_TIME_HANDED_OVER: &str = "GcLifeTimeHandedOver";
     pub const INVALID_OBJECT: &str = "InvalidObject";
 }
 
