@@ -231,31 +231,91 @@ mod tests {
         assert_eq!(agent["value"], format!("ghcr.io/tibr/tibr-agent{tag}"));
     }
 
-    #[test]
-    fn the_backup_role_lets_the_agent_report() {
-        let role = documents("backup-rbac.yaml")
-            .into_iter()
-            .find(|d| d["kind"] == "Role")
-            .unwrap();
-        let role: Role = serde_json::from_value(role).unwrap();
-        let allows = |resource: &str, verb: &str| {
-            role.rules.iter().flatten().any(|r| {
-                r.resources.iter().flatten().any(|x| x == resource)
-                    && r.verbs.iter().any(|v| v == verb || v == "*")
-            })
-        };
-        for (resource, verb) in [
-            ("backups", "get"),
-            ("backups", "watch"),
-            ("backups", "update"),
-            ("backups/status", "update"),
-            ("backups/status", "patch"),
-            ("events", "create"),
-            ("events", "patch"),
-            // Kept from TiDB Operator's file for its restore pods.
-            ("restores", "update"),
-        ] {
-            assert!(allows(resource, verb), "{verb} {resource}");
+    /// `(identity, group, resource, verb)` of every row of the table of API calls in
+    /// `deploy/README.md`.
+    fn documented_calls() -> Vec<(String, String, String, String)> {
+        let text = std::fs::read_to_string(deploy().join("README.md")).unwrap();
+        let mut calls = Vec::new();
+        for line in text.lines() {
+            let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+            if cells.len() != 5 || !matches!(cells[0], "agent" | "operator") {
+                continue;
+            }
+            let group = if cells[1] == "core" { "" } else { cells[1] };
+            for verb in cells[3].split(',').map(str::trim) {
+                calls.push((
+                    cells[0].to_owned(),
+                    group.to_owned(),
+                    cells[2].trim_matches('`').to_owned(),
+                    verb.to_owned(),
+                ));
+            }
         }
+        calls
+    }
+
+    fn allows(
+        rules: &[k8s_openapi::api::rbac::v1::PolicyRule],
+        group: &str,
+        resource: &str,
+        verb: &str,
+    ) -> bool {
+        let has = |list: &[String], v: &str| list.iter().any(|x| x == v || x == "*");
+        rules.iter().any(|r| {
+            has(r.api_groups.as_deref().unwrap_or_default(), group)
+                && has(r.resources.as_deref().unwrap_or_default(), resource)
+                && has(&r.verbs, verb)
+        })
+    }
+
+    #[test]
+    fn the_manifests_allow_every_documented_api_call() {
+        let role: Role = serde_json::from_value(
+            documents("backup-rbac.yaml")
+                .into_iter()
+                .find(|d| d["kind"] == "Role")
+                .unwrap(),
+        )
+        .unwrap();
+        let cluster_role: ClusterRole = serde_json::from_value(
+            documents("operator/rbac.yaml")
+                .into_iter()
+                .find(|d| d["kind"] == "ClusterRole")
+                .unwrap(),
+        )
+        .unwrap();
+        let calls = documented_calls();
+        for who in ["agent", "operator"] {
+            assert!(
+                calls.iter().any(|c| c.0 == who),
+                "no {who} rows in deploy/README.md"
+            );
+        }
+        for (who, group, resource, verb) in &calls {
+            let rules = match who.as_str() {
+                "agent" => role.rules.as_deref().unwrap_or_default(),
+                _ => cluster_role.rules.as_deref().unwrap_or_default(),
+            };
+            assert!(
+                allows(rules, group, resource, verb),
+                "the {who}'s {verb} {group}/{resource} is not allowed"
+            );
+        }
+        // What the agent needs beyond reporting: its TidbCluster (TLS, TiKV version).
+        for verb in ["get", "list", "watch"] {
+            assert!(allows(
+                role.rules.as_deref().unwrap_or_default(),
+                "pingcap.com",
+                "tidbclusters",
+                verb
+            ));
+        }
+        // Kept from TiDB Operator's file for its restore pods.
+        assert!(allows(
+            role.rules.as_deref().unwrap_or_default(),
+            "pingcap.com",
+            "restores",
+            "update"
+        ));
     }
 }

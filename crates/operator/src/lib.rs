@@ -32,3 +32,7 @@ pub use settings::{Settings, parse_addr};
 
 /// The field manager and event reporter name of the operator.
 pub const NAME: &str = "tibr-operator";
+
+/// The agent image of this version: backup and clean Job pods run it.
+pub const DEFAULT_AGENT_IMAGE: &str =
+    concat!("ghcr.io/tibr/tibr-agent:v", env!("CARGO_PKG_VERSION"));

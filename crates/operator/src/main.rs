@@ -8,7 +8,7 @@ use tibr_runtime::telemetry::LogFormat;
 #[command(version, about)]
 struct Args {
     /// Image of the backup and clean Job pods.
-    #[arg(long, env = "TIBR_AGENT_IMAGE", default_value = concat!("ghcr.io/tibr/tibr-agent:v", env!("CARGO_PKG_VERSION")))]
+    #[arg(long, env = "TIBR_AGENT_IMAGE", default_value = tibr_operator::DEFAULT_AGENT_IMAGE)]
     agent_image: String,
     /// Where to serve Prometheus metrics.
     #[arg(long, env = "TIBR_METRICS_ADDR", default_value = ":8080", value_parser = tibr_operator::parse_addr)]

@@ -14,7 +14,7 @@ use tokio::sync::{Notify, watch};
 use super::{registry::Registry, store::Store};
 
 /// Who a bearer token authenticates.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Identity {
     Admin,
     ServiceAccount { namespace: String, name: String },
@@ -89,6 +89,8 @@ pub struct Cluster {
     /// Signalled after every committed write so controllers inside the emulator re-check.
     pub changed: Notify,
     pub shutdown: watch::Sender<bool>,
+    /// Who made which kind of request (for RBAC checks in tests).
+    pub accesses: super::access::AccessLog,
 }
 
 impl Cluster {
@@ -109,6 +111,7 @@ impl Cluster {
             state: Mutex::new(state),
             changed: Notify::new(),
             shutdown,
+            accesses: Default::default(),
         }
     }
 

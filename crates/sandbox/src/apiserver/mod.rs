@@ -1,4 +1,5 @@
 //! The Kubernetes API emulator: one HTTPS server per emulated cluster.
+pub mod access;
 pub mod builtin;
 pub mod cause;
 pub mod cluster;

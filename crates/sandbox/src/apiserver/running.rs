@@ -100,6 +100,43 @@ impl RunningCluster {
         Ok(kube::Client::try_from(config)?)
     }
 
+    /// A kube-rs client authenticated as ServiceAccount `namespace/name`, as a program in a
+    /// pod under that account would be (the token is known to this server only). Its requests
+    /// are recorded under that identity in [`Cluster::accesses`](super::cluster::Cluster).
+    pub async fn client_as(&self, namespace: &str, name: &str) -> anyhow::Result<kube::Client> {
+        let token = format!("sa.{}", Alphanumeric.sample_string(&mut rand::rng(), 48));
+        self.cluster.lock().tokens.insert(
+            token.clone(),
+            super::cluster::Identity::ServiceAccount {
+                namespace: namespace.to_string(),
+                name: name.to_string(),
+            },
+        );
+        self.client_with_token(&token, namespace).await
+    }
+
+    async fn client_with_token(
+        &self,
+        token: &str,
+        namespace: &str,
+    ) -> anyhow::Result<kube::Client> {
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let doc = json!({
+            "apiVersion": "v1", "kind": "Config",
+            "clusters": [{"name": self.name(), "cluster": {"server": self.url(), "certificate-authority-data": b64(&self.ca_pem)}}],
+            "users": [{"name": "user", "user": {"token": token}}],
+            "contexts": [{"name": self.name(), "context": {"cluster": self.name(), "user": "user", "namespace": namespace}}],
+            "current-context": self.name(),
+        });
+        let kubeconfig: kube::config::Kubeconfig = serde_json::from_value(doc)?;
+        let config = kube::Config::from_custom_kubeconfig(
+            kubeconfig,
+            &kube::config::KubeConfigOptions::default(),
+        )
+        .await?;
+        Ok(kube::Client::try_from(config)?)
+    }
+
     pub async fn stop(self) {
         let _ = self.cluster.shutdown.send(true);
         for task in self.tasks {

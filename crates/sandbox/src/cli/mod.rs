@@ -76,7 +76,8 @@ pub fn cluster_names(spec: &str) -> anyhow::Result<Vec<String>> {
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::Up { dir, clusters } => {
-            let config = SandboxConfig::new(dir, cluster_names(&clusters)?);
+            let mut config = SandboxConfig::new(dir, cluster_names(&clusters)?);
+            config.programs = Some(this_executable()?);
             let sandbox = Sandbox::start(config).await?;
             for line in sandbox.endpoint_lines() {
                 println!("{line}");
@@ -104,6 +105,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             ExitCode::FAILURE
         }),
     }
+}
+
+/// This `tibr-sandbox`, which pods run as `tibr-agent` and `br` (multi-call).
+pub fn this_executable() -> anyhow::Result<PathBuf> {
+    std::env::current_exe().map_err(|e| anyhow::anyhow!("finding this executable: {e}"))
 }
 
 async fn wait_for_signal() {

@@ -13,7 +13,7 @@
 //! is accepted and not stored, as an unknown one is refused (`InvalidStorageClass`).
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeSet, HashMap},
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -25,6 +25,7 @@ use s3s::{
     access::{S3Access, S3AccessContext},
     auth::{S3Auth, SecretKey},
     dto::{CreateMultipartUploadInput, PutObjectInput, StorageClass},
+    path::S3Path,
     s3_error,
 };
 
@@ -69,6 +70,8 @@ pub enum KeyError {
 #[derive(Default)]
 pub struct CredentialStore {
     keys: Mutex<HashMap<String, Key>>,
+    /// Who touched objects where: `(principal, "bucket/dir/")`, distinct pairs only.
+    uses: Mutex<BTreeSet<(String, String)>>,
 }
 
 impl std::fmt::Debug for CredentialStore {
@@ -137,6 +140,31 @@ impl CredentialStore {
     /// Who a key belongs to (`user/sandbox`, `assumed-role/user/session`).
     pub fn principal(&self, access_key: &str) -> Option<String> {
         self.lock().get(access_key).map(|k| k.principal.clone())
+    }
+
+    /// Which principal read or wrote objects in which directory (`bucket/dir/`, the key up
+    /// to its last `/`): how a test or the demo tells which credentials a backup used.
+    pub fn uses(&self) -> Vec<(String, String)> {
+        self.uses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    fn record_use(&self, access_key: &str, path: &S3Path) {
+        let S3Path::Object { bucket, key } = path else {
+            return;
+        };
+        let Some(principal) = self.principal(access_key) else {
+            return;
+        };
+        let dir = key.rfind('/').map_or("", |i| &key[..=i]);
+        self.uses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((principal, format!("{bucket}/{dir}")));
     }
 
     /// The secret and session token of a key that is valid now.
@@ -240,6 +268,7 @@ impl S3Access for S3Keys {
                 "The provided token is malformed or otherwise invalid."
             ));
         }
+        self.0.record_use(&credentials.access_key, cx.s3_path());
         Ok(())
     }
 }

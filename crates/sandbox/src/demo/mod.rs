@@ -5,6 +5,7 @@
 mod basics;
 mod cloud;
 mod render;
+pub mod seed;
 
 use std::time::Duration;
 
@@ -79,7 +80,8 @@ pub async fn run() -> anyhow::Result<bool> {
         .prefix("tibr-sandbox-demo-")
         .tempdir()
         .context("temporary directory")?;
-    let config = SandboxConfig::new(dir.path().to_path_buf(), vec!["sandbox".to_string()]);
+    let mut config = SandboxConfig::new(dir.path().to_path_buf(), vec!["sandbox".to_string()]);
+    config.programs = Some(crate::cli::this_executable()?);
     let sandbox = Sandbox::start(config).await?;
     println!("tibr-sandbox demo: a sandbox in {}", dir.path().display());
     for line in sandbox.endpoint_lines() {

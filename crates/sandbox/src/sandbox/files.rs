@@ -38,9 +38,16 @@ pub fn install_manifests(cluster: &RunningCluster, dir: &Path) -> anyhow::Result
         .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
         .collect();
     files.sort();
+    install_files(cluster, &files)
+}
+
+/// Creates every object of the given manifest files (CRDs first) in `cluster`, as the
+/// sandbox itself (no admission by a user); objects that already exist are left alone.
+pub fn install_files(cluster: &RunningCluster, files: &[PathBuf]) -> anyhow::Result<usize> {
     let mut docs: Vec<Value> = Vec::new();
     for file in files {
-        let text = std::fs::read_to_string(&file)?;
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
         for doc in yaml_serde::Deserializer::from_str(&text) {
             let value: Value = serde::Deserialize::deserialize(doc)
                 .with_context(|| format!("parsing {}", file.display()))?;

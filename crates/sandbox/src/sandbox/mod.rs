@@ -6,8 +6,12 @@
 //! - `files`: CRD manifests and private files.
 //! - `tidb_cluster`: namespace `test1` and `TidbCluster demo1`.
 //! - `programs`: `tibr-agent` and the BR stand-in for Job pods (this binary, multi-call).
+//! - `operator`: the tibr operator of every cluster, in this process.
+//! - `apply`: `kubectl apply` for manifests (the demo's and tests').
 
+pub mod apply;
 mod files;
+pub mod operator;
 pub mod programs;
 pub mod tidb_cluster;
 
@@ -15,7 +19,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-pub use files::{find_crds_dir, install_manifests, write_private};
+pub use files::{find_crds_dir, install_files, install_manifests, write_private};
 
 use crate::{
     apiserver::{
@@ -41,6 +45,12 @@ pub struct SandboxConfig {
     /// image's entrypoint) and `br` (BR images' `/br`) in pods; this executable by default
     /// when it is `tibr-sandbox`. `None`: those images cannot run.
     pub programs: Option<PathBuf>,
+    /// Run the tibr operator in every cluster that has the Backup CRD (default). Tests that
+    /// play the operator's part themselves turn it off.
+    pub operator: bool,
+    /// The image of backup and clean pods the operator creates; the image rules map it to
+    /// `programs` (any tag of `ghcr.io/tibr/tibr-agent`).
+    pub agent_image: String,
 }
 
 impl SandboxConfig {
@@ -52,6 +62,8 @@ impl SandboxConfig {
             images: Vec::new(),
             buckets: vec![DEFAULT_BUCKET.to_string()],
             programs: programs::default_executable(),
+            operator: true,
+            agent_image: tibr_operator::DEFAULT_AGENT_IMAGE.to_string(),
         }
     }
 }
@@ -65,6 +77,8 @@ pub struct Sandbox {
     pub tidb: TidbServer,
     pub tls: Tls,
     runners: Vec<RunnerHandle>,
+    /// The operators, one per cluster with the Backup CRD.
+    pub operators: Vec<operator::OperatorHandle>,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -123,7 +137,7 @@ impl Sandbox {
             runners.push(Runner::start(cluster.client().await?, runner));
         }
         let tidb = TidbServer::start(TidbConfig::generated()).await?;
-        let sandbox = Sandbox {
+        let mut sandbox = Sandbox {
             config,
             clusters,
             s3,
@@ -131,6 +145,7 @@ impl Sandbox {
             tidb,
             tls,
             runners,
+            operators: Vec::new(),
         };
         if let Some(dir) = sandbox.config.crds_dir.clone() {
             for cluster in &sandbox.clusters {
@@ -144,6 +159,20 @@ impl Sandbox {
             }
         }
         sandbox.create_tidb_clusters()?;
+        if sandbox.config.operator {
+            let deploy = operator::deploy_dir(sandbox.config.crds_dir.as_deref());
+            for cluster in &sandbox.clusters {
+                if operator::backup_crd_installed(cluster) {
+                    let handle =
+                        operator::start(cluster, &sandbox.config.agent_image, deploy.as_deref())
+                            .await
+                            .with_context(|| {
+                                format!("starting the operator of {}", cluster.name())
+                            })?;
+                    sandbox.operators.push(handle);
+                }
+            }
+        }
         sandbox.write_files()?;
         Ok(sandbox)
     }
@@ -222,6 +251,20 @@ impl Sandbox {
             tidb_cluster::NAME,
             self.tidb.user()
         ));
+        for cluster in &self.clusters {
+            match self.operators.iter().find(|o| o.cluster == cluster.name()) {
+                Some(o) => lines.push(o.endpoint_line()),
+                None => lines.push(format!(
+                    "operator {:<11} not running ({})",
+                    cluster.name(),
+                    if self.config.operator {
+                        "the Backup CRD is not installed"
+                    } else {
+                        "turned off"
+                    }
+                )),
+            }
+        }
         lines.push(format!("sts {:<16} {}", "", self.cloud.sts_endpoint()));
         lines.push(format!(
             "metadata {:<11} {} (one path per pod)",
@@ -252,7 +295,11 @@ impl Sandbox {
     }
 
     pub async fn stop(self) {
-        // Pods first: their processes must not outlive the sandbox.
+        // Operators first, so none acts on a cluster going away; then pods, whose
+        // processes must not outlive the sandbox.
+        for o in self.operators {
+            o.stop().await;
+        }
         for r in self.runners {
             r.stop().await;
         }

@@ -39,6 +39,8 @@ impl Env {
         let dir = tempfile::tempdir().unwrap();
         let mut config = SandboxConfig::new(dir.path().join("sandbox"), vec!["sandbox".into()]);
         config.programs = Some(PathBuf::from(env!("CARGO_BIN_EXE_tibr-sandbox")));
+        // These tests create the Jobs themselves, as the operator will.
+        config.operator = false;
         let sandbox = Sandbox::start(config).await.expect("the sandbox starts");
         assert!(
             sandbox.mount_namespaces(),

@@ -97,6 +97,7 @@ pub async fn handle(
             }
         }
         Route::Resource(path) => {
+            cluster.accesses.record(&who, &parts.method, &path, &query);
             let ctx = resource::Ctx {
                 cluster: &cluster,
                 method: &parts.method,

@@ -1,0 +1,175 @@
+//! The seed document's ad-hoc Backups ("Back up Data to S3-Compatible Storage Using BR",
+//! kept in `crates/api/tests/seeds/`), exactly as written, with only `${tidb_host}`,
+//! `${tidb_port}` and `${tidb_user}` filled in: the demo, the end-to-end tests and a user at
+//! a shell apply the same text.
+//!
+//! The document's three examples share one name (`demo1-backup-s3`) and one prefix
+//! (`my-folder`): they are alternatives. Run side by side, the names would collide and BR
+//! would refuse the second backup into a prefix that already holds one, so
+//! [`SeedBackup::distinct`] gives each its own name suffix and prefix.
+
+use anyhow::Context;
+use serde_json::Value;
+
+/// The seed document.
+pub const DOCUMENT: &str = include_str!("../../../api/tests/seeds/backup-to-aws-s3-using-br.md");
+
+/// How an example grants the backup access to S3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credentials {
+    /// `spec.s3.secretName: s3-secret` (access key and secret key).
+    StaticKeys,
+    /// The Backup's annotation `iam.amazonaws.com/role`, served by kube2iam.
+    Kube2iam,
+    /// `spec.serviceAccount` whose ServiceAccount is annotated `eks.amazonaws.com/role-arn`.
+    Irsa,
+}
+
+impl Credentials {
+    /// The name suffix and prefix part [`SeedBackup::distinct`] uses.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Credentials::StaticKeys => "keys",
+            Credentials::Kube2iam => "kube2iam",
+            Credentials::Irsa => "irsa",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Credentials::StaticKeys => "AccessKey and SecretKey in s3-secret",
+            Credentials::Kube2iam => "IAM role of the pod (kube2iam annotation)",
+            Credentials::Irsa => "IAM role of the ServiceAccount (IRSA)",
+        }
+    }
+}
+
+/// One of the document's `Backup` manifests.
+#[derive(Debug, Clone)]
+pub struct SeedBackup {
+    pub credentials: Credentials,
+    /// The YAML, placeholders filled in, comments kept.
+    pub yaml: String,
+}
+
+impl SeedBackup {
+    pub fn value(&self) -> anyhow::Result<Value> {
+        yaml_serde::from_str(&self.yaml).context("the seed's Backup is not YAML")
+    }
+
+    pub fn name(&self) -> anyhow::Result<String> {
+        let v = self.value()?;
+        v["metadata"]["name"]
+            .as_str()
+            .map(str::to_string)
+            .context("the seed's Backup has no name")
+    }
+
+    /// The same manifest named `<name>-<suffix>` and writing to `<prefix>/<suffix>`.
+    pub fn distinct(&self) -> anyhow::Result<SeedBackup> {
+        let suffix = self.credentials.suffix();
+        let mut out = String::new();
+        let (mut named, mut prefixed) = (false, false);
+        for line in self.yaml.lines() {
+            let trimmed = line.trim_start();
+            let indent = &line[..line.len() - trimmed.len()];
+            if !named && indent == "  " && trimmed.starts_with("name: ") {
+                out.push_str(&format!("{line}-{suffix}\n"));
+                named = true;
+            } else if !prefixed && trimmed.starts_with("prefix: ") {
+                out.push_str(&format!("{line}/{suffix}\n"));
+                prefixed = true;
+            } else {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        anyhow::ensure!(named && prefixed, "the seed's Backup has no name or prefix");
+        Ok(SeedBackup {
+            credentials: self.credentials,
+            yaml: out,
+        })
+    }
+}
+
+/// The document's three ad-hoc `Backup`s, in its order (static keys, kube2iam, IRSA), with
+/// TiDB at `host:port` as `user`.
+pub fn backups(host: &str, port: u16, user: &str) -> anyhow::Result<Vec<SeedBackup>> {
+    let mut out = Vec::new();
+    for block in yaml_blocks(DOCUMENT) {
+        let yaml = block
+            .replace("${tidb_host}", host)
+            .replace("${tidb_port}", &port.to_string())
+            .replace("${tidb_user}", user);
+        let value: Value = match yaml_serde::from_str(&yaml) {
+            Ok(v) => v,
+            Err(_) => continue,
+        };
+        if value["kind"] != "Backup" {
+            continue;
+        }
+        let credentials = if !value["metadata"]["annotations"]["iam.amazonaws.com/role"].is_null() {
+            Credentials::Kube2iam
+        } else if !value["spec"]["serviceAccount"].is_null() {
+            Credentials::Irsa
+        } else {
+            Credentials::StaticKeys
+        };
+        out.push(SeedBackup { credentials, yaml });
+    }
+    anyhow::ensure!(
+        out.iter().map(|b| b.credentials).collect::<Vec<_>>()
+            == [
+                Credentials::StaticKeys,
+                Credentials::Kube2iam,
+                Credentials::Irsa
+            ],
+        "the seed document should hold the three ad-hoc Backups in that order"
+    );
+    Ok(out)
+}
+
+/// The contents of the ```` ```yaml ```` fences of `markdown`, without the fences'
+/// indentation (the document nests them in list items).
+fn yaml_blocks(markdown: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut open: Option<(usize, String)> = None;
+    for line in markdown.lines() {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        match &mut open {
+            None if trimmed.trim_end() == "```yaml" => open = Some((indent, String::new())),
+            None => {}
+            Some(_) if trimmed.trim_end() == "```" => {
+                if let Some((_, text)) = open.take() {
+                    blocks.push(text);
+                }
+            }
+            Some((fence, text)) => {
+                text.push_str(&line[indent.min(*fence)..]);
+                text.push('\n');
+            }
+        }
+    }
+    blocks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_three_ad_hoc_backups_as_written() {
+        let all = backups("127.0.0.1", 4000, "root").unwrap();
+        let first = all[0].value().unwrap();
+        assert_eq!(first["metadata"]["name"], "demo1-backup-s3");
+        assert_eq!(first["spec"]["from"]["host"], "127.0.0.1");
+        assert_eq!(first["spec"]["from"]["port"], 4000);
+        assert_eq!(first["spec"]["s3"]["secretName"], "s3-secret");
+        assert!(all[0].yaml.contains("# logLevel: info"), "comments kept");
+        let irsa = all[2].distinct().unwrap().value().unwrap();
+        assert_eq!(irsa["metadata"]["name"], "demo1-backup-s3-irsa");
+        assert_eq!(irsa["spec"]["s3"]["prefix"], "my-folder/irsa");
+        assert_eq!(irsa["spec"]["serviceAccount"], "tidb-backup-manager");
+    }
+}
