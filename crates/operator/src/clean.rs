@@ -14,11 +14,13 @@ use tibr_storage::{CleanOptions, CleanReport, OpenOptions, S3Target, Target, env
 
 use crate::error::is_not_found;
 
-/// Deletes everything under the Backup's prefix with the credentials in its Secret.
+/// Deletes everything under the Backup's prefix with the credentials in its Secret;
+/// `s3_endpoint` is where S3 is when the Backup names no endpoint (`Settings::s3_endpoint`).
 pub async fn clean_in_process(
     client: &kube::Client,
     namespace: &str,
     plan: &InProcessClean,
+    s3_endpoint: Option<&str>,
 ) -> Result<CleanReport, String> {
     let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
     let secret = match secrets.get(&plan.secret_name).await {
@@ -47,9 +49,12 @@ pub async fn clean_in_process(
             })
             .ok_or_else(|| format!("Secret {namespace}/{} has no key {key}", plan.secret_name))
     };
-    let environment = tibr_storage::Env::empty()
+    let mut environment = tibr_storage::Env::empty()
         .with(env::ACCESS_KEY_ID, value(defaults::S3_ACCESS_KEY_KEY)?)
         .with(env::SECRET_ACCESS_KEY, value(defaults::S3_SECRET_KEY_KEY)?);
+    if let Some(endpoint) = s3_endpoint {
+        environment = environment.with(env::ENDPOINT_URL_S3, endpoint);
+    }
     let s3 = &plan.s3;
     let target = Target::S3(S3Target {
         provider: s3.provider.as_str().to_string(),

@@ -15,6 +15,10 @@ pub struct Settings {
     pub namespace: Option<String>,
     /// The operator pod's name, shown as the reporting instance of its Events.
     pub pod_name: Option<String>,
+    /// Where S3 is for a Backup that names no `spec.s3.endpoint`, when the operator deletes
+    /// its data itself (a namespace being deleted): what `AWS_ENDPOINT_URL_S3` tells a pod.
+    /// `None` (a real cluster): AWS. The sandbox points it at its own S3.
+    pub s3_endpoint: Option<String>,
 }
 
 impl Settings {
@@ -26,6 +30,7 @@ impl Settings {
             health_addr: SocketAddr::from(([0, 0, 0, 0], 8081)),
             namespace: None,
             pod_name: None,
+            s3_endpoint: None,
         }
     }
 }

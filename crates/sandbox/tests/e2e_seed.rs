@@ -244,3 +244,92 @@ async fn the_seeds_three_credential_variants_complete_with_what_each_promises() 
     assert!(agent >= 4 && operator >= 10, "{agent} {operator}");
     env.stop().await;
 }
+
+/// The seed's static-key Backup with TiDB's `from` filled from the sandbox, as JSON, renamed.
+fn seed_static(env: &Env, name: &str, prefix: &str) -> serde_json::Value {
+    let mut v = env.seed_backups_on_sandbox_tidb()[0].value().unwrap();
+    v["metadata"]["name"] = serde_json::json!(name);
+    v["spec"]["s3"]["prefix"] = serde_json::json!(prefix);
+    v
+}
+
+#[tokio::test]
+async fn an_invalid_backup_says_which_field_and_starts_nothing() {
+    let env = Env::start().await;
+    env.seed_secrets(env.sandbox.tidb.password()).await;
+    // useKMS would hand TiDB ciphertext as the password; tibr refuses it up front.
+    let mut v = seed_static(&env, "kms", "kms");
+    v["spec"]["useKMS"] = serde_json::json!(true);
+    v["spec"]["tikvGCLifeTime"] = serde_json::json!("3 days");
+    env.create_backup(v).await;
+    let b = env.wait_phase("kms", "Invalid", 30).await;
+    let (status, reason, message) = condition(&b, "Invalid").unwrap();
+    assert_eq!((status.as_str(), reason.as_str()), ("True", "InvalidSpec"));
+    assert!(
+        message.contains("spec.useKMS: KMS-encrypted credentials are not supported")
+            && message.contains("spec.tikvGCLifeTime"),
+        "{message}"
+    );
+    let events = env.events(Some("kms")).await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e.starts_with("Warning InvalidSpec") && e.contains("spec.useKMS")),
+        "{events:?}"
+    );
+    assert!(
+        env.job("backup-kms").await.is_none(),
+        "no Job for an invalid spec"
+    );
+    assert!(env.objects("my-bucket", "kms").is_empty());
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn a_missing_secret_key_is_named_and_the_backup_completes_once_it_is_there() {
+    let env = Env::start().await;
+    let tidb = &env.sandbox.tidb;
+    env.secret(
+        TIDB_SECRET,
+        serde_json::json!({"password": tidb.password()}),
+    )
+    .await;
+    // The S3 Secret without its secret key.
+    env.secret(
+        S3_SECRET,
+        serde_json::json!({"access_key": env.sandbox.s3.access_key}),
+    )
+    .await;
+    env.create_backup(seed_static(&env, "waiting", "waiting"))
+        .await;
+    let b = env.wait_phase("waiting", "RetryFailed", 30).await;
+    let (_, reason, message) = condition(&b, "RetryFailed").unwrap();
+    assert_eq!(reason, "s3KeyNotExist");
+    assert!(
+        message.contains("Secret test1/s3-secret") && message.contains("no key secret_key"),
+        "{message}"
+    );
+    assert!(env.job("backup-waiting").await.is_none());
+
+    // Fixing the Secret wakes the Backup (no waiting for a resync).
+    let patch = serde_json::json!({"stringData": {"secret_key": env.sandbox.s3.secret_key}});
+    kube::Api::<k8s_openapi::api::core::v1::Secret>::namespaced(env.client.clone(), NS)
+        .patch(
+            S3_SECRET,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+        .unwrap();
+    // Within half the 30 s requeue: only the Secret watch can have woken it.
+    let b = env.wait_phase("waiting", "Complete", 15).await;
+    assert_eq!(
+        b.status.unwrap().backup_path.as_deref(),
+        Some("s3://my-bucket/waiting")
+    );
+    assert!(
+        env.objects("my-bucket", "waiting")
+            .contains(&"waiting/backupmeta".to_string())
+    );
+    env.stop().await;
+}

@@ -151,7 +151,14 @@ pub async fn act(
     }
 
     if let Some(clean) = &plan.clean_in_process {
-        match clean::clean_in_process(&ctx.client, &namespace, clean).await {
+        match clean::clean_in_process(
+            &ctx.client,
+            &namespace,
+            clean,
+            ctx.settings.s3_endpoint.as_deref(),
+        )
+        .await
+        {
             Ok(report) => {
                 count_clean(ctx, "operator", "succeeded");
                 let note = format!(

@@ -163,12 +163,14 @@ impl Sandbox {
             let deploy = operator::deploy_dir(sandbox.config.crds_dir.as_deref());
             for cluster in &sandbox.clusters {
                 if operator::backup_crd_installed(cluster) {
-                    let handle =
-                        operator::start(cluster, &sandbox.config.agent_image, deploy.as_deref())
-                            .await
-                            .with_context(|| {
-                                format!("starting the operator of {}", cluster.name())
-                            })?;
+                    let handle = operator::start(
+                        cluster,
+                        &sandbox.config.agent_image,
+                        deploy.as_deref(),
+                        &sandbox.s3.endpoint(),
+                    )
+                    .await
+                    .with_context(|| format!("starting the operator of {}", cluster.name()))?;
                     sandbox.operators.push(handle);
                 }
             }

@@ -98,11 +98,13 @@ pub fn backup_crd_installed(cluster: &RunningCluster) -> bool {
 }
 
 /// Starts the operator for `cluster` with `agent_image`; `deploy` is the workspace's
-/// `deploy/` directory, if known (for the operator's RBAC objects).
+/// `deploy/` directory, if known (for the operator's RBAC objects); `s3_endpoint` is where
+/// S3 is for Backups that name none (the sandbox's, as pods are told).
 pub async fn start(
     cluster: &RunningCluster,
     agent_image: &str,
     deploy: Option<&Path>,
+    s3_endpoint: &str,
 ) -> anyhow::Result<OperatorHandle> {
     identity(cluster, deploy)?;
     let client = cluster
@@ -113,6 +115,7 @@ pub async fn start(
     settings.metrics_addr = free_port()?;
     settings.health_addr = free_port()?;
     settings.pod_name = Some(format!("tibr-operator-{}", cluster.name()));
+    settings.s3_endpoint = Some(s3_endpoint.to_string());
     let (metrics_addr, health_addr) = (settings.metrics_addr, settings.health_addr);
     let (tx, rx) = oneshot::channel::<()>();
     let span = tracing::info_span!("operator", cluster = %cluster.name());
