@@ -15,8 +15,8 @@ fn main() -> std::process::ExitCode {
         let code = program(argv);
         return std::process::ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
-    tibr_sandbox::cli::init_tracing();
     let args = tibr_sandbox::cli::Args::parse();
+    tibr_sandbox::cli::init_tracing(args.command.default_log_level());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

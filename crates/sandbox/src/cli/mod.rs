@@ -41,9 +41,20 @@ pub enum Command {
     },
 }
 
-pub fn init_tracing() {
+impl Command {
+    /// The log level when `TIBR_LOG` is not set: `up` logs what the operator does (`info`);
+    /// the demo prints what a user sees, so only warnings reach its standard error.
+    pub fn default_log_level(&self) -> &'static str {
+        match self {
+            Command::Demo => "warn",
+            _ => "info",
+        }
+    }
+}
+
+pub fn init_tracing(default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TIBR_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

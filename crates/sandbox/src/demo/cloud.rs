@@ -48,9 +48,12 @@ pub async fn run(sandbox: &Sandbox, report: &mut Report) -> anyhow::Result<()> {
         "metadata": {"name": "s3-secret"},
         "stringData": {"access_key": sandbox.s3.access_key, "secret_key": sandbox.s3.secret_key}
     }))?;
-    Api::<Secret>::namespaced(client.clone(), NS)
-        .create(&PostParams::default(), &secret)
-        .await?;
+    created_or_there(
+        Api::<Secret>::namespaced(client.clone(), NS)
+            .create(&PostParams::default(), &secret)
+            .await,
+        "secret/s3-secret",
+    )?;
     command(&format!(
         "kubectl create sa tidb-backup-manager -n test1 && \
          kubectl annotate sa tidb-backup-manager -n test1 eks.amazonaws.com/role-arn={ROLE}"
@@ -59,9 +62,12 @@ pub async fn run(sandbox: &Sandbox, report: &mut Report) -> anyhow::Result<()> {
         "name": "tidb-backup-manager",
         "annotations": {"eks.amazonaws.com/role-arn": ROLE}
     }}))?;
-    Api::<ServiceAccount>::namespaced(client.clone(), NS)
-        .create(&PostParams::default(), &sa)
-        .await?;
+    created_or_there(
+        Api::<ServiceAccount>::namespaced(client.clone(), NS)
+            .create(&PostParams::default(), &sa)
+            .await,
+        "serviceaccount/tidb-backup-manager",
+    )?;
 
     let exe = std::env::current_exe()?.display().to_string();
     let key_ref = |key: &str| json!({"secretKeyRef": {"name": "s3-secret", "key": key}});
@@ -126,6 +132,18 @@ pub async fn run(sandbox: &Sandbox, report: &mut Report) -> anyhow::Result<()> {
             && env.iter().any(|e| e == "AWS_WEB_IDENTITY_TOKEN_FILE"),
         "the pod identity webhook added AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE",
     );
+    Ok(())
+}
+
+/// A create that found the object already there (the backup scenario made it) is fine.
+fn created_or_there<T>(result: Result<T, kube::Error>, what: &str) -> anyhow::Result<()> {
+    match result {
+        Ok(_) => println!("{what} created"),
+        Err(kube::Error::Api(e)) if e.code == 409 => {
+            println!("{what} is already there (the backups above made it)")
+        }
+        Err(e) => return Err(e.into()),
+    }
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! scenarios, printing what a user would see and checking every claim. The exit status
 //! is non-zero when any check fails.
 
+mod backups;
 mod basics;
 mod cloud;
 mod render;
@@ -89,6 +90,9 @@ pub async fn run() -> anyhow::Result<bool> {
     }
     let mut report = Report::default();
     let mut outcome = basics::run(&sandbox, &mut report).await;
+    if outcome.is_ok() {
+        outcome = backups::run(&sandbox, &mut report).await;
+    }
     if outcome.is_ok() {
         outcome = cloud::run(&sandbox, &mut report).await;
     }
