@@ -371,3 +371,79 @@ async fn a_gc_life_time_changed_by_someone_else_is_left_alone() {
     );
     env.stop().await;
 }
+
+#[tokio::test]
+async fn a_gc_life_time_another_running_backup_holds_is_handed_over() {
+    let mut env = Env::start().await;
+    env.s3_secret(NS, true).await;
+    env.tidb_secret(NS).await;
+    // The other backup is in another namespace: the operator sees every Backup of the
+    // TiDB cluster, where the agent sees only its own namespace's.
+    env.namespace("test2").await;
+    env.s3_secret("test2", true).await;
+    env.tidb_secret("test2").await;
+    let tidb = std::sync::Arc::new(ChangedByHand {
+        current: "72h0m0s".into(),
+        password: env.tidb.password().to_string(),
+        writes: Default::default(),
+    });
+    env.start_operator_with(tidb.clone()).await;
+    env.backup(
+        NS,
+        "holder",
+        "holder",
+        json!({"env": [{"name": "STUB_MODE", "value": "sleep"}, {"name": "STUB_GC_RAISED", "value": "72h"}]}),
+    )
+    .await;
+    wait_for(60, "holder running with its raise recorded", || async {
+        let b = env.get(NS, "holder").await?;
+        let s = b.status?;
+        (s.phase.map(|p| p.as_str().to_string()).as_deref() == Some("Running")
+            && s.gc_life_time.is_some())
+        .then_some(())
+    })
+    .await;
+    env.backup(
+        "test2",
+        "dead",
+        "dead",
+        json!({"env": [{"name": "STUB_MODE", "value": "die"}, {"name": "STUB_GC_RAISED", "value": "72h"}],
+               "backoffRetryPolicy": {"maxRetryTimes": 0}}),
+    )
+    .await;
+    let events = wait_for(60, "the hand-over Event", || async {
+        let events = env.events("test2", Some("dead")).await;
+        events
+            .iter()
+            .any(|e| e.starts_with("Normal GcLifeTimeHandedOver"))
+            .then_some(events)
+    })
+    .await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e.contains("test1/holder") && e.contains("10m0s")),
+        "{events:?}"
+    );
+    assert!(
+        tidb.writes.lock().unwrap().is_empty(),
+        "the value stays raised while holder runs"
+    );
+    let dead = env.get("test2", "dead").await.unwrap();
+    assert!(
+        dead.status
+            .clone()
+            .unwrap()
+            .gc_life_time
+            .unwrap()
+            .needs_restore(),
+        "the record stays open: the operator looks again"
+    );
+    assert!(
+        !dead
+            .annotations()
+            .contains_key("tidb.pingcap.com/gc-life-time-not-restored"),
+        "a hand-over is not a refusal"
+    );
+    env.stop().await;
+}

@@ -9,7 +9,8 @@
 #   fail      Running, then Failed (BackupDataToRemoteFailed), exit 1: a failure it reported
 #   die       Running with backupPath (and a raised gcLifeTime record when STUB_GC_RAISED
 #             is set), then exit 137 without reporting: a pod killed mid-backup
-#   sleep     Running with backupPath, then sleep until killed
+#   sleep     Running with backupPath (and the raised record with STUB_GC_RAISED), then
+#             sleep until killed
 # The clean subcommand writes Clean=True, or CleanFailed and exits 1 with STUB_CLEAN=fail.
 set -u
 cmd=$1
@@ -64,7 +65,7 @@ backup)
     exit 137
     ;;
   sleep)
-    update ".backupPath = \$path | $(cond Running True '')"
+    update ".backupPath = \$path | $gc | $(cond Running True '')"
     exec sleep 600
     ;;
   esac
