@@ -74,28 +74,7 @@ fn workspace() -> PathBuf {
 async fn a_new_user_takes_the_seeds_backup_with_up_and_kubectl() {
     let dir = tempfile::tempdir().unwrap();
     let sandbox_dir = dir.path().join("sbx");
-    let mut up = tokio::process::Command::new(env!("CARGO_BIN_EXE_tibr-sandbox"))
-        .args(["up", "--dir"])
-        .arg(&sandbox_dir)
-        .current_dir(workspace())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(up.stdout.take().unwrap()).lines();
-    let mut printed = Vec::new();
-    while !printed
-        .iter()
-        .any(|l: &String| l.starts_with("environment"))
-    {
-        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-            .await
-            .unwrap()
-            .unwrap()
-            .expect("up prints its endpoints");
-        printed.push(line);
-    }
+    let (mut up, printed) = start_up(&sandbox_dir).await;
     let operator = printed
         .iter()
         .find(|l| l.starts_with("operator sandbox"))
@@ -241,7 +220,35 @@ async fn a_new_user_takes_the_seeds_backup_with_up_and_kubectl() {
         "{scraped}"
     );
 
-    // SIGTERM: `up` exits 0 and leaves no process of its own behind.
+    stop_up(&mut up, &sandbox_dir).await;
+}
+
+/// `tibr-sandbox up --dir DIR` from the workspace, until it has printed its endpoints.
+async fn start_up(dir: &Path) -> (tokio::process::Child, Vec<String>) {
+    let mut up = tokio::process::Command::new(env!("CARGO_BIN_EXE_tibr-sandbox"))
+        .args(["up", "--dir"])
+        .arg(dir)
+        .current_dir(workspace())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(up.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    while !printed.iter().any(|l: &String| l.starts_with("environment")) {
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .expect("up prints its endpoints");
+        printed.push(line);
+    }
+    (up, printed)
+}
+
+/// SIGTERM: `up` exits 0 and leaves no process of its own behind.
+async fn stop_up(up: &mut tokio::process::Child, dir: &Path) {
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(up.id().unwrap() as i32),
         nix::sys::signal::Signal::SIGTERM,
@@ -252,9 +259,63 @@ async fn a_new_user_takes_the_seeds_backup_with_up_and_kubectl() {
         .expect("up stops within 30 s")
         .unwrap();
     assert!(status.success(), "up exits 0 on SIGTERM: {status:?}");
-    let marker = sandbox_dir.to_string_lossy().into_owned();
+    let marker = dir.to_string_lossy().into_owned();
     let left = e2e::processes(|a| a.iter().any(|x| x.contains(&marker)));
     assert!(left.is_empty(), "processes left behind: {left:?}");
+}
+
+/// The shell blocks of the README's "Try a backup in the sandbox".
+fn readme_blocks() -> Vec<String> {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    let section = readme
+        .split("## Try a backup in the sandbox")
+        .nth(1)
+        .expect("the README's sandbox section")
+        .split("\n## ")
+        .next()
+        .unwrap();
+    section
+        .split("```sh\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_readmes_commands_take_a_backup() {
+    let blocks = readme_blocks();
+    assert_eq!(blocks.len(), 2, "{blocks:?}");
+    assert_eq!(
+        blocks[0].trim(),
+        "cargo run -p tibr-sandbox -- up --dir /tmp/sbx",
+        "the first block starts the sandbox (the test runs the built binary)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox_dir = dir.path().join("sbx");
+    let (mut up, _) = start_up(&sandbox_dir).await;
+    let script = blocks[1].replace("/tmp/sbx", sandbox_dir.to_str().unwrap());
+    let out = tokio::process::Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(workspace())
+        .env("HOME", dir.path())
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for want in [
+        "backup.pingcap.com/demo1-backup-s3 created",
+        "backup.pingcap.com/demo1-backup-s3 condition met",
+        "s3://my-bucket/my-folder",
+        "backupmeta",
+    ] {
+        assert!(stdout.contains(want), "{want} in:\n{stdout}");
+    }
+    stop_up(&mut up, &sandbox_dir).await;
 }
 
 /// `GET path` on `addr` (host:port) over plain HTTP; the body.
