@@ -144,6 +144,9 @@ fn yaml_files(dir: &Path) -> Result<Vec<String>> {
 }
 
 #[cfg(test)]
+mod rbac_table;
+
+#[cfg(test)]
 mod tests {
     //! The hand-written manifests in `deploy/` stay well-formed and in step with the code.
 
@@ -231,27 +234,8 @@ mod tests {
         assert_eq!(agent["value"], format!("ghcr.io/tibr/tibr-agent{tag}"));
     }
 
-    /// `(identity, group, resource, verb)` of every row of the table of API calls in
-    /// `deploy/README.md`.
-    fn documented_calls() -> Vec<(String, String, String, String)> {
-        let text = std::fs::read_to_string(deploy().join("README.md")).unwrap();
-        let mut calls = Vec::new();
-        for line in text.lines() {
-            let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
-            if cells.len() != 5 || !matches!(cells[0], "agent" | "operator") {
-                continue;
-            }
-            let group = if cells[1] == "core" { "" } else { cells[1] };
-            for verb in cells[3].split(',').map(str::trim) {
-                calls.push((
-                    cells[0].to_owned(),
-                    group.to_owned(),
-                    cells[2].trim_matches('`').to_owned(),
-                    verb.to_owned(),
-                ));
-            }
-        }
-        calls
+    fn documented_calls() -> Vec<super::rbac_table::Call> {
+        super::rbac_table::calls(&std::fs::read_to_string(deploy().join("README.md")).unwrap())
     }
 
     fn allows(
@@ -287,11 +271,17 @@ mod tests {
         let calls = documented_calls();
         for who in ["agent", "operator"] {
             assert!(
-                calls.iter().any(|c| c.0 == who),
+                calls.iter().any(|c| c.who == who),
                 "no {who} rows in deploy/README.md"
             );
         }
-        for (who, group, resource, verb) in &calls {
+        for super::rbac_table::Call {
+            who,
+            group,
+            resource,
+            verb,
+        } in &calls
+        {
             let rules = match who.as_str() {
                 "agent" => role.rules.as_deref().unwrap_or_default(),
                 _ => cluster_role.rules.as_deref().unwrap_or_default(),

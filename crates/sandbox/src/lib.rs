@@ -8,4 +8,5 @@ pub mod demo;
 pub mod runner;
 pub mod s3;
 pub mod sandbox;
+pub mod testing;
 pub mod tidb;

@@ -236,7 +236,10 @@ async fn start_up(dir: &Path) -> (tokio::process::Child, Vec<String>) {
         .unwrap();
     let mut lines = BufReader::new(up.stdout.take().unwrap()).lines();
     let mut printed = Vec::new();
-    while !printed.iter().any(|l: &String| l.starts_with("environment")) {
+    while !printed
+        .iter()
+        .any(|l: &String| l.starts_with("environment"))
+    {
         let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
             .await
             .unwrap()

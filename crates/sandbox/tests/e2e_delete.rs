@@ -161,11 +161,7 @@ async fn each_clean_policy_deletes_exactly_what_the_seed_says() {
 async fn deleting_a_running_backup_stops_br_before_its_data_is_cleaned() {
     let env = Env::start().await;
     env.seed_secrets(env.sandbox.tidb.password()).await;
-    let hang = json!([
-        {"name": "BR_SIM_HANG_AT_PERCENT", "value": "30"},
-        {"name": "BR_SIM_PROGRESS_INTERVAL_MS", "value": "50"},
-        {"name": "TIBR_PROGRESS_INTERVAL", "value": "100ms"},
-    ]);
+    let hang = json!(programs::vars(programs::HANGING_BR));
     env.create_backup(seed_backup(&env, "running", "Delete", hang))
         .await;
     let br = wait_for(60, "BR hanging at 30 %", || async {

@@ -27,15 +27,9 @@ fn seed_on(env: &Env, db: &MariaDb, user: &str, name: &str, pod_env: Value) -> V
     v
 }
 
-/// BR takes about three seconds (4 MiB at 1.5 MiB/s), reporting progress often.
+/// BR takes a few seconds, reporting progress often.
 fn slow_br() -> Value {
-    json!([
-        {"name": "BR_SIM_DATA_BYTES", "value": "4MiB"},
-        {"name": "BR_SIM_REGION_BYTES", "value": "128KiB"},
-        {"name": "BR_SIM_STORE_SPEED", "value": "384KiB"},
-        {"name": "BR_SIM_PROGRESS_INTERVAL_MS", "value": "100"},
-        {"name": "TIBR_PROGRESS_INTERVAL", "value": "300ms"},
-    ])
+    json!(programs::vars(programs::SLOW_BR))
 }
 
 /// Samples the Backup's phase and TiDB's value until the Backup ends: the values seen while
@@ -150,11 +144,7 @@ async fn after_the_agent_is_killed_mid_backup_the_operator_restores_over_tls() {
         &db,
         testing::X509_USER,
         "killed",
-        json!([
-            {"name": "BR_SIM_HANG_AT_PERCENT", "value": "30"},
-            {"name": "BR_SIM_PROGRESS_INTERVAL_MS", "value": "50"},
-            {"name": "TIBR_PROGRESS_INTERVAL", "value": "100ms"},
-        ]),
+        json!(programs::vars(programs::HANGING_BR)),
     );
     // No retry: the operator is the only one left to put the value back.
     v["spec"]["backoffRetryPolicy"] = json!({"maxRetryTimes": 0});

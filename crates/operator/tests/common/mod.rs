@@ -4,7 +4,6 @@
 #![allow(dead_code)]
 
 use std::{
-    future::Future,
     io::Write,
     path::PathBuf,
     sync::{Arc, Mutex, OnceLock},
@@ -13,11 +12,11 @@ use std::{
 
 use k8s_openapi::api::{
     batch::v1::Job,
-    core::v1::{Event, Namespace, Secret, ServiceAccount},
+    core::v1::{Namespace, Secret, ServiceAccount},
 };
 use kube::{
     Api, Client,
-    api::{DeleteParams, ListParams, PostParams},
+    api::{DeleteParams, PostParams},
 };
 use serde_json::{Value, json};
 use tibr_api::Backup;
@@ -286,25 +285,7 @@ impl Env {
 
     /// Events in `ns` as "Type Reason: note", regarding the named object (any when None).
     pub async fn events(&self, ns: &str, regarding: Option<&str>) -> Vec<String> {
-        let api: Api<Event> = Api::namespaced(self.client.clone(), ns);
-        let mut params = ListParams::default();
-        if let Some(name) = regarding {
-            params = params.fields(&format!("involvedObject.name={name}"));
-        }
-        api.list(&params)
-            .await
-            .unwrap()
-            .items
-            .into_iter()
-            .map(|e| {
-                format!(
-                    "{} {}: {}",
-                    e.type_.unwrap_or_default(),
-                    e.reason.unwrap_or_default(),
-                    e.message.unwrap_or_default()
-                )
-            })
-            .collect()
+        tibr_sandbox::testing::events(&self.client, ns, regarding).await
     }
 
     /// Puts `count` objects under `prefix` in the sandbox bucket.
@@ -351,37 +332,6 @@ pub fn merge(target: &mut Value, patch: Value) {
     }
 }
 
-/// Polls `check` every 100 ms until it returns `Some`, failing after `secs` seconds.
-pub async fn wait_for<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {secs}s waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// The condition of `type_` as (status, reason, message).
-pub fn condition(b: &Backup, type_: &str) -> Option<(String, String, String)> {
-    b.status
-        .as_ref()?
-        .conditions
-        .iter()
-        .find(|c| c.type_.as_str() == type_)
-        .map(|c| {
-            (
-                c.status.as_str().to_string(),
-                c.reason.clone().unwrap_or_default(),
-                c.message.clone().unwrap_or_default(),
-            )
-        })
-}
+// Not every test binary that includes this module uses every helper.
+#[allow(unused_imports)]
+pub use tibr_sandbox::testing::{condition, wait_until as wait_for};

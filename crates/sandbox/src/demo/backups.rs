@@ -15,7 +15,7 @@ use kube::{
     Api, Client, ResourceExt,
     api::{DeleteParams, Patch, PatchParams, PostParams},
 };
-use object_store::{ObjectStore, aws::AmazonS3Builder, path::Path};
+use object_store::{ObjectStore, path::Path};
 use serde_json::json;
 use tibr_api::Backup;
 
@@ -26,18 +26,13 @@ use super::{
 };
 use crate::sandbox::{Sandbox, apply};
 
-const NS: &str = "test1";
+const NS: &str = super::SEED_NAMESPACE;
 const BUCKET: &str = "my-bucket";
-const ROLE: &str = "arn:aws:iam::123456789012:role/user";
+const ROLE: &str = super::SEED_ROLE;
 const PROTECTION: &str = "tidb.pingcap.com/backup-protection";
 
 pub async fn run(sandbox: &Sandbox, report: &mut Report) -> anyhow::Result<()> {
-    let client = sandbox
-        .clusters
-        .first()
-        .expect("one cluster")
-        .client()
-        .await?;
+    let client = super::admin_client(sandbox).await?;
     heading("The seed's ad-hoc backups: three ways to grant access to S3");
     prerequisites(sandbox, &client, report).await?;
     let tidb = &sandbox.tidb;
@@ -246,14 +241,7 @@ async fn overview(
             && text.contains("COMMITTS"),
         "kubectl get bk -o wide shows each backup Complete with its type, path, size and commit TS",
     );
-    let store = AmazonS3Builder::new()
-        .with_endpoint(sandbox.s3.endpoint())
-        .with_allow_http(true)
-        .with_region(crate::s3::REGION)
-        .with_bucket_name(BUCKET)
-        .with_access_key_id(&sandbox.s3.access_key)
-        .with_secret_access_key(&sandbox.s3.secret_key)
-        .build()?;
+    let store = super::s3_store(sandbox, BUCKET)?;
     for b in backups {
         let prefix = format!("my-folder/{}", b.credentials.suffix());
         let listed = list(&store, &prefix).await?;
@@ -412,14 +400,7 @@ async fn delete_one(
         gone.is_some() && cleaned_by_job.get(),
         &format!("Job {clean_job} deleted the data, then the Backup went"),
     );
-    let store = AmazonS3Builder::new()
-        .with_endpoint(sandbox.s3.endpoint())
-        .with_allow_http(true)
-        .with_region(crate::s3::REGION)
-        .with_bucket_name(BUCKET)
-        .with_access_key_id(&sandbox.s3.access_key)
-        .with_secret_access_key(&sandbox.s3.secret_key)
-        .build()?;
+    let store = super::s3_store(sandbox, BUCKET)?;
     let left = list(&store, &prefix).await?;
     if left.is_empty() {
         println!("(nothing)");

@@ -52,8 +52,7 @@ fn notes_crd() -> serde_json::Value {
 }
 
 pub async fn run(sandbox: &Sandbox, report: &mut Report) -> anyhow::Result<()> {
-    let cluster = sandbox.clusters.first().expect("one cluster");
-    let client = cluster.client().await?;
+    let client = super::admin_client(sandbox).await?;
     custom_resources(&client, report).await?;
     jobs(&client, report).await?;
     namespace_deletion(&client, report).await?;
@@ -305,17 +304,10 @@ async fn namespace_deletion(client: &Client, report: &mut Report) -> anyhow::Res
 
 async fn s3(sandbox: &Sandbox, report: &mut Report) -> anyhow::Result<()> {
     use futures::TryStreamExt;
-    use object_store::{ObjectStore, ObjectStoreExt, PutPayload, aws::AmazonS3Builder, path::Path};
+    use object_store::{ObjectStore, ObjectStoreExt, PutPayload, path::Path};
     heading("The embedded S3 server");
     sandbox.s3.ensure_bucket("demo")?;
-    let store = AmazonS3Builder::new()
-        .with_endpoint(sandbox.s3.endpoint())
-        .with_allow_http(true)
-        .with_region(crate::s3::REGION)
-        .with_bucket_name("demo")
-        .with_access_key_id(&sandbox.s3.access_key)
-        .with_secret_access_key(&sandbox.s3.secret_key)
-        .build()?;
+    let store = super::s3_store(sandbox, "demo")?;
     command("aws s3 cp - s3://demo/hello/greeting.txt");
     store
         .put(

@@ -16,16 +16,11 @@ use serde_json::json;
 use super::{Report, command, heading, wait_for};
 use crate::sandbox::Sandbox;
 
-const NS: &str = "test1";
-const ROLE: &str = "arn:aws:iam::123456789012:role/user";
+const NS: &str = super::SEED_NAMESPACE;
+const ROLE: &str = super::SEED_ROLE;
 
 pub async fn run(sandbox: &Sandbox, report: &mut Report) -> anyhow::Result<()> {
-    let client = sandbox
-        .clusters
-        .first()
-        .expect("one cluster")
-        .client()
-        .await?;
+    let client = super::admin_client(sandbox).await?;
     heading("The seed's TiDB cluster and AWS permissions");
     println!(
         "TiDB for demo1 listens on {}:{} (user {}, password TIDB_PASSWORD in sandbox.env); \

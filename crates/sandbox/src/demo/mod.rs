@@ -49,6 +49,33 @@ pub fn command(cmd: &str) {
     println!("\n$ {cmd}");
 }
 
+/// The seed document's namespace and IAM role.
+const SEED_NAMESPACE: &str = "test1";
+const SEED_ROLE: &str = "arn:aws:iam::123456789012:role/user";
+
+/// An admin client of the sandbox's (first) cluster, as kubectl would be configured.
+async fn admin_client(sandbox: &Sandbox) -> anyhow::Result<kube::Client> {
+    sandbox
+        .clusters
+        .first()
+        .context("the sandbox has a cluster")?
+        .client()
+        .await
+}
+
+/// `bucket` on the sandbox's S3 with its key, as `aws s3` on the host is set up from
+/// `sandbox.env` (plain HTTP).
+fn s3_store(sandbox: &Sandbox, bucket: &str) -> anyhow::Result<object_store::aws::AmazonS3> {
+    Ok(object_store::aws::AmazonS3Builder::new()
+        .with_endpoint(sandbox.s3.endpoint())
+        .with_allow_http(true)
+        .with_region(crate::s3::REGION)
+        .with_bucket_name(bucket)
+        .with_access_key_id(&sandbox.s3.access_key)
+        .with_secret_access_key(&sandbox.s3.secret_key)
+        .build()?)
+}
+
 /// GETs `path` as a Table, the representation kubectl prints.
 pub async fn get_table(client: &kube::Client, path: &str) -> anyhow::Result<Value> {
     let req = http::Request::get(path)

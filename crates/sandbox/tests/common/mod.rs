@@ -2,7 +2,7 @@
 //! client, and helpers for custom resources and waiting.
 #![allow(dead_code)]
 
-use std::{future::Future, time::Duration};
+use std::time::Duration;
 
 use kube::{
     Api, Client,
@@ -119,23 +119,9 @@ pub fn api_error<T: std::fmt::Debug>(result: Result<T, kube::Error>) -> kube::co
 }
 
 /// Polls `check` until it returns Some, failing the test after `secs` seconds.
-pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+// Not every test binary that includes this module uses every helper.
+#[allow(unused_imports)]
+pub use tibr_sandbox::testing::wait_until as eventually;
 
 /// The real kubectl against a running cluster, with a private kubeconfig and cache.
 pub struct Kubectl {

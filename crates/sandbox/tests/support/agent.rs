@@ -5,6 +5,13 @@
 //! MariaDB (`tibr_tidb::testing`) plays TiDB.
 #![allow(dead_code)]
 
+#[path = "procs.rs"]
+mod procs;
+#[path = "programs.rs"]
+mod programs;
+
+pub use programs::vars;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -18,7 +25,7 @@ use kube::{
 };
 use serde_json::{Value, json};
 use tibr_api::{Backup, BackupConditionType};
-use tibr_sandbox::sandbox::{Sandbox, SandboxConfig};
+use tibr_sandbox::sandbox::Sandbox;
 use tibr_storage::{Env as S3Env, OpenOptions, S3Target, Store, Target};
 use tibr_tidb::testing::MariaDb;
 
@@ -37,16 +44,8 @@ pub struct Env {
 impl Env {
     pub async fn start() -> Env {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = SandboxConfig::new(dir.path().join("sandbox"), vec!["sandbox".into()]);
-        config.programs = Some(PathBuf::from(env!("CARGO_BIN_EXE_tibr-sandbox")));
         // These tests create the Jobs themselves, as the operator will.
-        config.operator = false;
-        let sandbox = Sandbox::start(config).await.expect("the sandbox starts");
-        assert!(
-            sandbox.mount_namespaces(),
-            "these tests need private mount namespaces for pods (root and `unshare --mount`): \
-             BR images provide /br that way"
-        );
+        let sandbox = programs::start_sandbox(dir.path(), false).await;
         let client = sandbox.clusters[0].client().await.unwrap();
         let sa: ServiceAccount =
             serde_json::from_value(json!({"metadata": {"name": "tidb-backup-manager"}})).unwrap();
@@ -264,14 +263,6 @@ pub fn operator_env(with_password: bool, with_keys: bool, region: &str) -> Vec<V
     env
 }
 
-/// Plain variables (test knobs for the BR stand-in and the agent).
-pub fn vars(pairs: &[(&str, &str)]) -> Vec<Value> {
-    pairs
-        .iter()
-        .map(|(k, v)| json!({"name": k, "value": v}))
-        .collect()
-}
-
 fn job(kind: &str, name: &str, backoff_limit: u32, init: Option<Value>, env: Vec<Value>) -> Value {
     let mut pod_spec = json!({
         "restartPolicy": "Never",
@@ -356,21 +347,11 @@ pub fn seed_spec(db: &MariaDb, prefix: &str) -> Value {
 
 /// BR takes a few seconds (4 MiB at about 1 MiB/s), with frequent progress.
 pub fn slow_br() -> Vec<Value> {
-    vars(&[
-        ("BR_SIM_DATA_BYTES", "4MiB"),
-        ("BR_SIM_REGION_BYTES", "128KiB"),
-        ("BR_SIM_STORE_SPEED", "384KiB"),
-        ("BR_SIM_PROGRESS_INTERVAL_MS", "100"),
-        ("TIBR_PROGRESS_INTERVAL", "300ms"),
-    ])
+    vars(programs::SLOW_BR)
 }
 
 pub fn quick_br() -> Vec<Value> {
-    vars(&[
-        ("BR_SIM_DATA_BYTES", "1MiB"),
-        ("BR_SIM_REGION_BYTES", "64KiB"),
-        ("BR_SIM_PROGRESS_INTERVAL_MS", "50"),
-    ])
+    vars(programs::QUICK_BR)
 }
 
 pub fn status(b: &Backup) -> Value {
@@ -421,22 +402,7 @@ impl Drop for KillGroup {
 }
 
 pub fn find_process(matches: impl Fn(i32, &[String]) -> bool) -> Option<i32> {
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let args: Vec<String> = cmdline
-            .split(|b| *b == 0)
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect();
-        if matches(pid, &args) {
-            return Some(pid);
-        }
-    }
-    None
+    procs::processes(matches).first().map(|(pid, _)| *pid)
 }
 
 /// Starts a backup whose BR hangs at 30 %, and waits until it is there with the GC raised.
@@ -445,10 +411,7 @@ pub async fn hanging_backup(env: &Env, db: &MariaDb, name: &str) -> i32 {
     env.create_backup(name, seed_spec(db, name)).await;
     let mut job_env = operator_env(true, true, "us-west-1");
     job_env.extend(quick_br());
-    job_env.extend(vars(&[
-        ("BR_SIM_HANG_AT_PERCENT", "30"),
-        ("TIBR_PROGRESS_INTERVAL", "100ms"),
-    ]));
+    job_env.extend(vars(programs::HANGING_BR));
     env.create_job(backup_job(name, job_env)).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {

@@ -1,6 +1,9 @@
 //! A cluster with a job runner, and waiting helpers, for the runner tests.
 #![allow(dead_code)]
 
+#[path = "procs.rs"]
+mod procs;
+
 use std::{future::Future, path::PathBuf, time::Duration};
 
 use k8s_openapi::api::core::v1::{Event, Namespace, Pod};
@@ -177,23 +180,10 @@ pub fn condition(status: &Value, kind: &str) -> Option<(String, String)> {
 
 /// Process ids of `sleep` processes with `arg` among their arguments.
 pub fn sleeps(arg: &str) -> Vec<u32> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let args: Vec<String> = cmdline
-            .split(|b| *b == 0)
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect();
-        if args.first().is_some_and(|a| a.ends_with("sleep")) && args.iter().any(|a| a == arg) {
-            found.push(pid);
-        }
-    }
-    found
+    procs::processes(|_, args| args[0].ends_with("sleep") && args.iter().any(|a| a == arg))
+        .into_iter()
+        .map(|(pid, _)| pid as u32)
+        .collect()
 }
 
 /// A pod's status as JSON.
