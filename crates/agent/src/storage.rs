@@ -92,4 +92,18 @@ mod tests {
         assert!(target_at(&s3(), "gcs://b/p").is_none());
         assert!(target_at(&s3(), "s3://").is_none());
     }
+
+    /// Validation (no I/O, in tibr-core) and the storage layer (tibr-storage) each keep the
+    /// values the documentation lists, on either side of the pure/I-O boundary: the agent,
+    /// which hands validated values to storage, holds them equal.
+    #[test]
+    fn validation_and_storage_accept_the_same_values() {
+        use tibr_storage::target;
+        assert_eq!(tibr_core::backup::S3_ACLS, target::S3_ACLS);
+        assert_eq!(
+            tibr_core::backup::S3_STORAGE_CLASSES,
+            target::S3_STORAGE_CLASSES
+        );
+        assert_eq!(tibr_core::backup::S3_SSE_MODES, target::S3_SSE_MODES);
+    }
 }

@@ -58,3 +58,49 @@ pub async fn events(client: &Client, namespace: &str, regarding: Option<&str>) -
         })
         .collect()
 }
+
+/// Every log line this process wrote since [`capture_logs`] (the operator's and the
+/// sandbox's, when they run in the test process): what tests search for secret values.
+pub fn logs() -> String {
+    String::from_utf8_lossy(&log_buffer().lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+}
+
+fn log_buffer() -> &'static std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    static BUFFER: std::sync::OnceLock<std::sync::Arc<std::sync::Mutex<Vec<u8>>>> =
+        std::sync::OnceLock::new();
+    BUFFER.get_or_init(Default::default)
+}
+
+struct Capture {
+    echo: bool,
+}
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        log_buffer()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        if self.echo {
+            std::io::stderr().write_all(buf)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Installs, once per process, a tracing subscriber with `filter` that keeps every line for
+/// [`logs`] (and also writes it to standard error when `echo`).
+pub fn capture_logs(filter: &str, echo: bool) {
+    static INIT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    INIT.get_or_init(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(move || Capture { echo })
+            .with_ansi(false)
+            .try_init();
+    });
+}

@@ -4,77 +4,16 @@
 //! with `kubectl wait`; an invalid Backup explains itself in `kubectl describe`; SIGTERM stops
 //! everything. And `tibr-sandbox demo` passes, as the README promises.
 
-#[path = "support/e2e.rs"]
-mod e2e;
+#[path = "support/up.rs"]
+mod up;
 
-use std::{
-    collections::BTreeMap,
-    path::{Path, PathBuf},
-    process::Stdio,
-    time::Duration,
-};
-
-use tokio::io::{AsyncBufReadExt, BufReader};
-
-struct Shell {
-    env: BTreeMap<String, String>,
-    cache: PathBuf,
-    dir: PathBuf,
-}
-
-impl Shell {
-    /// `kubectl args...` with `sandbox.env` loaded: (success, stdout, stderr).
-    async fn kubectl(&self, args: &[&str]) -> (bool, String, String) {
-        let out = tokio::process::Command::new("kubectl")
-            .args(args)
-            .arg("--cache-dir")
-            .arg(&self.cache)
-            .envs(&self.env)
-            .current_dir(&self.dir)
-            .output()
-            .await
-            .expect("kubectl runs");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-
-    async fn ok(&self, args: &[&str]) -> String {
-        let (ok, out, err) = self.kubectl(args).await;
-        assert!(ok, "kubectl {args:?} failed:\n{out}\n{err}");
-        out
-    }
-
-    fn var(&self, name: &str) -> &str {
-        self.env.get(name).map(String::as_str).unwrap_or_default()
-    }
-}
-
-/// The variables `sandbox.env` exports (single-quoted shell assignments).
-fn load_env(path: &Path) -> BTreeMap<String, String> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .filter_map(|l| l.strip_prefix("export "))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
-        .collect()
-}
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
+use up::{Shell, output_ok, start_up, stop_up, workspace};
 
 #[tokio::test]
 async fn a_new_user_takes_the_seeds_backup_with_up_and_kubectl() {
     let dir = tempfile::tempdir().unwrap();
     let sandbox_dir = dir.path().join("sbx");
-    let (mut up, printed) = start_up(&sandbox_dir).await;
+    let (mut up, printed) = start_up(&sandbox_dir, &[], &[]).await;
     let operator = printed
         .iter()
         .find(|l| l.starts_with("operator sandbox"))
@@ -92,11 +31,7 @@ async fn a_new_user_takes_the_seeds_backup_with_up_and_kubectl() {
         .unwrap()
         .to_string();
 
-    let shell = Shell {
-        env: load_env(&sandbox_dir.join("sandbox.env")),
-        cache: dir.path().join("kubectl-cache"),
-        dir: dir.path().to_path_buf(),
-    };
+    let shell = Shell::new(&sandbox_dir, dir.path());
     let rbac = workspace().join("deploy/backup-rbac.yaml");
     let out = shell
         .ok(&["apply", "-f", rbac.to_str().unwrap(), "-n", "test1"])
@@ -213,7 +148,7 @@ async fn a_new_user_takes_the_seeds_backup_with_up_and_kubectl() {
         "the Event shows in describe:\n{described}"
     );
 
-    let scraped = reqwest_get(&metrics, "/metrics").await;
+    let scraped = http_get(&metrics, "/metrics").await;
     assert!(
         scraped.starts_with("HTTP/1.1 200")
             && scraped.contains("tibr_operator_reconciles_total{controller=\"backup\"}"),
@@ -221,50 +156,6 @@ async fn a_new_user_takes_the_seeds_backup_with_up_and_kubectl() {
     );
 
     stop_up(&mut up, &sandbox_dir).await;
-}
-
-/// `tibr-sandbox up --dir DIR` from the workspace, until it has printed its endpoints.
-async fn start_up(dir: &Path) -> (tokio::process::Child, Vec<String>) {
-    let mut up = tokio::process::Command::new(env!("CARGO_BIN_EXE_tibr-sandbox"))
-        .args(["up", "--dir"])
-        .arg(dir)
-        .current_dir(workspace())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(up.stdout.take().unwrap()).lines();
-    let mut printed = Vec::new();
-    while !printed
-        .iter()
-        .any(|l: &String| l.starts_with("environment"))
-    {
-        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-            .await
-            .unwrap()
-            .unwrap()
-            .expect("up prints its endpoints");
-        printed.push(line);
-    }
-    (up, printed)
-}
-
-/// SIGTERM: `up` exits 0 and leaves no process of its own behind.
-async fn stop_up(up: &mut tokio::process::Child, dir: &Path) {
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(up.id().unwrap() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(30), up.wait())
-        .await
-        .expect("up stops within 30 s")
-        .unwrap();
-    assert!(status.success(), "up exits 0 on SIGTERM: {status:?}");
-    let marker = dir.to_string_lossy().into_owned();
-    let left = e2e::processes(|a| a.iter().any(|x| x.contains(&marker)));
-    assert!(left.is_empty(), "processes left behind: {left:?}");
 }
 
 /// The shell blocks of the README's "Try a backup in the sandbox".
@@ -295,21 +186,15 @@ async fn the_readmes_commands_take_a_backup() {
     );
     let dir = tempfile::tempdir().unwrap();
     let sandbox_dir = dir.path().join("sbx");
-    let (mut up, _) = start_up(&sandbox_dir).await;
+    let (mut up, _) = start_up(&sandbox_dir, &[], &[]).await;
     let script = blocks[1].replace("/tmp/sbx", sandbox_dir.to_str().unwrap());
-    let out = tokio::process::Command::new("bash")
-        .args(["-euo", "pipefail", "-c", &script])
-        .current_dir(workspace())
-        .env("HOME", dir.path())
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = output_ok(
+        tokio::process::Command::new("bash")
+            .args(["-euo", "pipefail", "-c", &script])
+            .current_dir(workspace())
+            .env("HOME", dir.path()),
+    )
+    .await;
     for want in [
         "backup.pingcap.com/demo1-backup-s3 created",
         "backup.pingcap.com/demo1-backup-s3 condition met",
@@ -322,7 +207,7 @@ async fn the_readmes_commands_take_a_backup() {
 }
 
 /// `GET path` on `addr` (host:port) over plain HTTP; the body.
-async fn reqwest_get(addr: &str, path: &str) -> String {
+async fn http_get(addr: &str, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
@@ -335,18 +220,12 @@ async fn reqwest_get(addr: &str, path: &str) -> String {
 
 #[tokio::test]
 async fn the_demo_passes() {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tibr-sandbox"))
-        .arg("demo")
-        .current_dir(workspace())
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = output_ok(
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_tibr-sandbox"))
+            .arg("demo")
+            .current_dir(workspace()),
+    )
+    .await;
     for want in [
         "demo1-backup-s3-keys: Complete",
         "demo1-backup-s3-kube2iam: Complete",

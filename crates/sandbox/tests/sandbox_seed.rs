@@ -15,6 +15,9 @@ use mysql_async::prelude::Queryable;
 use serde_json::{Value, json};
 use tibr_sandbox::sandbox::{Sandbox, SandboxConfig};
 
+#[path = "support/up.rs"]
+mod up;
+
 const TIDB_CLUSTER_CRD: &str = r#"apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata: {name: tidbclusters.pingcap.com}
@@ -44,15 +47,9 @@ async fn sandbox(dir: &tempfile::TempDir) -> Sandbox {
     Sandbox::start(config).await.expect("the sandbox starts")
 }
 
-/// The variables of `sandbox.env` (single-quoted shell assignments).
+/// The variables of `sandbox.env`.
 fn sandbox_env(s: &Sandbox) -> Vec<(String, String)> {
-    std::fs::read_to_string(s.env_path())
-        .unwrap()
-        .lines()
-        .filter_map(|l| l.strip_prefix("export "))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
-        .collect()
+    up::load_env(&s.env_path()).into_iter().collect()
 }
 
 #[tokio::test]

@@ -3,12 +3,7 @@
 //! in-process, with every log line it writes captured.
 #![allow(dead_code)]
 
-use std::{
-    io::Write,
-    path::PathBuf,
-    sync::{Arc, Mutex, OnceLock},
-    time::Duration,
-};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use k8s_openapi::api::{
     batch::v1::Job,
@@ -35,39 +30,8 @@ pub const ACCESS_KEY: &str = "AKIAPLANTEDACCESS0001";
 pub const SECRET_KEY: &str = "planted-secret-key-value-0002";
 
 /// Every line the operator logged in this test process.
-pub fn logs() -> String {
-    String::from_utf8_lossy(&log_buffer().lock().unwrap()).into_owned()
-}
-
-fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
-    static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    BUFFER.get_or_init(|| Arc::new(Mutex::new(Vec::new())))
-}
-
-struct Capture;
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        log_buffer().lock().unwrap().extend_from_slice(buf);
-        std::io::stderr().write_all(buf)?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn capture_logs() {
-    static INIT: OnceLock<()> = OnceLock::new();
-    INIT.get_or_init(|| {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter("info,tibr_operator=debug")
-            .with_writer(|| Capture)
-            .with_ansi(false)
-            .try_init();
-    });
-}
+#[allow(unused_imports)] // Not every test binary that includes this module reads them.
+pub use tibr_sandbox::testing::logs;
 
 pub struct Env {
     pub dir: tempfile::TempDir,
@@ -86,7 +50,7 @@ pub struct Env {
 
 impl Env {
     pub async fn start() -> Env {
-        capture_logs();
+        tibr_sandbox::testing::capture_logs("info,tibr_operator=debug", true);
         let dir = tempfile::tempdir().unwrap();
         let tls = Tls::generate().unwrap();
         let options = ClusterOptions::new("test", dir.path().join("logs"));

@@ -18,10 +18,9 @@ mod rbac_table;
 
 use std::{
     collections::BTreeSet,
-    io::Write,
     path::{Path, PathBuf},
     sync::{
-        Arc, Mutex, OnceLock,
+        Arc, Mutex,
         atomic::{AtomicBool, Ordering},
     },
     time::Duration,
@@ -48,38 +47,8 @@ pub const TIDB_SECRET: &str = "backup-demo1-tidb-secret";
 pub const S3_SECRET: &str = "s3-secret";
 
 /// Every line logged in this test process (the operator's, the sandbox's).
-pub fn logs() -> String {
-    String::from_utf8_lossy(&log_buffer().lock().unwrap()).into_owned()
-}
-
-fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
-    static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    BUFFER.get_or_init(|| Arc::new(Mutex::new(Vec::new())))
-}
-
-struct Capture;
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        log_buffer().lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn capture_logs() {
-    static INIT: OnceLock<()> = OnceLock::new();
-    INIT.get_or_init(|| {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter("info,tibr_operator=debug")
-            .with_writer(|| Capture)
-            .with_ansi(false)
-            .try_init();
-    });
-}
+#[allow(unused_imports)] // Not every test binary that includes this module reads them.
+pub use tibr_sandbox::testing::logs;
 
 pub struct Env {
     pub sandbox: Sandbox,
@@ -90,7 +59,7 @@ pub struct Env {
 impl Env {
     /// A sandbox with the operator, and `backup-rbac.yaml` applied in `test1`.
     pub async fn start() -> Env {
-        capture_logs();
+        tibr_sandbox::testing::capture_logs("info,tibr_operator=debug", false);
         let dir = tempfile::tempdir().unwrap();
         let sandbox = programs::start_sandbox(dir.path(), true).await;
         assert_eq!(sandbox.operators.len(), 1, "the sandbox runs the operator");

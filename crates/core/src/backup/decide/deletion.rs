@@ -29,7 +29,7 @@ use super::{
     active::{restore_gc_after_end, unknown_policy_event},
     has_protection, is_true, name, namespace, reasons,
 };
-use crate::backup::{CleanSettings, job::clean_job, retry, status::NewCondition};
+use crate::backup::{job::clean_job, retry, status::NewCondition};
 
 pub(super) fn decide(backup: &Backup, obs: &Observed, s: &Settings, now: Timestamp) -> Plan {
     let mut plan = Plan::default();
@@ -265,19 +265,11 @@ fn in_namespace_deletion(
         );
         return;
     }
-    let options = backup.spec.clean_option.clone().unwrap_or_default();
     plan.clean_in_process = Some(InProcessClean {
         backup_path: path.to_string(),
         s3,
         secret_name: secret,
-        options: CleanSettings {
-            page_size: options.page_size(),
-            retry_count: u32::try_from(options.retry_count()).unwrap_or(u32::MAX),
-            backoff_enabled: options.backoff_enabled.unwrap_or(false),
-            batch_concurrency: options.batch_concurrency(),
-            routine_concurrency: options.routine_concurrency(),
-            disable_batch: options.disable_batch_concurrency.unwrap_or(false),
-        },
+        options: crate::backup::validate::clean_settings(&backup.spec),
         give_up_on_failure,
     });
 }

@@ -14,6 +14,7 @@ use tibr_api::{
 mod storage;
 
 use storage::validate_storage;
+pub use storage::{S3_ACLS, S3_SSE_MODES, S3_STORAGE_CLASSES};
 
 use super::view::*;
 use crate::duration::parse_go_duration;
@@ -234,15 +235,7 @@ pub fn validate(
         WireCleanPolicy::Delete => (CleanPolicy::Delete, None),
         WireCleanPolicy::Other(v) => (CleanPolicy::Retain, Some(v)),
     };
-    let options = spec.clean_option.clone().unwrap_or_default();
-    let clean = CleanSettings {
-        page_size: options.page_size(),
-        retry_count: u32::try_from(options.retry_count()).unwrap_or(u32::MAX),
-        backoff_enabled: options.backoff_enabled.unwrap_or(false),
-        batch_concurrency: options.batch_concurrency(),
-        routine_concurrency: options.routine_concurrency(),
-        disable_batch: options.disable_batch_concurrency.unwrap_or(false),
-    };
+    let clean = clean_settings(spec);
 
     let policy = spec.backoff_retry_policy.clone().unwrap_or_default();
     let retry = RetryPolicy {
@@ -295,6 +288,20 @@ pub fn validate(
             tool_image: non_empty(&spec.tool_image),
         }),
         _ => Err(errors.0),
+    }
+}
+
+/// `spec.cleanOption` with TiDB Operator's defaults; also what the operator cleans with in
+/// process, where the spec need not be valid any more.
+pub(crate) fn clean_settings(spec: &tibr_api::pingcap::v1alpha1::BackupSpec) -> CleanSettings {
+    let options = spec.clean_option.clone().unwrap_or_default();
+    CleanSettings {
+        page_size: options.page_size(),
+        retry_count: u32::try_from(options.retry_count()).unwrap_or(u32::MAX),
+        backoff_enabled: options.backoff_enabled.unwrap_or(false),
+        batch_concurrency: options.batch_concurrency(),
+        routine_concurrency: options.routine_concurrency(),
+        disable_batch: options.disable_batch_concurrency.unwrap_or(false),
     }
 }
 
