@@ -49,6 +49,10 @@ pub mod annotations {
     /// On a TidbCluster: present (any value) means "connect to TiDB without TLS even though
     /// its client TLS is enabled".
     pub const SKIP_TLS_WHEN_CONNECT_TIDB: &str = "tidb.tidb.pingcap.com/skip-tls-when-connect-tidb";
+    /// tibr extension, on a Backup a schedule created: the cron tick (RFC 3339, UTC) it
+    /// was taken for. The schedule reads its progress back from it (the Backup's name
+    /// carries the tick too, to the second), so a lost status write never repeats a tick.
+    pub const SCHEDULE_TICK: &str = "tibr.dev/schedule-tick";
 }
 
 /// Defaults applied in code (not by the API server), as TiDB Operator applies them.

@@ -16,9 +16,10 @@ pub enum Error {
     /// reads and decides again.
     #[error("{what}: the object changed since it was read")]
     Conflict { what: String },
-    /// The object in the API cannot be read as a Backup (a wrong type in a field).
-    #[error("Backup {namespace}/{name} cannot be read: {error}")]
+    /// The object in the API cannot be read as its kind (a wrong type in a field).
+    #[error("{kind} {namespace}/{name} cannot be read: {error}")]
     InvalidObject {
+        kind: &'static str,
         namespace: String,
         name: String,
         error: String,

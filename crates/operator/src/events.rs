@@ -8,13 +8,18 @@ use kube::{
     runtime::events::{Event, EventType},
 };
 use tibr_api::Backup;
-use tibr_core::backup::decide::{EventKind, EventSubject, PlannedEvent};
+use tibr_core::backup::decide::{EventKind, EventSubject, PlannedEvent, reasons};
 
 use crate::Context;
 
 /// A reference to the Backup, for Events about it.
 pub fn backup_ref(backup: &Backup) -> ObjectReference {
     backup.object_ref(&())
+}
+
+/// A reference to the schedule, for Events about it.
+pub fn schedule_ref(schedule: &tibr_api::BackupSchedule) -> ObjectReference {
+    schedule.object_ref(&())
 }
 
 fn namespace_ref(namespace: &str) -> ObjectReference {
@@ -62,6 +67,42 @@ pub async fn publish_ref(
     }
     if let Err(e) = ctx.recorder.publish(&event, regarding).await {
         tracing::warn!(backup.namespace = namespace, backup.name = name, reason = %planned.reason, error = %e, "could not record the Event");
+    }
+}
+
+/// Warns, on the object, that it cannot be read as a `kind` (a wrong type in a field),
+/// and returns the error that makes the controller wait for an edit. Without this one
+/// such object would stall its whole watch.
+pub async fn unreadable(
+    ctx: &Context,
+    kind: &'static str,
+    invalid: &kube::core::error_boundary::InvalidObject,
+) -> crate::Error {
+    let meta = &invalid.metadata;
+    let namespace = meta.namespace.clone().unwrap_or_default();
+    let name = meta.name.clone().unwrap_or_default();
+    let reference = ObjectReference {
+        api_version: Some("pingcap.com/v1alpha1".into()),
+        kind: Some(kind.into()),
+        name: Some(name.clone()),
+        namespace: Some(namespace.clone()),
+        uid: meta.uid.clone(),
+        ..Default::default()
+    };
+    let event = PlannedEvent::warning(
+        reasons::INVALID_OBJECT,
+        "Read",
+        format!(
+            "this {kind} cannot be read: {}; fix the field and it is picked up again",
+            invalid.error
+        ),
+    );
+    publish_ref(ctx, &reference, None, &event, &namespace, &name).await;
+    crate::Error::InvalidObject {
+        kind,
+        namespace,
+        name,
+        error: invalid.error.clone(),
     }
 }
 

@@ -1,11 +1,13 @@
-//! tibr's operator: the `Backup` controller (and, as it lands, `BackupSchedule`).
+//! tibr's operator: the `Backup` and `BackupSchedule` controllers.
 //!
 //! [`run`] starts everything a deployment needs — the metrics and health endpoints, the
-//! Backup controller, and the guard that keeps credentials Secrets alive while Backups
+//! Backup and BackupSchedule controllers, and the guard that keeps credentials Secrets alive while Backups
 //! still need them — and returns when `shutdown` resolves. The binary is a thin command
 //! line around it; the sandbox and the tests call it in-process.
 //!
 //! - [`backup`]: the Backup controller, `observe -> tibr_core::backup::decide -> act`.
+//! - [`schedule`]: the BackupSchedule controller, `list runs -> tibr_core::schedule::decide
+//!   -> act`, and the per-schedule metrics.
 //! - [`secrets`]: the credentials guard (docs/adr/0003).
 //! - [`gc`]: putting TiKV's GC life time back after a dead backup pod.
 //! - [`clean`]: deleting a backup's data from the operator's own process.
@@ -22,6 +24,7 @@ mod events;
 pub mod gc;
 pub mod metrics;
 mod run;
+pub mod schedule;
 pub mod secrets;
 mod settings;
 

@@ -1,5 +1,6 @@
 //! The operator's Prometheus metrics (`tibr_operator_*`). Labels are bounded: controller
-//! names, error categories, phases, outcomes; never object names or messages.
+//! names, error categories, phases, outcomes; never messages. Object names appear only in
+//! the per-schedule series (see [`crate::schedule::metrics`]).
 
 use std::time::Duration;
 
@@ -49,6 +50,8 @@ pub struct Metrics {
     pub gc_restores: Family<OutcomeLabels, Counter>,
     /// Backups whose data was kept although their policy asked to delete it.
     pub data_kept: Counter,
+    /// Per BackupSchedule (`tibr_operator_schedule_*`).
+    pub schedules: crate::schedule::metrics::ScheduleMetrics,
 }
 
 impl Metrics {
@@ -63,6 +66,7 @@ impl Metrics {
             clean_runs: Family::default(),
             gc_restores: Family::default(),
             data_kept: Counter::default(),
+            schedules: Default::default(),
         };
         let r = registry.sub_registry_with_prefix("tibr_operator");
         r.register(
@@ -96,6 +100,7 @@ impl Metrics {
             "Backups deleted with their data kept although cleanPolicy asked to delete it",
             m.data_kept.clone(),
         );
+        m.schedules.register_into(r);
         m
     }
 

@@ -20,7 +20,7 @@ use crate::{
     Context, NAME, Settings, backup,
     gc::{GcRestorer, TidbGcRestorer},
     metrics::{Metrics, PhaseLabels},
-    secrets,
+    schedule, secrets,
 };
 
 /// Runs the operator until `shutdown` resolves.
@@ -91,6 +91,7 @@ pub async fn run_with(
 
     let shutdown = shutdown.boxed().shared();
     let controller = backup::controller(&ctx);
+    let schedules = schedule::controller(&ctx);
     let store = controller.store();
     let phases = {
         let store = store.clone();
@@ -112,6 +113,7 @@ pub async fn run_with(
     }
     futures::join!(
         backup::run(controller, ctx.clone(), shutdown.clone()),
+        schedule::run(schedules, ctx.clone(), shutdown.clone()),
         secrets::run(ctx.clone(), store, shutdown),
     );
     phases.abort();

@@ -17,15 +17,14 @@ use jiff::{Timestamp, civil::DateTime, tz::TimeZone};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use tibr_api::{
     Backup, BackupSchedule,
-    constants::{defaults, label_values, labels},
+    constants::{annotations, defaults, label_values, labels},
 };
 
 use super::plan::SpecProblem;
 use crate::names::MAX_LABEL_VALUE;
 
-/// Annotation on each Backup a schedule creates: the tick it is for, RFC 3339 in UTC.
-/// (A tibr extension; the name carries the same instant to the second.)
-pub const TICK_ANNOTATION: &str = "tibr.dev/schedule-tick";
+/// See [`annotations::SCHEDULE_TICK`].
+pub const TICK_ANNOTATION: &str = annotations::SCHEDULE_TICK;
 
 /// Annotations of the schedule that are not copied to its Backups: kubectl's record of
 /// the schedule's own manifest would only confuse `kubectl apply` on a Backup.

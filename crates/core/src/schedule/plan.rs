@@ -50,8 +50,8 @@ pub struct Deletion {
     pub reason: String,
 }
 
-/// A BackupSchedule condition type. `status.conditions` does not exist in the CRD yet;
-/// [`apply_conditions`] writes these in the Kubernetes `metav1.Condition` shape.
+/// A BackupSchedule condition type, kept in `status.conditions` (a tibr extension) by
+/// [`apply_conditions`] in the Kubernetes `metav1.Condition` shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConditionType {
     /// True when the spec can produce Backups (schedule, name, template).

@@ -29,7 +29,7 @@ use kube::{
 use tibr_api::{Backup, TidbCluster, constants::labels};
 use tibr_core::backup::{
     ClusterRef,
-    decide::{self, Observed, PlannedEvent, is_settled, reasons},
+    decide::{self, Observed, is_settled},
     secrets::referenced_secrets,
 };
 
@@ -157,33 +157,7 @@ async fn reconcile(obj: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
 async fn reconcile_guarded(obj: &Guarded, ctx: &Context) -> Result<Action> {
     match &obj.0 {
         Ok(backup) => reconcile_backup(backup, ctx).await,
-        Err(invalid) => {
-            let meta = &invalid.metadata;
-            let namespace = meta.namespace.clone().unwrap_or_default();
-            let name = meta.name.clone().unwrap_or_default();
-            let reference = k8s_openapi::api::core::v1::ObjectReference {
-                api_version: Some("pingcap.com/v1alpha1".into()),
-                kind: Some("Backup".into()),
-                name: Some(name.clone()),
-                namespace: Some(namespace.clone()),
-                uid: meta.uid.clone(),
-                ..Default::default()
-            };
-            let event = PlannedEvent::warning(
-                reasons::INVALID_OBJECT,
-                "Read",
-                format!(
-                    "this Backup cannot be read: {}; fix the field and it is picked up again",
-                    invalid.error
-                ),
-            );
-            events::publish_ref(ctx, &reference, None, &event, &namespace, &name).await;
-            Err(Error::InvalidObject {
-                namespace,
-                name,
-                error: invalid.error.clone(),
-            })
-        }
+        Err(invalid) => Err(events::unreadable(ctx, "Backup", invalid).await),
     }
 }
 

@@ -1,7 +1,10 @@
 //! `BackupSchedule` (`backupschedules.pingcap.com`, short name `bks`): Backups taken on a
 //! cron schedule, with retention.
 
-use k8s_openapi::{api::core::v1::LocalObjectReference, apimachinery::pkg::apis::meta::v1::Time};
+use k8s_openapi::{
+    api::core::v1::LocalObjectReference,
+    apimachinery::pkg::apis::meta::v1::{Condition, Time},
+};
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -57,6 +60,13 @@ use super::{BackupSpec, BrConfig, CompactSpec, StorageProvider};
     description = "When the last Backup was created"
 ))]
 #[kube(printcolumn(
+    name = "NextBackupTime",
+    type_ = "date",
+    json_path = ".status.nextBackupTime",
+    priority = 1,
+    description = "When the next Backup is due (tibr extension)"
+))]
+#[kube(printcolumn(
     name = "Age",
     type_ = "date",
     json_path = ".metadata.creationTimestamp"
@@ -66,7 +76,11 @@ use super::{BackupSpec, BrConfig, CompactSpec, StorageProvider};
 pub struct BackupScheduleSpec {
     /// When to back up: a cron expression with five fields (minute hour day-of-month month
     /// day-of-week, e.g. `*/2 * * * *`), or `@hourly`, `@daily`, `@weekly`, `@monthly`,
-    /// `@yearly`, `@every <Go duration>`, evaluated in UTC.
+    /// `@yearly`, `@every <Go duration>` (e.g. `@every 6h`, counted from the Unix epoch).
+    /// Evaluated in UTC unless prefixed with `CRON_TZ=<IANA zone> ` or `TZ=<IANA zone> `
+    /// (e.g. `CRON_TZ=Asia/Shanghai 0 2 * * *`). Each run's Backup is named
+    /// `<schedule>-<tick in UTC, YYYY-MM-DDtHH-MM-SS>`; runs missed while the operator was
+    /// down, the schedule paused or a previous Backup still running are folded into one.
     pub schedule: String,
     /// Stop creating backups while true. Retention keeps running.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -150,7 +164,16 @@ pub struct BackupScheduleStatus {
     /// When the last compaction was created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_compact_execution_ts: Option<Time>,
-    /// tibr extension: when the schedule will next create a Backup (absent while paused).
+    /// tibr extension: when the schedule will next create a Backup (absent while paused
+    /// or while the spec is invalid). When a Backup is overdue because an earlier one is
+    /// still running, this is the overdue tick, in the past.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_backup_time: Option<Time>,
+    /// tibr extension: `Valid` (the spec can produce Backups), `Paused`, `Blocked` (a due
+    /// run waits for an earlier Backup still in flight) and `Retention` (the retention
+    /// policy in force, or why none is).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    #[schemars(transform = crate::schema::upstream_type)]
+    pub conditions: Vec<Condition>,
 }
