@@ -278,7 +278,7 @@ pub fn build_backup(schedule: &BackupSchedule, tick: Timestamp) -> Result<Backup
             }]),
             ..ObjectMeta::default()
         },
-        spec,
+        spec: *spec,
         status: None,
     })
 }

@@ -132,12 +132,17 @@ impl Env {
         (out[9..12].parse().unwrap(), out)
     }
 
-    pub async fn stop(mut self) {
+    /// Stops the operator (it can be started again).
+    pub async fn stop_operator(&mut self) {
         if let Some((tx, task)) = self.operator.take() {
             let _ = tx.send(());
             let stopped = tokio::time::timeout(Duration::from_secs(20), task).await;
             assert!(stopped.is_ok(), "the operator stops on shutdown");
         }
+    }
+
+    pub async fn stop(mut self) {
+        self.stop_operator().await;
         if let Some(r) = self.runner.take() {
             r.stop().await;
         }
@@ -190,23 +195,30 @@ impl Env {
         api.create(&PostParams::default(), &s).await.unwrap();
     }
 
-    /// A Backup of demo1 in `ns` to `s3://my-bucket/<prefix>` on the sandbox S3, with the
-    /// seed's `from`, `spec` merged over it.
+    /// The spec of a Backup of demo1 to `s3://my-bucket/<prefix>` on the sandbox S3, with
+    /// the seed's `from`.
+    pub fn backup_spec(&self, prefix: &str) -> Value {
+        json!({
+            "backupType": "full",
+            "br": {"cluster": "demo1", "clusterNamespace": NS},
+            "from": {"host": "127.0.0.1", "port": self.tidb.port(), "user": "root",
+                     "secretName": "backup-demo1-tidb-secret"},
+            "s3": {"provider": "aws", "secretName": "s3-secret", "region": "us-west-2",
+                   "endpoint": self.s3.endpoint(), "bucket": "my-bucket", "prefix": prefix,
+                   "storageClass": "STANDARD"}
+        })
+    }
+
+    /// A Backup of demo1 in `ns` to `s3://my-bucket/<prefix>` ([`Env::backup_spec`]), with
+    /// `spec` merged over it.
     pub async fn backup(&self, ns: &str, name: &str, prefix: &str, spec: Value) -> Backup {
         let mut v = json!({
             "apiVersion": "pingcap.com/v1alpha1", "kind": "Backup",
             "metadata": {"name": name, "namespace": ns},
-            "spec": {
-                "backupType": "full",
-                "br": {"cluster": "demo1", "clusterNamespace": NS},
-                "from": {"host": "127.0.0.1", "port": self.tidb.port(), "user": "root",
-                         "secretName": "backup-demo1-tidb-secret"},
-                "s3": {"provider": "aws", "secretName": "s3-secret", "region": "us-west-2",
-                       "endpoint": self.s3.endpoint(), "bucket": "my-bucket", "prefix": prefix,
-                       "storageClass": "STANDARD"},
-                "env": [{"name": "STUB_PATH", "value": format!("s3://my-bucket/{prefix}")}]
-            }
+            "spec": self.backup_spec(prefix),
         });
+        v["spec"]["env"] =
+            json!([{"name": "STUB_PATH", "value": format!("s3://my-bucket/{prefix}")}]);
         merge(&mut v["spec"], spec);
         let b: Backup = serde_json::from_value(v).unwrap();
         self.backups(ns)

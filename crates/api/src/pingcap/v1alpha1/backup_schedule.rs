@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 use super::{BackupSpec, BrConfig, CompactSpec, StorageProvider};
 
 /// When to take backups, from which template, and how many to keep.
+// The templates and the storage are boxed: inline they made a BackupSchedule 22 kB, and
+// every future holding one (watchers, reconciles) carried that on its stack frames, enough
+// to overflow a 2 MiB thread stack in debug builds.
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 // One `printcolumn` per column: clippy reads their repeated keys as duplicates.
 #[allow(clippy::duplicated_attributes)]
@@ -98,14 +101,14 @@ pub struct BackupScheduleSpec {
     pub compact_interval: Option<String>,
     /// The Backup each run creates. Its storage prefix gets a per-run sub-directory
     /// `<cluster>-pd.<namespace>-2379-<time>` so that runs never share a location.
-    pub backup_template: BackupSpec,
+    pub backup_template: Box<BackupSpec>,
     /// If set, the schedule also keeps one log backup running from this template, which
     /// retention truncates together with the snapshots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub log_backup_template: Option<BackupSpec>,
+    pub log_backup_template: Option<Box<BackupSpec>>,
     /// If set (with `logBackupTemplate`), the log backup is compacted periodically.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub compact_backup_template: Option<CompactSpec>,
+    pub compact_backup_template: Option<Box<CompactSpec>>,
     /// Compactions never start before this timestamp (TSO or datetime).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_compact_start_ts: Option<String>,
@@ -124,10 +127,10 @@ pub struct BackupScheduleSpec {
     pub image_pull_secrets: Vec<LocalObjectReference>,
     /// Accepted for compatibility; the templates' `br` is what the Backups use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub br: Option<BrConfig>,
+    pub br: Option<Box<BrConfig>>,
     /// Accepted for compatibility; the templates' storage is what the Backups use.
     #[serde(flatten)]
-    pub storage: StorageProvider,
+    pub storage: Box<StorageProvider>,
     /// tibr extension: ServiceAccount for the Backups created when `backupTemplate` names
     /// none. TiDB Operator has no such field (its API server drops it), yet its published
     /// IRSA example sets it here, so tibr honours it.

@@ -36,7 +36,7 @@ pub fn schedule(name: &str, cron: &str, created: &str) -> BackupSchedule {
         },
         spec: BackupScheduleSpec {
             schedule: cron.into(),
-            backup_template: BackupSpec {
+            backup_template: Box::new(BackupSpec {
                 br: Some(BrConfig {
                     cluster: "demo1".into(),
                     cluster_namespace: Some("test1".into()),
@@ -60,7 +60,7 @@ pub fn schedule(name: &str, cron: &str, created: &str) -> BackupSchedule {
                     ..StorageProvider::default()
                 },
                 ..BackupSpec::default()
-            },
+            }),
             ..BackupScheduleSpec::default()
         },
         status: None,
