@@ -63,6 +63,27 @@ impl Error {
     }
 }
 
+impl Error {
+    /// What a controller does after a failed reconcile of `kind` `namespace/name`: log it
+    /// (a conflict only means "read again", not worth a warning) and retry when
+    /// [`Error::retry_after`] says.
+    pub fn requeue(
+        &self,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> kube::runtime::controller::Action {
+        use kube::runtime::controller::Action;
+        if matches!(self, Error::Conflict { .. }) {
+            tracing::debug!(kind, namespace, name, "{self}");
+        } else {
+            tracing::warn!(kind, namespace, name, category = self.category(), "{self}");
+        }
+        self.retry_after()
+            .map_or_else(Action::await_change, Action::requeue)
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Whether a kube error is the API server's 404.

@@ -191,24 +191,11 @@ async fn reconcile_backup(cached: &Backup, ctx: &Context) -> Result<Action> {
 }
 
 fn error_policy(obj: Arc<Guarded>, error: &Error, _ctx: Arc<Context>) -> Action {
-    // A conflict only means "read again": not worth a warning.
-    if matches!(error, Error::Conflict { .. }) {
-        tracing::debug!(
-            backup.namespace = obj.namespace().unwrap_or_default(),
-            backup.name = obj.name_any(),
-            "{error}"
-        );
-    } else {
-        tracing::warn!(
-            backup.namespace = obj.namespace().unwrap_or_default(),
-            backup.name = obj.name_any(),
-            category = error.category(),
-            "{error}"
-        );
-    }
-    error
-        .retry_after()
-        .map_or_else(Action::await_change, Action::requeue)
+    error.requeue(
+        "Backup",
+        &obj.namespace().unwrap_or_default(),
+        &obj.name_any(),
+    )
 }
 
 /// Backups by `status.phase` (`Pending` before the first phase), from the cache.

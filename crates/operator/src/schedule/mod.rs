@@ -226,21 +226,9 @@ async fn list_runs(
 }
 
 fn error_policy(obj: Arc<Guarded>, error: &Error, _ctx: Arc<Context>) -> Action {
-    if matches!(error, Error::Conflict { .. }) {
-        tracing::debug!(
-            schedule.namespace = obj.namespace().unwrap_or_default(),
-            schedule.name = obj.name_any(),
-            "{error}"
-        );
-    } else {
-        tracing::warn!(
-            schedule.namespace = obj.namespace().unwrap_or_default(),
-            schedule.name = obj.name_any(),
-            category = error.category(),
-            "{error}"
-        );
-    }
-    error
-        .retry_after()
-        .map_or_else(Action::await_change, Action::requeue)
+    error.requeue(
+        "BackupSchedule",
+        &obj.namespace().unwrap_or_default(),
+        &obj.name_any(),
+    )
 }
