@@ -521,3 +521,42 @@ async fn deleting_the_schedule_deletes_its_backups_by_their_clean_policy() {
     .await;
     env.stop().await;
 }
+
+#[tokio::test]
+async fn a_tick_name_taken_by_someone_else_is_reported_and_the_schedule_goes_on() {
+    let env = prepared().await;
+    // Backups made by hand with the names of the next ticks of `@every 3s`.
+    let now = Timestamp::now().as_second();
+    let first = (now / 3 + 1) * 3;
+    let mut taken = Vec::new();
+    for tick in [first, first + 3, first + 6] {
+        let stamp = Timestamp::from_second(tick)
+            .unwrap()
+            .strftime("%Y-%m-%dt%H-%M-%S")
+            .to_string();
+        let name = format!("taken-{stamp}");
+        env.backup(NS, &name, &name, json!({})).await;
+        taken.push(name);
+    }
+    schedule(&env, "taken", json!({"schedule": "@every 3s"}), "complete").await;
+
+    let warning = wait_for(30, "the TickNameTaken Warning", || async {
+        env.events(NS, Some("taken"))
+            .await
+            .into_iter()
+            .find(|e| e.starts_with("Warning TickNameTaken:"))
+    })
+    .await;
+    assert!(taken.iter().any(|n| warning.contains(n)), "{warning}");
+    assert!(
+        warning.contains("was not made by this schedule"),
+        "{warning}"
+    );
+    // Later ticks get their own Backups.
+    let own = wait_for(30, "a run of its own", || async {
+        runs(&env, "taken").await.into_iter().next()
+    })
+    .await;
+    assert!(!taken.contains(&own.name_any()));
+    env.stop().await;
+}

@@ -10,7 +10,7 @@ use kube::{
     api::{DeleteParams, Patch, PatchParams, PostParams},
 };
 use serde_json::{Map, Value, json};
-use tibr_api::{Backup, BackupSchedule, ConditionStatus};
+use tibr_api::{Backup, BackupSchedule, ConditionStatus, constants::labels};
 use tibr_core::{
     backup::decide::PlannedEvent,
     schedule::{
@@ -66,7 +66,9 @@ pub async fn act(
             // The name is the tick's: an earlier attempt (before a restart or a lost
             // status write) already created it.
             Err(e) if is_conflict(&e) => {
-                tracing::debug!(schedule.namespace = %namespace, schedule.name = %name, %backup, "the tick's Backup exists already");
+                if let Some(note) = foreign(&backups, &backup, &name).await {
+                    events.push(PlannedEvent::warning("TickNameTaken", "Create", note));
+                }
             }
             Err(e) => {
                 // Nothing was created: the status must not claim the run was taken.
@@ -151,6 +153,22 @@ pub async fn act(
     };
     ctx.metrics.schedules.record(&key, &plan.metrics, done);
     failure.map_or(Ok(()), Err)
+}
+
+/// Why the existing Backup `backup` is not this schedule's run, when it is not: someone
+/// made a Backup with the tick's name. The tick counts as taken either way (the next tick
+/// gets a new name), but that must not pass silently.
+async fn foreign(backups: &Api<Backup>, backup: &str, schedule: &str) -> Option<String> {
+    let existing = backups.get_opt(backup).await.ok()??;
+    let owner = existing.labels().get(labels::BACKUP_SCHEDULE);
+    (owner.map(String::as_str) != Some(schedule)).then(|| {
+        format!(
+            "Backup {backup} already exists and was not made by this schedule (its label \
+             {} is {}); the run it would have been is skipped",
+            labels::BACKUP_SCHEDULE,
+            owner.map_or("absent".to_string(), |o| format!("{o:?}"))
+        )
+    })
 }
 
 /// A JSON merge patch of the status subresource, guarded by the resourceVersion the
