@@ -62,12 +62,14 @@ use super::{BackupSpec, BrConfig, CompactSpec, StorageProvider};
     priority = 1,
     description = "When the last Backup was created"
 ))]
+// A string, not a date: the API server prints date columns as ages, and a time in the
+// future as "<invalid>".
 #[kube(printcolumn(
     name = "NextBackupTime",
-    type_ = "date",
+    type_ = "string",
     json_path = ".status.nextBackupTime",
     priority = 1,
-    description = "When the next Backup is due (tibr extension)"
+    description = "When the next Backup is due, in UTC (tibr extension)"
 ))]
 #[kube(printcolumn(
     name = "Age",
