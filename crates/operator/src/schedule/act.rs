@@ -4,7 +4,7 @@
 //! decision reads the tick back from the Backup and neither repeats nor loses it.
 
 use jiff::Timestamp;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::{api::core::v1::ObjectReference, apimachinery::pkg::apis::meta::v1::Time};
 use kube::{
     Api, ResourceExt,
     api::{DeleteParams, Patch, PatchParams, PostParams},
@@ -40,7 +40,9 @@ pub async fn act(
     let observed = schedule.status.clone().unwrap_or_default();
     let mut status = plan.status.clone();
     let mut conditions = plan.conditions.clone();
-    let mut events: Vec<PlannedEvent> = plan.events.iter().map(planned).collect();
+    // Each with the Backup it concerns, if any (see `backup_named`).
+    let mut events: Vec<(PlannedEvent, Option<ObjectReference>)> =
+        plan.events.iter().map(|e| (planned(e), None)).collect();
     let mut done = Done::default();
     let mut failure: Option<Error> = None;
 
@@ -54,20 +56,26 @@ pub async fn act(
             Ok(_) => {
                 done.created = true;
                 done.skipped_ticks = creation.skipped;
-                events.push(PlannedEvent::normal(
-                    "SuccessfulCreate",
-                    "Create",
-                    format!(
-                        "created Backup {backup} for the run due at {}",
-                        creation.tick
+                events.push((
+                    PlannedEvent::normal(
+                        "SuccessfulCreate",
+                        "Create",
+                        format!(
+                            "created Backup {backup} for the run due at {}",
+                            creation.tick
+                        ),
                     ),
+                    Some(backup_named(&namespace, &backup)),
                 ));
             }
             // The name is the tick's: an earlier attempt (before a restart or a lost
             // status write) already created it.
             Err(e) if is_conflict(&e) => {
                 if let Some(note) = foreign(&backups, &backup, &name).await {
-                    events.push(PlannedEvent::warning("TickNameTaken", "Create", note));
+                    events.push((
+                        PlannedEvent::warning("TickNameTaken", "Create", note),
+                        Some(backup_named(&namespace, &backup)),
+                    ));
                 }
             }
             Err(e) => {
@@ -87,7 +95,10 @@ pub async fn act(
                     "CreateFailed",
                     &message,
                 );
-                events.push(PlannedEvent::warning("FailedCreate", "Create", message));
+                events.push((
+                    PlannedEvent::warning("FailedCreate", "Create", message),
+                    None,
+                ));
                 failure = Some(Error::kube(
                     format!("creating Backup {namespace}/{backup}"),
                     e,
@@ -103,25 +114,31 @@ pub async fn act(
         {
             Ok(_) => {
                 done.deleted += 1;
-                events.push(PlannedEvent::normal(
-                    "SuccessfulDelete",
-                    "Delete",
-                    format!(
-                        "deleted Backup {} ({}); its cleanPolicy decides what happens to its data",
-                        deletion.name, deletion.reason
+                events.push((
+                    PlannedEvent::normal(
+                        "SuccessfulDelete",
+                        "Delete",
+                        format!(
+                            "deleted Backup {} ({}); its cleanPolicy decides what happens to its data",
+                            deletion.name, deletion.reason
+                        ),
                     ),
+                    Some(backup_named(&namespace, &deletion.name)),
                 ));
             }
             Err(e) if is_not_found(&e) => {}
             Err(e) => {
-                events.push(PlannedEvent::warning(
-                    "FailedDelete",
-                    "Delete",
-                    format!(
-                        "could not delete Backup {} for retention: {}; retrying",
-                        deletion.name,
-                        kube_reason(&e)
+                events.push((
+                    PlannedEvent::warning(
+                        "FailedDelete",
+                        "Delete",
+                        format!(
+                            "could not delete Backup {} for retention: {}; retrying",
+                            deletion.name,
+                            kube_reason(&e)
+                        ),
                     ),
+                    Some(backup_named(&namespace, &deletion.name)),
                 ));
                 failure.get_or_insert(Error::kube(
                     format!("deleting Backup {namespace}/{}", deletion.name),
@@ -143,9 +160,9 @@ pub async fn act(
         write_status(ctx, schedule, &observed, &status).await?;
     }
 
-    for event in &events {
+    for (event, related) in events {
         let about = events::schedule_ref(schedule);
-        events::publish_ref(ctx, &about, None, event, &namespace, &name).await;
+        events::publish_ref(ctx, &about, related, &event, &namespace, &name).await;
     }
     let key = ScheduleLabels {
         namespace: namespace.clone(),
@@ -224,6 +241,20 @@ fn set(
         c.status = ConditionStatus::True;
         c.reason = reason;
         c.message = message.to_string();
+    }
+}
+
+/// A reference to the schedule's Backup `name`, as the Event's related object. kube's
+/// Recorder folds Events with the same type, reason, action, regarding and related object
+/// into one series that keeps the first note: without it every run's "created Backup ..."
+/// would be counted on the first run's Event and read as that run.
+fn backup_named(namespace: &str, name: &str) -> ObjectReference {
+    ObjectReference {
+        api_version: Some("pingcap.com/v1alpha1".into()),
+        kind: Some("Backup".into()),
+        namespace: Some(namespace.into()),
+        name: Some(name.into()),
+        ..ObjectReference::default()
     }
 }
 
