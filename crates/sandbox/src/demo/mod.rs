@@ -6,6 +6,7 @@ mod backups;
 mod basics;
 mod cloud;
 mod render;
+mod schedule;
 pub mod seed;
 
 use std::time::Duration;
@@ -84,6 +85,20 @@ pub async fn get_table(client: &kube::Client, path: &str) -> anyhow::Result<Valu
     Ok(client.request::<Value>(req).await?)
 }
 
+/// `GET path` from `addr` (host:port) over plain HTTP, as curl would: the whole response,
+/// status line and headers included.
+pub async fn http_get(addr: &str, path: &str) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).await?;
+    Ok(out)
+}
+
 /// Polls `check` every 100 ms until it yields a value or `timeout` passes.
 pub async fn wait_for<T, F, Fut>(timeout: Duration, mut check: F) -> Option<T>
 where
@@ -122,6 +137,9 @@ pub async fn run() -> anyhow::Result<bool> {
     }
     if outcome.is_ok() {
         outcome = cloud::run(&sandbox, &mut report).await;
+    }
+    if outcome.is_ok() {
+        outcome = schedule::run(&sandbox, &mut report).await;
     }
     sandbox.stop().await;
     if let Err(e) = outcome {

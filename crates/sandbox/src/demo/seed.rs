@@ -1,7 +1,7 @@
-//! The seed document's ad-hoc Backups ("Back up Data to S3-Compatible Storage Using BR",
-//! kept in `crates/api/tests/seeds/`), exactly as written, with only `${tidb_host}`,
-//! `${tidb_port}` and `${tidb_user}` filled in: the demo, the end-to-end tests and a user at
-//! a shell apply the same text.
+//! The seed document's ad-hoc Backups and its first BackupSchedule ("Back up Data to
+//! S3-Compatible Storage Using BR", kept in `crates/api/tests/seeds/`), exactly as written,
+//! with only `${tidb_host}`, `${tidb_port}` and `${tidb_user}` filled in: the demo, the
+//! end-to-end tests and a user at a shell apply the same text.
 //!
 //! The document's three examples share one name (`demo1-backup-s3`) and one prefix
 //! (`my-folder`): they are alternatives. Run side by side, the names would collide and BR
@@ -96,15 +96,7 @@ impl SeedBackup {
 /// TiDB at `host:port` as `user`.
 pub fn backups(host: &str, port: u16, user: &str) -> anyhow::Result<Vec<SeedBackup>> {
     let mut out = Vec::new();
-    for block in yaml_blocks(DOCUMENT) {
-        let yaml = block
-            .replace("${tidb_host}", host)
-            .replace("${tidb_port}", &port.to_string())
-            .replace("${tidb_user}", user);
-        let value: Value = match yaml_serde::from_str(&yaml) {
-            Ok(v) => v,
-            Err(_) => continue,
-        };
+    for (yaml, value) in manifests(host, port, user) {
         if value["kind"] != "Backup" {
             continue;
         }
@@ -127,6 +119,91 @@ pub fn backups(host: &str, port: u16, user: &str) -> anyhow::Result<Vec<SeedBack
         "the seed document should hold the three ad-hoc Backups in that order"
     );
     Ok(out)
+}
+
+/// The document's first `BackupSchedule` (static keys, `*/2 * * * *`, `maxReservedTime:
+/// "3h"`), with TiDB at `host:port` as `user`.
+pub fn schedule(host: &str, port: u16, user: &str) -> anyhow::Result<SeedSchedule> {
+    manifests(host, port, user)
+        .into_iter()
+        .find(|(_, v)| v["kind"] == "BackupSchedule")
+        .map(|(yaml, _)| SeedSchedule { yaml })
+        .context("the seed document holds a BackupSchedule")
+}
+
+/// One of the document's `BackupSchedule` manifests.
+#[derive(Debug, Clone)]
+pub struct SeedSchedule {
+    /// The YAML, placeholders filled in, comments kept.
+    pub yaml: String,
+}
+
+impl SeedSchedule {
+    pub fn value(&self) -> anyhow::Result<Value> {
+        yaml_serde::from_str(&self.yaml).context("the seed's BackupSchedule is not YAML")
+    }
+
+    pub fn name(&self) -> anyhow::Result<String> {
+        self.value()?["metadata"]["name"]
+            .as_str()
+            .map(str::to_string)
+            .context("the seed's BackupSchedule has no name")
+    }
+
+    /// The same manifest running at `schedule`, keeping the `max_backups` newest backups
+    /// instead of three hours' worth (`maxReservedTime` removed, as it would win), and
+    /// writing under `prefix`: the seed's every-two-minutes schedule is too slow to watch.
+    pub fn quick(
+        &self,
+        schedule: &str,
+        max_backups: u32,
+        prefix: &str,
+    ) -> anyhow::Result<SeedSchedule> {
+        let mut out = String::new();
+        let mut edits = 0;
+        for line in self.yaml.lines() {
+            let trimmed = line.trim_start();
+            let indent = &line[..line.len() - trimmed.len()];
+            if trimmed.starts_with("maxReservedTime:") {
+                edits += 1;
+                continue;
+            }
+            let edited = if trimmed.starts_with("schedule:") {
+                format!("{indent}schedule: \"{schedule}\"")
+            } else if trimmed.starts_with("#maxBackups:") {
+                format!("{indent}maxBackups: {max_backups}")
+            } else if trimmed.starts_with("prefix:") {
+                format!("{indent}prefix: {prefix}")
+            } else {
+                out.push_str(line);
+                out.push('\n');
+                continue;
+            };
+            edits += 1;
+            out.push_str(&edited);
+            out.push('\n');
+        }
+        anyhow::ensure!(
+            edits == 4,
+            "the seed's BackupSchedule should have one schedule, #maxBackups, maxReservedTime and prefix line"
+        );
+        Ok(SeedSchedule { yaml: out })
+    }
+}
+
+/// Every manifest of the document with the placeholders filled: its YAML and its value.
+fn manifests(host: &str, port: u16, user: &str) -> Vec<(String, Value)> {
+    yaml_blocks(DOCUMENT)
+        .into_iter()
+        .filter_map(|block| {
+            let yaml = block
+                .replace("${tidb_host}", host)
+                .replace("${tidb_port}", &port.to_string())
+                .replace("${tidb_user}", user);
+            let value: Value = yaml_serde::from_str(&yaml).ok()?;
+            Some((yaml, value))
+        })
+        .collect()
 }
 
 /// The contents of the ```` ```yaml ```` fences of `markdown`, without the fences'
@@ -171,5 +248,30 @@ mod tests {
         assert_eq!(irsa["metadata"]["name"], "demo1-backup-s3-irsa");
         assert_eq!(irsa["spec"]["s3"]["prefix"], "my-folder/irsa");
         assert_eq!(irsa["spec"]["serviceAccount"], "tidb-backup-manager");
+    }
+
+    #[test]
+    fn the_first_schedule_as_written_and_quickened() {
+        let seed = schedule("127.0.0.1", 4000, "root").unwrap();
+        let v = seed.value().unwrap();
+        assert_eq!(v["metadata"]["name"], "demo1-backup-schedule-s3");
+        assert_eq!(v["spec"]["schedule"], "*/2 * * * *");
+        assert_eq!(v["spec"]["maxReservedTime"], "3h");
+        assert_eq!(v["spec"]["backupTemplate"]["from"]["port"], 4000);
+        assert_eq!(v["spec"]["backupTemplate"]["s3"]["secretName"], "s3-secret");
+        assert!(
+            v["metadata"]["annotations"].is_null(),
+            "the static-key variant"
+        );
+        let quick = seed.quick("@every 5s", 2, "my-folder/schedule").unwrap();
+        let q = quick.value().unwrap();
+        assert_eq!(q["spec"]["schedule"], "@every 5s");
+        assert_eq!(q["spec"]["maxBackups"], 2);
+        assert!(q["spec"]["maxReservedTime"].is_null());
+        assert_eq!(
+            q["spec"]["backupTemplate"]["s3"]["prefix"],
+            "my-folder/schedule"
+        );
+        assert!(quick.yaml.contains("#pause: true"), "comments kept");
     }
 }
