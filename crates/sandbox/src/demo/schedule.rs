@@ -4,10 +4,7 @@
 //! schedule taking its Backups with it (their data stays: the template's `cleanPolicy` is
 //! the default, `Retain`).
 
-use std::{
-    collections::{BTreeMap, BTreeSet},
-    time::Duration,
-};
+use std::{collections::BTreeSet, time::Duration};
 
 use jiff::Timestamp;
 use kube::{
@@ -20,7 +17,10 @@ use tibr_api::{Backup, BackupSchedule, constants::labels};
 use tibr_core::schedule::{backup_name, run_directory, tick_of};
 
 use super::{Report, command, get_table, heading, seed, table_text, wait_for};
-use crate::sandbox::{Sandbox, apply};
+use crate::{
+    sandbox::{Sandbox, apply},
+    testing::{RunChange, ScheduleRuns, SeenRun, is_complete},
+};
 
 const NS: &str = super::SEED_NAMESPACE;
 const BUCKET: &str = "my-bucket";
@@ -35,31 +35,6 @@ const PAUSED_INTERVALS: u32 = 3;
 /// How late after its tick a Backup may appear: the operator sleeps until the tick; this
 /// covers its reconcile, the create and the demo's polling.
 const ON_TIME: Duration = Duration::from_secs(3);
-
-/// One run of the schedule, as the demo saw it.
-struct Run {
-    name: String,
-    first_seen: Timestamp,
-    /// The Backup when last listed.
-    backup: Backup,
-}
-
-/// The runs by tick, and which ticks' Backups the last list returned.
-#[derive(Default)]
-struct Watched {
-    runs: BTreeMap<Timestamp, Run>,
-    present: BTreeSet<Timestamp>,
-}
-
-impl Watched {
-    fn complete(&self) -> BTreeSet<Timestamp> {
-        self.runs
-            .iter()
-            .filter(|(_, r)| is_complete(&r.backup))
-            .map(|(t, _)| *t)
-            .collect()
-    }
-}
 
 struct Ctx {
     client: Client,
@@ -122,10 +97,6 @@ pub async fn run(sandbox: &Sandbox, report: &mut Report) -> anyhow::Result<()> {
     delete(sandbox, &ctx, &watched, report).await
 }
 
-fn is_complete(b: &Backup) -> bool {
-    b.phase().is_some_and(|p| p.as_str() == "Complete")
-}
-
 /// `kubectl get bks -n test1 -o wide`, printed; its text.
 async fn schedules_table(ctx: &Ctx) -> anyhow::Result<String> {
     command("kubectl get bks -n test1 -o wide");
@@ -162,44 +133,25 @@ async fn backups_table(ctx: &Ctx) -> anyhow::Result<Vec<String>> {
 
 /// Lists the schedule's Backups until `RUNS` of them are Complete and retention has deleted
 /// the oldest, printing each as it appears and completes.
-async fn watch_runs(ctx: &Ctx) -> anyhow::Result<Watched> {
+async fn watch_runs(ctx: &Ctx) -> anyhow::Result<ScheduleRuns> {
     println!("\nWatching the schedule's Backups until {RUNS} have completed:");
-    let mut w = Watched::default();
+    let mut w = ScheduleRuns::new(&ctx.name);
     let deadline = tokio::time::Instant::now() + INTERVAL * (RUNS as u32 + 3);
     while tokio::time::Instant::now() < deadline {
-        let listed = ctx
-            .backups
-            .list(&ListParams::default().labels(&ctx.selector))
-            .await?;
-        let now = Timestamp::now();
-        w.present.clear();
-        for b in listed.items {
-            let Some(tick) = tick_of(&ctx.name, &b) else {
-                continue;
+        for (at, name, change) in w.poll(&ctx.backups).await? {
+            let what = match change {
+                RunChange::Created => "created ",
+                RunChange::Completed => "Complete",
             };
-            w.present.insert(tick);
-            let was_complete = w.runs.get(&tick).is_some_and(|r| is_complete(&r.backup));
-            if !w.runs.contains_key(&tick) {
-                println!("  {now}  created   {}", b.name_any());
-            } else if !was_complete && is_complete(&b) {
-                println!("  {now}  Complete  {}", b.name_any());
-            }
-            let first_seen = w.runs.get(&tick).map_or(now, |r| r.first_seen);
-            let run = Run {
-                name: b.name_any(),
-                first_seen,
-                backup: b,
-            };
-            w.runs.insert(tick, run);
+            println!("  {at}  {what}  {name}");
         }
-        let oldest = w.runs.keys().next().copied();
-        let oldest_pruned = oldest.is_some_and(|t| !w.present.contains(&t));
-        if w.complete().len() >= RUNS && oldest_pruned {
+        let oldest = w.runs.keys().next();
+        if w.complete().len() >= RUNS && oldest.is_some_and(|t| !w.present.contains(t)) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    if let Some(t) = w.runs.keys().next().filter(|t| !w.present.contains(t)) {
+    if let Some(t) = w.gone().first() {
         println!("  retention deleted {}", w.runs[t].name);
     }
     Ok(w)
@@ -209,10 +161,10 @@ async fn watch_runs(ctx: &Ctx) -> anyhow::Result<Watched> {
 async fn check_runs(
     sandbox: &Sandbox,
     ctx: &Ctx,
-    w: &Watched,
+    w: &ScheduleRuns,
     report: &mut Report,
 ) -> anyhow::Result<()> {
-    let first: Vec<(&Timestamp, &Run)> = w.runs.iter().take(RUNS).collect();
+    let first: Vec<(&Timestamp, &SeenRun)> = w.runs.iter().take(RUNS).collect();
     let ticks: Vec<Timestamp> = first.iter().map(|(t, _)| **t).collect();
     report.check(
         first.len() == RUNS
@@ -285,7 +237,7 @@ async fn check_runs(
 async fn retention(
     sandbox: &Sandbox,
     ctx: &Ctx,
-    w: &Watched,
+    w: &ScheduleRuns,
     report: &mut Report,
 ) -> anyhow::Result<()> {
     let rows = backups_table(ctx).await?;
@@ -377,7 +329,7 @@ async fn metrics(sandbox: &Sandbox, ctx: &Ctx, report: &mut Report) -> anyhow::R
 }
 
 /// `pause: true`: the Paused condition, no next run, and no new Backup for a few intervals.
-async fn pause(ctx: &Ctx, w: &Watched, report: &mut Report) -> anyhow::Result<()> {
+async fn pause(ctx: &Ctx, w: &ScheduleRuns, report: &mut Report) -> anyhow::Result<()> {
     heading("Pausing the schedule");
     command(&format!(
         "kubectl patch bks {} -n test1 --type=merge -p '{{\"spec\":{{\"pause\":true}}}}'",
@@ -448,7 +400,7 @@ async fn ticks_made(ctx: &Ctx) -> anyhow::Result<BTreeSet<Timestamp>> {
 async fn delete(
     sandbox: &Sandbox,
     ctx: &Ctx,
-    w: &Watched,
+    w: &ScheduleRuns,
     report: &mut Report,
 ) -> anyhow::Result<()> {
     heading("Deleting the schedule");

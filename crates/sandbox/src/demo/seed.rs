@@ -95,45 +95,68 @@ impl SeedBackup {
 /// The document's three ad-hoc `Backup`s, in its order (static keys, kube2iam, IRSA), with
 /// TiDB at `host:port` as `user`.
 pub fn backups(host: &str, port: u16, user: &str) -> anyhow::Result<Vec<SeedBackup>> {
-    let mut out = Vec::new();
-    for (yaml, value) in manifests(host, port, user) {
-        if value["kind"] != "Backup" {
-            continue;
-        }
-        let credentials = if !value["metadata"]["annotations"]["iam.amazonaws.com/role"].is_null() {
-            Credentials::Kube2iam
-        } else if !value["spec"]["serviceAccount"].is_null() {
-            Credentials::Irsa
-        } else {
-            Credentials::StaticKeys
-        };
-        out.push(SeedBackup { credentials, yaml });
-    }
+    let out: Vec<SeedBackup> = of_kind("Backup", host, port, user)
+        .map(|(credentials, yaml)| SeedBackup { credentials, yaml })
+        .collect();
     anyhow::ensure!(
-        out.iter().map(|b| b.credentials).collect::<Vec<_>>()
-            == [
-                Credentials::StaticKeys,
-                Credentials::Kube2iam,
-                Credentials::Irsa
-            ],
+        out.iter().map(|b| b.credentials).collect::<Vec<_>>() == ALL_CREDENTIALS,
         "the seed document should hold the three ad-hoc Backups in that order"
     );
     Ok(out)
 }
 
-/// The document's first `BackupSchedule` (static keys, `*/2 * * * *`, `maxReservedTime:
-/// "3h"`), with TiDB at `host:port` as `user`.
+/// The document's three `BackupSchedule`s (`*/2 * * * *`, `maxReservedTime: "3h"`), in its
+/// order (static keys, kube2iam, IRSA), with TiDB at `host:port` as `user`.
+pub fn schedules(host: &str, port: u16, user: &str) -> anyhow::Result<Vec<SeedSchedule>> {
+    let out: Vec<SeedSchedule> = of_kind("BackupSchedule", host, port, user)
+        .map(|(credentials, yaml)| SeedSchedule { credentials, yaml })
+        .collect();
+    anyhow::ensure!(
+        out.iter().map(|s| s.credentials).collect::<Vec<_>>() == ALL_CREDENTIALS,
+        "the seed document should hold the three BackupSchedules in that order"
+    );
+    Ok(out)
+}
+
+/// The document's first `BackupSchedule`, with static keys.
 pub fn schedule(host: &str, port: u16, user: &str) -> anyhow::Result<SeedSchedule> {
+    let mut all = schedules(host, port, user)?;
+    Ok(all.remove(0))
+}
+
+const ALL_CREDENTIALS: [Credentials; 3] = [
+    Credentials::StaticKeys,
+    Credentials::Kube2iam,
+    Credentials::Irsa,
+];
+
+/// The document's manifests of `kind`, each with the way it grants access to S3.
+fn of_kind(
+    kind: &str,
+    host: &str,
+    port: u16,
+    user: &str,
+) -> impl Iterator<Item = (Credentials, String)> {
     manifests(host, port, user)
         .into_iter()
-        .find(|(_, v)| v["kind"] == "BackupSchedule")
-        .map(|(yaml, _)| SeedSchedule { yaml })
-        .context("the seed document holds a BackupSchedule")
+        .filter(move |(_, v)| v["kind"] == kind)
+        .map(|(yaml, value)| {
+            let credentials =
+                if !value["metadata"]["annotations"]["iam.amazonaws.com/role"].is_null() {
+                    Credentials::Kube2iam
+                } else if !value["spec"]["serviceAccount"].is_null() {
+                    Credentials::Irsa
+                } else {
+                    Credentials::StaticKeys
+                };
+            (credentials, yaml)
+        })
 }
 
 /// One of the document's `BackupSchedule` manifests.
 #[derive(Debug, Clone)]
 pub struct SeedSchedule {
+    pub credentials: Credentials,
     /// The YAML, placeholders filled in, comments kept.
     pub yaml: String,
 }
@@ -187,7 +210,10 @@ impl SeedSchedule {
             edits == 4,
             "the seed's BackupSchedule should have one schedule, #maxBackups, maxReservedTime and prefix line"
         );
-        Ok(SeedSchedule { yaml: out })
+        Ok(SeedSchedule {
+            credentials: self.credentials,
+            yaml: out,
+        })
     }
 }
 
@@ -273,5 +299,12 @@ mod tests {
             "my-folder/schedule"
         );
         assert!(quick.yaml.contains("#pause: true"), "comments kept");
+        let kube2iam = schedules("127.0.0.1", 4000, "root").unwrap()[1]
+            .value()
+            .unwrap();
+        assert_eq!(
+            kube2iam["metadata"]["annotations"]["iam.amazonaws.com/role"],
+            "arn:aws:iam::123456789012:role/user"
+        );
     }
 }
