@@ -2,7 +2,8 @@
 //! `sandbox.env` loaded, the seed's commands (`backup-rbac.yaml`, `kubectl create secret
 //! generic ...`) and the seed's first Backup YAML with its placeholders filled in, waited for
 //! with `kubectl wait`; an invalid Backup explains itself in `kubectl describe`; SIGTERM stops
-//! everything. And `tibr-sandbox demo` passes, as the README promises.
+//! everything. The seed's BackupSchedule, applied the same way, takes its first Backup at the
+//! next even minute. And `tibr-sandbox demo` passes, as the README promises.
 
 #[path = "support/up.rs"]
 mod up;
@@ -32,44 +33,7 @@ async fn a_new_user_takes_the_seeds_backup_with_up_and_kubectl() {
         .to_string();
 
     let shell = Shell::new(&sandbox_dir, dir.path());
-    let rbac = workspace().join("deploy/backup-rbac.yaml");
-    let out = shell
-        .ok(&["apply", "-f", rbac.to_str().unwrap(), "-n", "test1"])
-        .await;
-    assert!(
-        out.contains("serviceaccount/tidb-backup-manager created"),
-        "{out}"
-    );
-    let access = format!(
-        "--from-literal=access_key={}",
-        shell.var("AWS_ACCESS_KEY_ID")
-    );
-    let secret = format!(
-        "--from-literal=secret_key={}",
-        shell.var("AWS_SECRET_ACCESS_KEY")
-    );
-    shell
-        .ok(&[
-            "create",
-            "secret",
-            "generic",
-            "s3-secret",
-            &access,
-            &secret,
-            "--namespace=test1",
-        ])
-        .await;
-    let password = format!("--from-literal=password={}", shell.var("TIDB_PASSWORD"));
-    shell
-        .ok(&[
-            "create",
-            "secret",
-            "generic",
-            "backup-demo1-tidb-secret",
-            &password,
-            "--namespace=test1",
-        ])
-        .await;
+    prerequisites(&shell).await;
 
     // The seed's backup-aws-s3.yaml, ${tidb_host} ${tidb_port} ${tidb_user} from sandbox.env.
     let seed = tibr_sandbox::demo::seed::backups(
@@ -148,7 +112,9 @@ async fn a_new_user_takes_the_seeds_backup_with_up_and_kubectl() {
         "the Event shows in describe:\n{described}"
     );
 
-    let scraped = http_get(&metrics, "/metrics").await;
+    let scraped = tibr_sandbox::demo::http_get(&metrics, "/metrics")
+        .await
+        .unwrap();
     assert!(
         scraped.starts_with("HTTP/1.1 200")
             && scraped.contains("tibr_operator_reconciles_total{controller=\"backup\"}"),
@@ -156,6 +122,205 @@ async fn a_new_user_takes_the_seeds_backup_with_up_and_kubectl() {
     );
 
     stop_up(&mut up, &sandbox_dir).await;
+}
+
+/// The seed's prerequisites, as its commands: `backup-rbac.yaml`, `s3-secret` with the
+/// sandbox's key, the TiDB password.
+async fn prerequisites(shell: &Shell) {
+    let rbac = workspace().join("deploy/backup-rbac.yaml");
+    let out = shell
+        .ok(&["apply", "-f", rbac.to_str().unwrap(), "-n", "test1"])
+        .await;
+    assert!(
+        out.contains("serviceaccount/tidb-backup-manager created"),
+        "{out}"
+    );
+    let access = format!(
+        "--from-literal=access_key={}",
+        shell.var("AWS_ACCESS_KEY_ID")
+    );
+    let secret = format!(
+        "--from-literal=secret_key={}",
+        shell.var("AWS_SECRET_ACCESS_KEY")
+    );
+    shell
+        .ok(&[
+            "create",
+            "secret",
+            "generic",
+            "s3-secret",
+            &access,
+            &secret,
+            "--namespace=test1",
+        ])
+        .await;
+    let password = format!("--from-literal=password={}", shell.var("TIDB_PASSWORD"));
+    shell
+        .ok(&[
+            "create",
+            "secret",
+            "generic",
+            "backup-demo1-tidb-secret",
+            &password,
+            "--namespace=test1",
+        ])
+        .await;
+}
+
+#[tokio::test]
+async fn a_new_user_schedules_the_seeds_backups_with_up_and_kubectl() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox_dir = dir.path().join("sbx");
+    let (mut up, _) = start_up(&sandbox_dir, &[], &[]).await;
+    let shell = Shell::new(&sandbox_dir, dir.path());
+    prerequisites(&shell).await;
+
+    // The seed's backup-scheduler-aws-s3.yaml (static keys), placeholders from sandbox.env.
+    let seed = tibr_sandbox::demo::seed::schedule(
+        shell.var("TIDB_HOST"),
+        shell.var("TIDB_PORT").parse().unwrap(),
+        shell.var("TIDB_USER"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("backup-scheduler-aws-s3.yaml"), &seed.yaml).unwrap();
+    // Not in the last seconds before an even minute: the table is read before that tick.
+    let to_tick = 120 - jiff::Timestamp::now().as_second() % 120;
+    if to_tick < 5 {
+        tokio::time::sleep(std::time::Duration::from_secs(to_tick as u64 + 1)).await;
+    }
+    let out = shell
+        .ok(&["apply", "-f", "backup-scheduler-aws-s3.yaml"])
+        .await;
+    assert!(
+        out.contains("backupschedule.pingcap.com/demo1-backup-schedule-s3 created"),
+        "{out}"
+    );
+    let created: jiff::Timestamp = shell
+        .ok(&[
+            "get",
+            "bks",
+            "demo1-backup-schedule-s3",
+            "-n",
+            "test1",
+            "-o",
+            "jsonpath={.metadata.creationTimestamp}",
+        ])
+        .await
+        .parse()
+        .unwrap();
+    // `*/2 * * * *` in UTC: the next even minute after the schedule was created.
+    let tick = jiff::Timestamp::from_second((created.as_second() / 120 + 1) * 120).unwrap();
+    let next = tick.to_string();
+    let mut table = String::new();
+    for _ in 0..50 {
+        table = shell.ok(&["get", "bks", "-n", "test1", "-o", "wide"]).await;
+        if table.contains(&next) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        (
+            cell(&table, "NAME"),
+            cell(&table, "SCHEDULE"),
+            cell(&table, "MAXRESERVEDTIME"),
+            cell(&table, "NEXTBACKUPTIME")
+        ),
+        (
+            "demo1-backup-schedule-s3",
+            "*/2 * * * *",
+            "3h",
+            next.as_str()
+        ),
+        "{table}"
+    );
+
+    // At that tick, the Backup named after it; then Complete, in its per-run prefix.
+    let name = format!(
+        "demo1-backup-schedule-s3-{}",
+        tick.strftime("%Y-%m-%dt%H-%M-%S")
+    );
+    shell
+        .ok(&[
+            "wait",
+            "--for=create",
+            &format!("bk/{name}"),
+            "-n",
+            "test1",
+            "--timeout=150s",
+        ])
+        .await;
+    let seen = jiff::Timestamp::now();
+    let late = seen.duration_since(tick);
+    assert!(
+        !late.is_negative() && late.as_secs() <= 5,
+        "{name} appeared {late} after its tick"
+    );
+    let (ok, out, err) = shell
+        .kubectl(&[
+            "wait",
+            "--for=jsonpath={.status.phase}=Complete",
+            &format!("bk/{name}"),
+            "-n",
+            "test1",
+            "--timeout=90s",
+        ])
+        .await;
+    assert!(
+        ok,
+        "{out}\n{err}\n{}",
+        shell.ok(&["get", "bk", "-n", "test1", "-o", "yaml"]).await
+    );
+    let listed = shell
+        .ok(&[
+            "get",
+            "bk",
+            "-l",
+            "tidb.pingcap.com/backup-schedule=demo1-backup-schedule-s3",
+            "-n",
+            "test1",
+        ])
+        .await;
+    assert!(
+        listed.contains(&name) && listed.contains("Complete"),
+        "{listed}"
+    );
+    let run = format!("demo1-pd.test1-2379-{}", tick.strftime("%Y-%m-%dt%H-%M-%S"));
+    assert!(
+        listed.contains(&format!("s3://my-bucket/my-folder/{run}")),
+        "{listed}"
+    );
+    assert!(
+        sandbox_dir
+            .join(format!("s3/my-bucket/my-folder/{run}/backupmeta"))
+            .is_file(),
+        "the run's backup is in the sandbox's S3"
+    );
+    stop_up(&mut up, &sandbox_dir).await;
+}
+
+/// The cell of `column` in the first row of kubectl's table `text`. Cells may hold spaces
+/// or be empty, so the row is cut where the header's columns start.
+fn cell<'a>(text: &'a str, column: &str) -> &'a str {
+    let mut lines = text.lines();
+    let (header, row) = (
+        lines.next().unwrap_or_default(),
+        lines.next().unwrap_or_default(),
+    );
+    let starts: Vec<usize> = header
+        .char_indices()
+        .filter(|(i, c)| *c != ' ' && (*i == 0 || header.as_bytes()[i - 1] == b' '))
+        .map(|(i, _)| i)
+        .collect();
+    let Some(k) = starts.iter().position(|s| header[*s..].starts_with(column)) else {
+        return "";
+    };
+    let end = starts
+        .get(k + 1)
+        .copied()
+        .unwrap_or(row.len())
+        .min(row.len());
+    row.get(starts[k]..end).unwrap_or_default().trim()
 }
 
 /// The shell blocks of the README's "Try a backup in the sandbox".
@@ -206,18 +371,6 @@ async fn the_readmes_commands_take_a_backup() {
     stop_up(&mut up, &sandbox_dir).await;
 }
 
-/// `GET path` on `addr` (host:port) over plain HTTP; the body.
-async fn http_get(addr: &str, path: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
-    out
-}
-
 #[tokio::test]
 async fn the_demo_passes() {
     let stdout = output_ok(
@@ -232,6 +385,9 @@ async fn the_demo_passes() {
         "demo1-backup-s3-irsa: Complete",
         "$ kubectl get bk -n test1 -o wide",
         "s3://my-bucket/my-folder/keys/ is empty",
+        "$ kubectl get bks -n test1 -o wide",
+        "retention keeps the 2 newest Complete runs",
+        "no new Backup while paused",
         "demo passed:",
     ] {
         assert!(stdout.contains(want), "{want} in:\n{stdout}");
