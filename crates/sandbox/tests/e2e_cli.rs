@@ -323,6 +323,31 @@ fn cell<'a>(text: &'a str, column: &str) -> &'a str {
     row.get(starts[k]..end).unwrap_or_default().trim()
 }
 
+#[test]
+fn the_schedules_guide_applies_the_seeds_first_schedule() {
+    let guide = std::fs::read_to_string(workspace().join("docs/schedules.md")).unwrap();
+    let section = guide
+        .split("## Trying it in the sandbox")
+        .nth(1)
+        .expect("the guide's sandbox section");
+    let heredoc = section
+        .split("<<EOF\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\nEOF\n").next())
+        .expect("a manifest in a here-document");
+    let filled = heredoc
+        .replace("${TIDB_HOST}", "127.0.0.1")
+        .replace("${TIDB_PORT}", "4000")
+        .replace("${TIDB_USER}", "root");
+    let guide_value: serde_json::Value = yaml_serde::from_str(&filled).unwrap();
+    let seed = tibr_sandbox::demo::seed::schedule("127.0.0.1", 4000, "root").unwrap();
+    assert_eq!(
+        guide_value,
+        seed.value().unwrap(),
+        "the guide's manifest is the seed's"
+    );
+}
+
 /// The shell blocks of the README's "Try a backup in the sandbox".
 fn readme_blocks() -> Vec<String> {
     let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
