@@ -36,33 +36,15 @@ async fn a_new_user_takes_the_seeds_backup_with_up_and_kubectl() {
     prerequisites(&shell).await;
 
     // The seed's backup-aws-s3.yaml, ${tidb_host} ${tidb_port} ${tidb_user} from sandbox.env.
-    let seed = tibr_sandbox::demo::seed::backups(
-        shell.var("TIDB_HOST"),
-        shell.var("TIDB_PORT").parse().unwrap(),
-        shell.var("TIDB_USER"),
-    )
-    .unwrap();
+    let (host, port, user) = tidb(&shell);
+    let seed = tibr_sandbox::demo::seed::backups(&host, port, &user).unwrap();
     std::fs::write(dir.path().join("backup-aws-s3.yaml"), &seed[0].yaml).unwrap();
     let out = shell.ok(&["apply", "-f", "backup-aws-s3.yaml"]).await;
     assert!(
         out.contains("backup.pingcap.com/demo1-backup-s3 created"),
         "{out}"
     );
-    let (ok, out, err) = shell
-        .kubectl(&[
-            "wait",
-            "--for=jsonpath={.status.phase}=Complete",
-            "bk/demo1-backup-s3",
-            "-n",
-            "test1",
-            "--timeout=90s",
-        ])
-        .await;
-    assert!(
-        ok,
-        "{out}\n{err}\n{}",
-        shell.ok(&["get", "bk", "-n", "test1", "-o", "yaml"]).await
-    );
+    wait_complete(&shell, "demo1-backup-s3").await;
     let table = shell.ok(&["get", "bk", "-n", "test1", "-o", "wide"]).await;
     assert!(
         table.contains("demo1-backup-s3")
@@ -124,6 +106,34 @@ async fn a_new_user_takes_the_seeds_backup_with_up_and_kubectl() {
     stop_up(&mut up, &sandbox_dir).await;
 }
 
+/// `kubectl wait` until Backup `name` in test1 is Complete (90 s at most).
+async fn wait_complete(shell: &Shell, name: &str) {
+    let (ok, out, err) = shell
+        .kubectl(&[
+            "wait",
+            "--for=jsonpath={.status.phase}=Complete",
+            &format!("bk/{name}"),
+            "-n",
+            "test1",
+            "--timeout=90s",
+        ])
+        .await;
+    assert!(
+        ok,
+        "{out}\n{err}\n{}",
+        shell.ok(&["get", "bk", "-n", "test1", "-o", "yaml"]).await
+    );
+}
+
+/// TiDB's host, port and user from `sandbox.env`, for the seed's `${tidb_*}` placeholders.
+fn tidb(shell: &Shell) -> (String, u16, String) {
+    (
+        shell.var("TIDB_HOST").to_string(),
+        shell.var("TIDB_PORT").parse().unwrap(),
+        shell.var("TIDB_USER").to_string(),
+    )
+}
+
 /// The seed's prerequisites, as its commands: `backup-rbac.yaml`, `s3-secret` with the
 /// sandbox's key, the TiDB password.
 async fn prerequisites(shell: &Shell) {
@@ -176,12 +186,8 @@ async fn a_new_user_schedules_the_seeds_backups_with_up_and_kubectl() {
     prerequisites(&shell).await;
 
     // The seed's backup-scheduler-aws-s3.yaml (static keys), placeholders from sandbox.env.
-    let seed = tibr_sandbox::demo::seed::schedule(
-        shell.var("TIDB_HOST"),
-        shell.var("TIDB_PORT").parse().unwrap(),
-        shell.var("TIDB_USER"),
-    )
-    .unwrap();
+    let (host, port, user) = tidb(&shell);
+    let seed = tibr_sandbox::demo::seed::schedule(&host, port, &user).unwrap();
     std::fs::write(dir.path().join("backup-scheduler-aws-s3.yaml"), &seed.yaml).unwrap();
     // Not in the last seconds before an even minute: the table is read before that tick.
     let to_tick = 120 - jiff::Timestamp::now().as_second() % 120;
@@ -256,21 +262,7 @@ async fn a_new_user_schedules_the_seeds_backups_with_up_and_kubectl() {
         !late.is_negative() && late.as_secs() <= 5,
         "{name} appeared {late} after its tick"
     );
-    let (ok, out, err) = shell
-        .kubectl(&[
-            "wait",
-            "--for=jsonpath={.status.phase}=Complete",
-            &format!("bk/{name}"),
-            "-n",
-            "test1",
-            "--timeout=90s",
-        ])
-        .await;
-    assert!(
-        ok,
-        "{out}\n{err}\n{}",
-        shell.ok(&["get", "bk", "-n", "test1", "-o", "yaml"]).await
-    );
+    wait_complete(&shell, &name).await;
     let listed = shell
         .ok(&[
             "get",

@@ -95,6 +95,19 @@ async fn watch(
     }
 }
 
+/// `kubectl delete bks`, then waits until the schedule's Backups are gone.
+async fn delete_schedule(env: &Env, runs: &mut ScheduleRuns, secs: u64) {
+    let name = runs.schedule.clone();
+    schedules(env)
+        .delete(&name, &DeleteParams::default())
+        .await
+        .unwrap();
+    watch(env, runs, secs, "the schedule's Backups to be gone", |r| {
+        r.present.is_empty()
+    })
+    .await;
+}
+
 /// A schedule condition as `(status, reason, message)`.
 fn schedule_condition(s: &BackupSchedule, type_: &str) -> Option<(String, String, String)> {
     s.status
@@ -435,18 +448,7 @@ async fn a_schedule_runs_at_its_ticks_keeps_max_backups_pauses_and_catches_up_on
     assert_no_secrets("process arguments", &argv.join("\n"), &secrets);
 
     // Deleting the schedule deletes its Backups; Retain keeps every run's data.
-    schedules(&env)
-        .delete(&name, &DeleteParams::default())
-        .await
-        .unwrap();
-    watch(
-        &env,
-        &mut runs,
-        20,
-        "the schedule's Backups to be gone",
-        |r| r.present.is_empty(),
-    )
-    .await;
+    delete_schedule(&env, &mut runs, 20).await;
     // (A run still in flight when the schedule went was stopped with its Job: only the
     // complete ones have a backup to keep.)
     let complete = runs.complete();
@@ -503,18 +505,7 @@ async fn with_clean_policy_delete_retention_and_deleting_the_schedule_remove_the
     .await;
 
     // Deleting the schedule deletes every Backup left, each with its data.
-    schedules(&env)
-        .delete(&name, &DeleteParams::default())
-        .await
-        .unwrap();
-    watch(
-        &env,
-        &mut runs,
-        60,
-        "the schedule's Backups to be gone",
-        |r| r.present.is_empty(),
-    )
-    .await;
+    delete_schedule(&env, &mut runs, 60).await;
     wait_for(30, "every run's prefix to be empty", || async {
         env.objects("my-bucket", "del").is_empty().then_some(())
     })

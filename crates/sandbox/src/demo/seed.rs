@@ -95,27 +95,17 @@ impl SeedBackup {
 /// The document's three ad-hoc `Backup`s, in its order (static keys, kube2iam, IRSA), with
 /// TiDB at `host:port` as `user`.
 pub fn backups(host: &str, port: u16, user: &str) -> anyhow::Result<Vec<SeedBackup>> {
-    let out: Vec<SeedBackup> = of_kind("Backup", host, port, user)
+    Ok(three("Backup", host, port, user)?
         .map(|(credentials, yaml)| SeedBackup { credentials, yaml })
-        .collect();
-    anyhow::ensure!(
-        out.iter().map(|b| b.credentials).collect::<Vec<_>>() == ALL_CREDENTIALS,
-        "the seed document should hold the three ad-hoc Backups in that order"
-    );
-    Ok(out)
+        .collect())
 }
 
 /// The document's three `BackupSchedule`s (`*/2 * * * *`, `maxReservedTime: "3h"`), in its
 /// order (static keys, kube2iam, IRSA), with TiDB at `host:port` as `user`.
 pub fn schedules(host: &str, port: u16, user: &str) -> anyhow::Result<Vec<SeedSchedule>> {
-    let out: Vec<SeedSchedule> = of_kind("BackupSchedule", host, port, user)
+    Ok(three("BackupSchedule", host, port, user)?
         .map(|(credentials, yaml)| SeedSchedule { credentials, yaml })
-        .collect();
-    anyhow::ensure!(
-        out.iter().map(|s| s.credentials).collect::<Vec<_>>() == ALL_CREDENTIALS,
-        "the seed document should hold the three BackupSchedules in that order"
-    );
-    Ok(out)
+        .collect())
 }
 
 /// The document's first `BackupSchedule`, with static keys.
@@ -124,22 +114,17 @@ pub fn schedule(host: &str, port: u16, user: &str) -> anyhow::Result<SeedSchedul
     Ok(all.remove(0))
 }
 
-const ALL_CREDENTIALS: [Credentials; 3] = [
-    Credentials::StaticKeys,
-    Credentials::Kube2iam,
-    Credentials::Irsa,
-];
-
-/// The document's manifests of `kind`, each with the way it grants access to S3.
-fn of_kind(
+/// The document's manifests of `kind`, one per way of granting access to S3, in the
+/// document's order (static keys, kube2iam, IRSA).
+fn three(
     kind: &str,
     host: &str,
     port: u16,
     user: &str,
-) -> impl Iterator<Item = (Credentials, String)> {
-    manifests(host, port, user)
+) -> anyhow::Result<impl Iterator<Item = (Credentials, String)>> {
+    let found: Vec<(Credentials, String)> = manifests(host, port, user)
         .into_iter()
-        .filter(move |(_, v)| v["kind"] == kind)
+        .filter(|(_, v)| v["kind"] == kind)
         .map(|(yaml, value)| {
             let credentials =
                 if !value["metadata"]["annotations"]["iam.amazonaws.com/role"].is_null() {
@@ -151,6 +136,17 @@ fn of_kind(
                 };
             (credentials, yaml)
         })
+        .collect();
+    anyhow::ensure!(
+        found.iter().map(|(c, _)| *c).collect::<Vec<_>>()
+            == [
+                Credentials::StaticKeys,
+                Credentials::Kube2iam,
+                Credentials::Irsa
+            ],
+        "the seed document should hold three {kind}s: static keys, kube2iam, IRSA"
+    );
+    Ok(found.into_iter())
 }
 
 /// One of the document's `BackupSchedule` manifests.
