@@ -35,6 +35,19 @@ pub fn condition(b: &Backup, type_: &str) -> Option<(String, String, String)> {
         })
 }
 
+/// A BackupSchedule's condition of `type_` as `(status, reason, message)`.
+pub fn schedule_condition(
+    s: &tibr_api::BackupSchedule,
+    type_: &str,
+) -> Option<(String, String, String)> {
+    s.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+}
+
 /// The Events (core/v1) in `namespace` as `Type Reason: message`, about the object named
 /// `regarding` (any when `None`).
 pub async fn events(client: &Client, namespace: &str, regarding: Option<&str>) -> Vec<String> {

@@ -24,7 +24,7 @@ use tibr_api::{
 use tibr_core::schedule::{backup_name, run_directory};
 use tibr_sandbox::{
     demo::seed::{self, Credentials},
-    testing::{ScheduleRuns, is_complete},
+    testing::{ScheduleRuns, is_complete, schedule_condition},
 };
 
 const INTERVAL: Duration = Duration::from_secs(5);
@@ -106,16 +106,6 @@ async fn delete_schedule(env: &Env, runs: &mut ScheduleRuns, secs: u64) {
         r.present.is_empty()
     })
     .await;
-}
-
-/// A schedule condition as `(status, reason, message)`.
-fn schedule_condition(s: &BackupSchedule, type_: &str) -> Option<(String, String, String)> {
-    s.status
-        .as_ref()?
-        .conditions
-        .iter()
-        .find(|c| c.type_ == type_)
-        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
 }
 
 /// Waits until the schedule's condition `type_` has `status`; returns the schedule.
