@@ -156,6 +156,8 @@ fn printer_columns_are_tidb_operators() {
         ("MaxReservedTime", ".spec.maxReservedTime", "string", 0),
         ("LastBackup", ".status.lastBackup", "string", 1),
         ("LastBackupTime", ".status.lastBackupTime", "date", 1),
+        // Ours: a string, since kubectl prints a future date as "<invalid>".
+        ("NextBackupTime", ".status.nextBackupTime", "string", 1),
         ("Age", ".metadata.creationTimestamp", "date", 0),
     ]);
     assert_eq!(columns("backupschedules"), schedule);
@@ -277,7 +279,7 @@ const OUR_ADDITIONS: &[(&str, &str, &[&str])] = &[
     ("backups", "status", &["gcLifeTime"]),
     ("backups", "status.conditions.[]", &["observedGeneration"]),
     ("backupschedules", "spec", &["serviceAccount"]),
-    ("backupschedules", "status", &["nextBackupTime"]),
+    ("backupschedules", "status", &["conditions", "nextBackupTime"]),
     ("volumebackups", "spec.clusters.[]", &["backup"]),
     ("volumebackups", "spec.template.br", &["cleanPolicy", "resources"]),
     ("volumebackups", "status.conditions.[]", &["observedGeneration"]),

@@ -16,6 +16,7 @@ use kube::{
 };
 use serde_json::{Value, json};
 use tibr_api::{Backup, BackupSchedule};
+use tibr_sandbox::testing::schedule_condition;
 
 const SCHEDULE_LABEL: &str = "tidb.pingcap.com/backup-schedule";
 
@@ -57,16 +58,6 @@ async fn runs(env: &Env, name: &str) -> Vec<Backup> {
 
 async fn get_schedule(env: &Env, name: &str) -> BackupSchedule {
     schedules(env).get(name).await.unwrap()
-}
-
-/// The schedule's condition `type_` as `(status, reason, message)`.
-fn schedule_condition(s: &BackupSchedule, type_: &str) -> Option<(String, String, String)> {
-    s.status
-        .as_ref()?
-        .conditions
-        .iter()
-        .find(|c| c.type_ == type_)
-        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
 }
 
 /// The tick a run's name carries (`<schedule>-YYYY-MM-DDtHH-MM-SS`, UTC).

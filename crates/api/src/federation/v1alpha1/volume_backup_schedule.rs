@@ -57,6 +57,13 @@ use super::VolumeBackupSpec;
     description = "The scheduled time of the last VolumeBackup"
 ))]
 #[kube(printcolumn(
+    name = "NextBackupTime",
+    type_ = "string",
+    json_path = ".status.nextBackupTime",
+    priority = 1,
+    description = "When the next VolumeBackup is due (tibr extension)"
+))]
+#[kube(printcolumn(
     name = "Age",
     type_ = "date",
     json_path = ".metadata.creationTimestamp"

@@ -179,6 +179,5 @@ pub struct BackupScheduleStatus {
     /// policy in force, or why none is).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
-    #[schemars(transform = crate::schema::upstream_type)]
     pub conditions: Vec<Condition>,
 }
