@@ -278,6 +278,7 @@ async fn get_wide_shows_tidb_operators_columns() {
             "MAXRESERVEDTIME",
             "LASTBACKUP",
             "LASTBACKUPTIME",
+            "NEXTBACKUPTIME",
             "AGE"
         ]
     );
