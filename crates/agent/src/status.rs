@@ -7,12 +7,13 @@
 //! `status.phase` stays "the type of the latest condition" (`set_condition`).
 
 use std::time::Duration;
+use tibr_runtime::events::Recorder;
 
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::{
     Api, Resource,
     api::{Patch, PatchParams},
-    runtime::events::{Event, EventType, Recorder, Reporter as EventReporter},
+    runtime::events::{Event, EventType, Reporter as EventReporter},
 };
 use serde_json::json;
 use tibr_api::{Backup, pingcap::v1alpha1::BackupStatus};

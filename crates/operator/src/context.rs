@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use kube::{Client, runtime::events::Recorder};
+use kube::Client;
+use tibr_runtime::events::Recorder;
 
 use crate::{Settings, gc::GcRestorer, metrics::Metrics};
 

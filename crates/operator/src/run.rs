@@ -8,13 +8,10 @@ use std::{
 
 use anyhow::Context as _;
 use futures::FutureExt;
-use kube::{
-    Api, Client,
-    api::ListParams,
-    runtime::events::{Recorder, Reporter},
-};
+use kube::{Api, Client, api::ListParams, runtime::events::Reporter};
 use prometheus_client::registry::Registry;
 use tibr_api::Backup;
+use tibr_runtime::events::Recorder;
 
 use crate::{
     Context, NAME, Settings, backup,

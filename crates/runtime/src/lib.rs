@@ -1,7 +1,9 @@
 //! Plumbing shared by tibr's binaries: logging set-up, the metrics and health server,
-//! Kubernetes client construction and shutdown signals. No decisions live here.
+//! Kubernetes client construction, Event publishing and shutdown signals. No decisions
+//! live here.
 
 pub mod client;
+pub mod events;
 pub mod server;
 pub mod telemetry;
 
