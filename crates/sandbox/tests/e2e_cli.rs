@@ -288,6 +288,39 @@ async fn a_new_user_schedules_the_seeds_backups_with_up_and_kubectl() {
             .is_file(),
         "the run's backup is in the sandbox's S3"
     );
+
+    // `kubectl delete` returns (it waits for the object to be gone: the schedule has no
+    // finalizer to hang on), and its Backup follows through the owner reference; the
+    // seed's default cleanPolicy (Retain) keeps the data.
+    let deleted = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        shell.ok(&[
+            "delete",
+            "backupschedule",
+            "demo1-backup-schedule-s3",
+            "-n",
+            "test1",
+        ]),
+    )
+    .await
+    .expect("kubectl delete backupschedule does not hang");
+    assert!(deleted.contains("deleted"), "{deleted}");
+    shell
+        .ok(&[
+            "wait",
+            "--for=delete",
+            &format!("bk/{name}"),
+            "-n",
+            "test1",
+            "--timeout=60s",
+        ])
+        .await;
+    assert!(
+        sandbox_dir
+            .join(format!("s3/my-bucket/my-folder/{run}/backupmeta"))
+            .is_file(),
+        "Retain keeps the run's data after its Backup is gone"
+    );
     stop_up(&mut up, &sandbox_dir).await;
 }
 

@@ -95,7 +95,8 @@ async fn watch(
     }
 }
 
-/// `kubectl delete bks`, then waits until the schedule's Backups are gone.
+/// Deletes the schedule (as `kubectl delete bks` does: background propagation), then waits
+/// until its Backups are gone.
 async fn delete_schedule(env: &Env, runs: &mut ScheduleRuns, secs: u64) {
     let name = runs.schedule.clone();
     schedules(env)
