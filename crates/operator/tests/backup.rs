@@ -11,10 +11,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn a_backup_gets_its_job_and_the_agent_completes_it() {
-    let mut env = Env::start().await;
-    env.s3_secret(NS, true).await;
-    env.tidb_secret(NS).await;
-    env.start_operator().await;
+    let env = Env::with_operator(true).await;
     env.backup(
         NS,
         "b1",
@@ -157,10 +154,7 @@ async fn a_missing_secret_is_retried_and_its_creation_unblocks_the_backup() {
 
 #[tokio::test]
 async fn a_failure_the_agent_reported_is_never_retried() {
-    let mut env = Env::start().await;
-    env.s3_secret(NS, true).await;
-    env.tidb_secret(NS).await;
-    env.start_operator().await;
+    let env = Env::with_operator(true).await;
     env.backup(
         NS,
         "broken",
@@ -277,10 +271,7 @@ async fn a_killed_pod_is_retried_then_fails_and_gc_life_time_is_put_back() {
 
 #[tokio::test]
 async fn a_job_deleted_by_hand_does_not_leave_the_backup_running_forever() {
-    let mut env = Env::start().await;
-    env.s3_secret(NS, true).await;
-    env.tidb_secret(NS).await;
-    env.start_operator().await;
+    let env = Env::with_operator(true).await;
     env.backup(
         NS,
         "orphan",

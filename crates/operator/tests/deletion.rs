@@ -30,10 +30,7 @@ async fn clean_job_events(env: &Env, name: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn each_clean_policy_on_deletion() {
-    let mut env = Env::start().await;
-    env.s3_secret(NS, true).await;
-    env.tidb_secret(NS).await;
-    env.start_operator().await;
+    let env = Env::with_operator(true).await;
     env.backup(NS, "keep", "keep", json!({})).await;
     env.backup(NS, "del", "del", json!({"cleanPolicy": "Delete"}))
         .await;
@@ -109,10 +106,7 @@ async fn each_clean_policy_on_deletion() {
 
 #[tokio::test]
 async fn deleting_a_running_backup_stops_its_job_before_cleaning() {
-    let mut env = Env::start().await;
-    env.s3_secret(NS, true).await;
-    env.tidb_secret(NS).await;
-    env.start_operator().await;
+    let env = Env::with_operator(true).await;
     env.backup(
         NS,
         "busy",
@@ -163,10 +157,7 @@ async fn deleting_a_running_backup_stops_its_job_before_cleaning() {
 
 #[tokio::test]
 async fn a_failing_clean_job_shows_clean_failed_and_holds_the_backup() {
-    let mut env = Env::start().await;
-    env.s3_secret(NS, true).await;
-    env.tidb_secret(NS).await;
-    env.start_operator().await;
+    let env = Env::with_operator(true).await;
     env.backup(
         NS,
         "stuck",

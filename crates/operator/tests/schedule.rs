@@ -79,17 +79,9 @@ async fn metric(env: &Env, series: &str) -> Option<f64> {
         .and_then(|v| v.parse().ok())
 }
 
-async fn prepared() -> Env {
-    let mut env = Env::start().await;
-    env.s3_secret(NS, false).await;
-    env.tidb_secret(NS).await;
-    env.start_operator().await;
-    env
-}
-
 #[tokio::test]
 async fn backups_come_at_the_ticks_as_promised_and_max_backups_are_kept() {
-    let env = prepared().await;
+    let env = Env::with_operator(false).await;
     let created = schedule(&env, "every2", json!({"maxBackups": 2}), "complete").await;
 
     // Retention has deleted at least one Complete run: four ticks or more have passed.
@@ -213,7 +205,7 @@ async fn backups_come_at_the_ticks_as_promised_and_max_backups_are_kept() {
 
 #[tokio::test]
 async fn a_running_predecessor_holds_the_next_run_visibly_then_one_run_follows() {
-    let env = prepared().await;
+    let env = Env::with_operator(false).await;
     schedule(&env, "held", json!({}), "sleep").await;
     let first = wait_for(30, "the first run", || async {
         runs(&env, "held").await.into_iter().next()
@@ -290,7 +282,7 @@ async fn a_running_predecessor_holds_the_next_run_visibly_then_one_run_follows()
 
 #[tokio::test]
 async fn pause_creates_nothing_and_unpausing_catches_up_once() {
-    let env = prepared().await;
+    let env = Env::with_operator(false).await;
     schedule(
         &env,
         "paused",
@@ -344,7 +336,7 @@ async fn pause_creates_nothing_and_unpausing_catches_up_once() {
 
 #[tokio::test]
 async fn an_invalid_schedule_is_reported_on_the_object_and_an_edit_fixes_it() {
-    let env = prepared().await;
+    let env = Env::with_operator(false).await;
     schedule(
         &env,
         "broken",
@@ -388,7 +380,7 @@ async fn an_invalid_schedule_is_reported_on_the_object_and_an_edit_fixes_it() {
 
 #[tokio::test]
 async fn after_an_operator_restart_one_catch_up_run_and_no_duplicate() {
-    let mut env = prepared().await;
+    let mut env = Env::with_operator(false).await;
     schedule(
         &env,
         "restart",
@@ -452,7 +444,7 @@ async fn after_an_operator_restart_one_catch_up_run_and_no_duplicate() {
 
 #[tokio::test]
 async fn deleting_the_schedule_deletes_its_backups_by_their_clean_policy() {
-    let env = prepared().await;
+    let env = Env::with_operator(false).await;
     schedule(
         &env,
         "doomed",
@@ -515,7 +507,7 @@ async fn deleting_the_schedule_deletes_its_backups_by_their_clean_policy() {
 
 #[tokio::test]
 async fn a_tick_name_taken_by_someone_else_is_reported_and_the_schedule_goes_on() {
-    let env = prepared().await;
+    let env = Env::with_operator(false).await;
     // Backups made by hand with the names of the next ticks of `@every 3s`.
     let now = Timestamp::now().as_second();
     let first = (now / 3 + 1) * 3;

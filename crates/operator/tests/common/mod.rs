@@ -89,6 +89,16 @@ impl Env {
         env
     }
 
+    /// [`Env::start`] with `s3-secret` (planted keys when `planted`, see
+    /// [`Env::s3_secret`]), the TiDB password Secret and the operator running.
+    pub async fn with_operator(planted: bool) -> Env {
+        let mut env = Env::start().await;
+        env.s3_secret(NS, planted).await;
+        env.tidb_secret(NS).await;
+        env.start_operator().await;
+        env
+    }
+
     /// Starts the operator in this process.
     pub async fn start_operator(&mut self) {
         self.start_operator_with(Arc::new(tibr_operator::gc::TidbGcRestorer::default()))
