@@ -108,12 +108,10 @@ pub async fn run_with(
     if let Some(h) = &health_server {
         h.readiness.set_ready();
     }
-    // Boxed: the controllers' futures are large, and inline they would all sit on the
-    // stack of whichever thread polls `run` (a test's, in debug builds, overflowed).
     futures::join!(
-        Box::pin(backup::run(controller, ctx.clone(), shutdown.clone())),
-        Box::pin(schedule::run(schedules, ctx.clone(), shutdown.clone())),
-        Box::pin(secrets::run(ctx.clone(), store, shutdown)),
+        backup::run(controller, ctx.clone(), shutdown.clone()),
+        schedule::run(schedules, ctx.clone(), shutdown.clone()),
+        secrets::run(ctx.clone(), store, shutdown),
     );
     phases.abort();
     metrics_server.task.abort();
