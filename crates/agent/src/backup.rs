@@ -124,7 +124,7 @@ async fn prepare_and_run(
         .await
         .map_err(|e| Failure::new("UpdateStatusFailed", e.to_string()))?;
 
-    let target = storage::target(&valid.storage);
+    let target = valid.storage.target();
     let store = storage::open(&target)
         .map_err(|e| Failure::new("BackupDataToRemoteFailed", secrets.scrub(&e.to_string())))?;
     if rerun
@@ -149,7 +149,7 @@ async fn prepare_and_run(
     if rerun && needs_preclean(tc.as_ref()) {
         tracing::info!(path = %path, "BR before v6.5.1 cannot resume: deleting the partial backup first");
         let options = crate::clean::options(&valid);
-        tibr_storage::clean(&store, store.prefix(), &options, |_| {})
+        tibr_storage::clean_backup(&store, &options, |_| {})
             .await
             .map_err(|e| Failure::new("CleanBackupDataFailed", secrets.scrub(&e.to_string())))?;
     }

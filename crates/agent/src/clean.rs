@@ -10,7 +10,7 @@ use kube::Api;
 use tibr_api::Backup;
 use tibr_core::backup::{ValidBackup, validate};
 use tibr_core::progress::ProgressUpdate;
-use tibr_storage::{CleanOptions, Store};
+use tibr_storage::{CleanOptions, Store, clean_backup};
 use tokio::sync::watch;
 
 use crate::status::StatusWriter;
@@ -29,7 +29,6 @@ pub fn options(valid: &ValidBackup) -> CleanOptions {
         batch: !c.disable_batch,
         batch_concurrency: c.batch_concurrency as usize,
         routine_concurrency: c.routine_concurrency as usize,
-        allow_empty_prefix: false,
     }
 }
 
@@ -83,8 +82,9 @@ async fn clean(
     if spec_path != path {
         tracing::warn!(recorded = %path, spec = %spec_path, "the spec's location changed since the backup; deleting where the data was written");
     }
-    let Some(target) = storage::target_at(&valid.storage, &path) else {
-        return failed(format!("cannot parse status.backupPath {path:?}"));
+    let target = match storage::target_at(&valid.storage, &path) {
+        Ok(t) => t,
+        Err(e) => return failed(format!("refusing to clean: {e}")),
     };
     let store = match storage::open(&target) {
         Ok(s) => s,
@@ -107,7 +107,7 @@ async fn clean(
         percent: 0.0,
     }]);
     let options = options(&valid);
-    let result = tibr_storage::clean(&store, store.prefix(), &options, |p| {
+    let result = clean_backup(&store, &options, |p| {
         // Objects can be retried across rounds: stay below 100 % until the end.
         let percent = if total == 0 {
             0.0
@@ -131,8 +131,8 @@ async fn clean(
             Outcome::Cleaned {
                 reason: String::new(),
                 message: format!(
-                    "deleted {} object(s) under {path} in {} round(s)",
-                    report.deleted, report.rounds
+                    "deleted {} object(s) under {} in {} round(s)",
+                    report.deleted, report.url, report.rounds
                 ),
             }
         }
@@ -145,13 +145,16 @@ async fn clean(
 }
 
 /// How many objects are under the store's prefix (streamed, not collected: a backup can have
-/// millions).
-async fn count(store: &Store) -> Result<u64, object_store::Error> {
-    let prefix = store.prefix().trim_matches('/').to_string();
-    let path = (!prefix.is_empty()).then(|| object_store::path::Path::from(prefix.as_str()));
+/// millions); at a bucket root, none are counted (only named objects are deleted there).
+async fn count(store: &Store) -> Result<u64, String> {
+    if store.location().is_bucket_root() {
+        return Ok(0);
+    }
+    let path = object_store::path::Path::parse(store.prefix()).map_err(|e| e.to_string())?;
     store
         .object_store()
-        .list(path.as_ref())
+        .list(Some(&path))
         .try_fold(0u64, |n, _| async move { Ok(n + 1) })
         .await
+        .map_err(|e| e.to_string())
 }

@@ -160,7 +160,9 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<(), String> {
     check_not_in_use(&store, &ctx.storage.uri).await?;
     store
         .put(
-            &store.key(backupmeta::LOCK_FILE),
+            &store
+                .key(backupmeta::LOCK_FILE)
+                .map_err(|e| e.to_string())?,
             Bytes::from_static(backupmeta::LOCK_FILE_CONTENT.as_bytes()),
         )
         .await
@@ -336,7 +338,9 @@ fn backup_ts(p: &Parsed, cluster: &Cluster, now_ms: i64) -> Result<u64, String> 
 
 /// BR's `SetStorageAndCheckNotInUse` + `CheckBackupStorageIsLocked`, with BR's messages.
 async fn check_not_in_use(store: &Store, uri: &str) -> Result<(), String> {
-    let meta = store.key(backupmeta::BACKUPMETA);
+    let meta = store
+        .key(backupmeta::BACKUPMETA)
+        .map_err(|e| e.to_string())?;
     match store.exists(&meta).await {
         Ok(false) => {}
         Ok(true) => {
@@ -348,7 +352,9 @@ async fn check_not_in_use(store: &Store, uri: &str) -> Result<(), String> {
         }
         Err(e) => return Err(format!("error occurred when checking backupmeta file: {e}")),
     }
-    let lock = store.key(backupmeta::LOCK_FILE);
+    let lock = store
+        .key(backupmeta::LOCK_FILE)
+        .map_err(|e| e.to_string())?;
     match store.exists(&lock).await {
         Ok(false) => Ok(()),
         Ok(true) => {
@@ -386,7 +392,10 @@ async fn write_metas(
     let encoded = backupmeta::encode(input, &options);
     for (name, bytes) in &encoded.meta_files {
         store
-            .put(&store.key(name), Bytes::from(bytes.clone()))
+            .put(
+                &store.key(name).map_err(|e| e.to_string())?,
+                Bytes::from(bytes.clone()),
+            )
             .await
             .map_err(|e| e.to_string())?;
     }
@@ -397,7 +406,9 @@ async fn write_metas(
     );
     store
         .put(
-            &store.key(backupmeta::BACKUPMETA),
+            &store
+                .key(backupmeta::BACKUPMETA)
+                .map_err(|e| e.to_string())?,
             Bytes::from(encoded.root_bytes),
         )
         .await
@@ -562,10 +573,11 @@ async fn worker(
         for mut file in region.files.clone() {
             let content = cluster.content(&file);
             file.sha256 = Sha256::digest(&content).to_vec();
-            if let Err(e) = store
-                .put(&store.key(&file.name), Bytes::from(content))
-                .await
-            {
+            let put = match store.key(&file.name) {
+                Ok(key) => store.put(&key, Bytes::from(content)).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = put {
                 let _ = tx.send(Err(format!(
                     "error happen in store {store_id}: Io(Custom {{ kind: Other, error: {:?} }}): \
                      [BR:KV:ErrKVStorage]tikv storage occur I/O error",

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use tibr_storage::S3Target;
+use tibr_storage::{Location, S3Target};
 
 use crate::flags::Parsed;
 
@@ -135,12 +135,17 @@ pub fn storage(parsed: &Parsed) -> Result<Storage, String> {
              [BR:ExternalStorage:ErrStorageInvalidConfig]invalid external storage config"
         ));
     }
-    let prefix = prefix.trim_matches('/').to_owned();
+    // Keys are written literally; a location the stand-in cannot write literally is refused.
+    let location = Location::parse(bucket, prefix).map_err(|e| {
+        format!(
+            "the br stand-in cannot write to {url}: {e}: \
+             [BR:ExternalStorage:ErrStorageInvalidConfig]invalid external storage config"
+        )
+    })?;
     let flag = |name: &str| Some(parsed.string(name)).filter(|v| !v.is_empty());
     let mut target = S3Target {
         provider: parsed.string("s3.provider"),
-        bucket: bucket.to_owned(),
-        prefix: prefix.clone(),
+        location,
         region: flag("s3.region"),
         endpoint: flag("s3.endpoint"),
         acl: flag("s3.acl"),
@@ -183,6 +188,7 @@ pub fn storage(parsed: &Parsed) -> Result<Storage, String> {
             _ => {}
         }
     }
+    let (bucket, prefix) = (target.location.bucket(), target.location.prefix());
     let uri = if prefix.is_empty() {
         format!("s3://{bucket}/")
     } else {
@@ -247,7 +253,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(s.uri, "s3://b/p/q/");
-        assert_eq!(s.target.prefix, "p/q");
+        assert_eq!(s.target.location.prefix(), "p/q");
         assert_eq!(s.target.endpoint.as_deref(), Some("http://h:1"));
         assert_eq!(s.target.force_path_style, Some(false));
         assert_eq!(s.target.region.as_deref(), Some("r"));

@@ -10,11 +10,11 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use tibr_api::constants::defaults;
 use tibr_core::backup::decide::InProcessClean;
-use tibr_storage::{CleanOptions, CleanReport, OpenOptions, S3Target, Target, env};
+use tibr_storage::{CleanOptions, CleanReport, OpenOptions, env};
 
 use crate::error::is_not_found;
 
-/// Deletes everything under the Backup's prefix with the credentials in its Secret;
+/// Deletes the Backup's data where it was written, with the credentials in its Secret;
 /// `s3_endpoint` is where S3 is when the Backup names no endpoint (`Settings::s3_endpoint`).
 pub async fn clean_in_process(
     client: &kube::Client,
@@ -55,25 +55,11 @@ pub async fn clean_in_process(
     if let Some(endpoint) = s3_endpoint {
         environment = environment.with(env::ENDPOINT_URL_S3, endpoint);
     }
-    let s3 = &plan.s3;
-    let target = Target::S3(S3Target {
-        provider: s3.provider.as_str().to_string(),
-        bucket: s3.bucket.clone().unwrap_or_default(),
-        prefix: s3.prefix.clone().unwrap_or_default(),
-        region: s3.region.clone(),
-        endpoint: s3.endpoint.clone(),
-        acl: s3.acl.clone(),
-        storage_class: s3.storage_class.clone(),
-        sse: s3.sse.clone(),
-        sse_kms_key_id: None,
-        force_path_style: s3.force_path_style,
-    });
     let options = OpenOptions {
         env: environment,
         ..OpenOptions::default()
     };
-    let store = tibr_storage::open_with(&target, &options).map_err(|e| e.to_string())?;
-    let prefix = store.prefix().to_string();
+    let store = tibr_storage::open_with(&plan.target, &options).map_err(|e| e.to_string())?;
     let o = &plan.options;
     let clean = CleanOptions {
         page_size: usize::try_from(o.page_size).unwrap_or(usize::MAX),
@@ -82,10 +68,9 @@ pub async fn clean_in_process(
         batch: !o.disable_batch,
         batch_concurrency: usize::try_from(o.batch_concurrency).unwrap_or(1),
         routine_concurrency: usize::try_from(o.routine_concurrency).unwrap_or(1),
-        allow_empty_prefix: false,
     };
     let path = plan.backup_path.clone();
-    tibr_storage::clean(&store, &prefix, &clean, |p| {
+    tibr_storage::clean_backup(&store, &clean, |p| {
         tracing::debug!(path = %path, round = p.round, deleted = p.deleted, failed = p.failed, "cleaning");
     })
     .await

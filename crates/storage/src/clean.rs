@@ -1,4 +1,4 @@
-//! Deleting everything under a backup prefix, in batches, concurrently, with progress.
+//! Deleting a backup's objects, in batches, concurrently, with progress.
 //!
 //! Shape of TiDB Operator's clean (spec-backup §4.8, `cleanOption` §2.5): up to `retry_count`
 //! rounds; each lists the prefix in pages of `page_size` keys and deletes every page, either as
@@ -8,10 +8,13 @@
 //! A round without failures ends the loop; a final listing must then come back empty.
 //!
 //! Better than the anchor: progress (round, pages, deleted, failed) is reported after every
-//! page, a failed `DeleteObjects` request counts each of its keys as failed (not as one), a
-//! listing failure fails the round instead of the whole clean, and an empty prefix is refused
-//! unless explicitly allowed — it would otherwise mean "the whole bucket".
+//! page, a failed `DeleteObjects` request counts each of its keys as failed (not as one), and a
+//! listing failure fails the round instead of the whole clean. Only the store's own location is
+//! ever cleaned: a listed key outside it (whatever the server answers) is never deleted, and the
+//! bucket root is never emptied by listing — a backup written there is cleaned by the names its
+//! metadata gives ([`clean_named`]).
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,9 +22,9 @@ use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 
+use crate::backupmeta::{BACKUPMETA, LOCK_FILE, RetryPolicy, read_backup_contents};
 use crate::error::{Result, StorageError};
-use crate::store::Store;
-use crate::target::clean_path;
+use crate::store::{Store, literal};
 
 /// Most keys one `DeleteObjects` request may carry.
 pub const MAX_KEYS_PER_BATCH: usize = 1000;
@@ -42,8 +45,6 @@ pub struct CleanOptions {
     pub batch: bool,
     pub batch_concurrency: usize,
     pub routine_concurrency: usize,
-    /// Permit an empty prefix, i.e. emptying the whole bucket.
-    pub allow_empty_prefix: bool,
 }
 
 impl Default for CleanOptions {
@@ -55,7 +56,6 @@ impl Default for CleanOptions {
             batch: true,
             batch_concurrency: 10,
             routine_concurrency: 100,
-            allow_empty_prefix: false,
         }
     }
 }
@@ -81,35 +81,34 @@ pub struct CleanReport {
     pub pages: u64,
     /// Failed deletions over all rounds (retried successfully later).
     pub failed_attempts: u64,
+    /// What was cleaned: `s3://bucket/prefix`.
+    pub url: String,
 }
 
-/// Deletes every object under `prefix` (segment-wise: `a/b` covers `a/b/x`, not `a/bc`).
+/// Deletes every object under the store's location (segment-wise: `a/b` covers `a/b/x`, not
+/// `a/bc`). Refuses the bucket root.
 pub async fn clean(
     store: &Store,
-    prefix: &str,
     options: &CleanOptions,
     mut progress: impl FnMut(&CleanProgress),
 ) -> Result<CleanReport> {
-    let prefix = clean_path(prefix);
-    if prefix.is_empty() && !options.allow_empty_prefix {
+    let location = store.location().clone();
+    if location.is_bucket_root() {
         return Err(StorageError::EmptyPrefix {
             bucket: store.bucket().to_owned(),
         });
     }
-    let url = store.url(&prefix);
+    let prefix = location.prefix().to_owned();
+    let url = location.url("s3");
+    let list_path = literal(&prefix)?;
     let page_size = options.page_size.max(1);
-    let mut state = CleanProgress::default();
-    let mut failed_attempts = 0;
-    let mut first_error: Option<String> = None;
-    let mut backoff = BACKOFF_INITIAL;
+    let mut rounds = Rounds::new(options);
 
     for round in 1..=options.retry_count.max(1) {
-        state.round = round;
-        state.failed = 0;
-        let list_path = (!prefix.is_empty()).then(|| Path::from(prefix.as_str()));
+        rounds.start(round);
         let mut pages = store
             .object_store()
-            .list(list_path.as_ref())
+            .list(Some(&list_path))
             .map_ok(|meta| meta.location)
             .try_chunks(page_size);
         while let Some(page) = pages.next().await {
@@ -119,54 +118,183 @@ pub async fn clean(
                     // The listing broke off: count it as a failure of this round and retry.
                     let err = store.error("list", &prefix, e.1);
                     tracing::warn!(url = %url, error = %err, "listing for clean failed");
-                    first_error.get_or_insert_with(|| err.to_string());
-                    state.failed += 1;
+                    rounds.failed_listing(err.to_string());
                     break;
                 }
             };
-            let outcome = delete_page(store, keys, options).await;
-            state.pages += 1;
-            state.deleted += outcome.deleted;
-            state.failed += outcome.failed;
-            if let Some(e) = outcome.first_error {
-                first_error.get_or_insert(e);
+            // Whatever the server lists, nothing outside the location is deleted.
+            if let Some(outside) = keys.iter().find(|k| !location.holds_key(k.as_ref())) {
+                return Err(StorageError::OutsideLocation {
+                    url,
+                    key: outside.to_string(),
+                });
             }
-            progress(&state);
-            if options.backoff {
-                if outcome.failed > 0 {
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(BACKOFF_CAP);
-                } else {
-                    backoff = BACKOFF_INITIAL;
-                }
-            }
+            rounds.page(store, keys, &mut progress).await;
         }
-        failed_attempts += state.failed;
-        if state.failed == 0 {
+        if rounds.round_done(&url) {
             break;
         }
-        tracing::warn!(url = %url, round, failed = state.failed, "clean round had failures");
     }
 
     let remaining = store.list(&prefix).await?.len() as u64;
-    if state.failed > 0 {
-        return Err(StorageError::CleanFailed {
+    rounds.finish(url, remaining)
+}
+
+/// Deletes exactly the objects `names` gives (relative to the store's location), for a
+/// backup at a bucket root, whose own objects are known only by name. A name that would leave
+/// the location is refused before anything is deleted.
+pub async fn clean_named(
+    store: &Store,
+    names: &[String],
+    options: &CleanOptions,
+    mut progress: impl FnMut(&CleanProgress),
+) -> Result<CleanReport> {
+    let keys: BTreeSet<String> = names.iter().map(|n| store.key(n)).collect::<Result<_>>()?;
+    let keys: Vec<Path> = keys.iter().map(|k| literal(k)).collect::<Result<_>>()?;
+    let url = store.location().url("s3");
+    let mut rounds = Rounds::new(options);
+    let mut pending = keys;
+    for round in 1..=options.retry_count.max(1) {
+        rounds.start(round);
+        let mut still = Vec::new();
+        for page in pending.chunks(options.page_size.max(1)) {
+            let mut left = Vec::new();
+            for key in page {
+                if store.exists(key.as_ref()).await? {
+                    left.push(key.clone());
+                }
+            }
+            still.extend(left.iter().cloned());
+            rounds.page(store, left, &mut progress).await;
+        }
+        pending = still;
+        if rounds.round_done(&url) {
+            break;
+        }
+    }
+    let mut remaining = 0;
+    for key in &pending {
+        if store.exists(key.as_ref()).await? {
+            remaining += 1;
+        }
+    }
+    rounds.finish(url, remaining)
+}
+
+/// Deletes the backup at the store's location: everything under its prefix, or, at a bucket
+/// root, exactly the objects its `backupmeta` names (never the rest of the bucket).
+pub async fn clean_backup(
+    store: &Store,
+    options: &CleanOptions,
+    progress: impl FnMut(&CleanProgress),
+) -> Result<CleanReport> {
+    if !store.location().is_bucket_root() {
+        return clean(store, options, progress).await;
+    }
+    let names = own_objects_at_root(store).await?;
+    clean_named(store, &names, options, progress).await
+}
+
+/// What a backup at a bucket root wrote, by its `backupmeta`: the meta objects, the data
+/// files and the lock file. Without a `backupmeta` its objects cannot be told from the rest
+/// of the bucket, so nothing is deleted.
+async fn own_objects_at_root(store: &Store) -> Result<Vec<String>> {
+    let contents = read_backup_contents(store, "", &RetryPolicy::default())
+        .await
+        .map_err(|e| StorageError::UnknownObjects {
+            url: store.location().url("s3"),
+            detail: e.to_string(),
+        })?;
+    let mut names = vec![BACKUPMETA.to_string(), LOCK_FILE.to_string()];
+    names.extend(contents.meta_objects.into_iter().map(|(name, _)| name));
+    names.extend(contents.data_files.into_iter().map(|f| f.name));
+    Ok(names)
+}
+
+/// Counts across rounds and pages, shared by both cleans.
+struct Rounds<'a> {
+    options: &'a CleanOptions,
+    state: CleanProgress,
+    failed_attempts: u64,
+    first_error: Option<String>,
+    backoff: Duration,
+}
+
+impl<'a> Rounds<'a> {
+    fn new(options: &'a CleanOptions) -> Self {
+        Rounds {
+            options,
+            state: CleanProgress::default(),
+            failed_attempts: 0,
+            first_error: None,
+            backoff: BACKOFF_INITIAL,
+        }
+    }
+
+    fn start(&mut self, round: u32) {
+        self.state.round = round;
+        self.state.failed = 0;
+    }
+
+    fn failed_listing(&mut self, error: String) {
+        self.first_error.get_or_insert(error);
+        self.state.failed += 1;
+    }
+
+    async fn page(
+        &mut self,
+        store: &Store,
+        keys: Vec<Path>,
+        progress: &mut impl FnMut(&CleanProgress),
+    ) {
+        let outcome = delete_page(store, keys, self.options).await;
+        self.state.pages += 1;
+        self.state.deleted += outcome.deleted;
+        self.state.failed += outcome.failed;
+        if let Some(e) = outcome.first_error {
+            self.first_error.get_or_insert(e);
+        }
+        progress(&self.state);
+        if self.options.backoff {
+            if outcome.failed > 0 {
+                tokio::time::sleep(self.backoff).await;
+                self.backoff = (self.backoff * 2).min(BACKOFF_CAP);
+            } else {
+                self.backoff = BACKOFF_INITIAL;
+            }
+        }
+    }
+
+    /// Whether the round had no failures (so no further round is needed).
+    fn round_done(&mut self, url: &str) -> bool {
+        self.failed_attempts += self.state.failed;
+        if self.state.failed > 0 {
+            tracing::warn!(url = %url, round = self.state.round, failed = self.state.failed, "clean round had failures");
+        }
+        self.state.failed == 0
+    }
+
+    fn finish(self, url: String, remaining: u64) -> Result<CleanReport> {
+        if self.state.failed > 0 {
+            return Err(StorageError::CleanFailed {
+                url,
+                deleted: self.state.deleted,
+                failed: self.state.failed,
+                rounds: self.state.round,
+                first_error: self.first_error.unwrap_or_default(),
+            });
+        }
+        if remaining > 0 {
+            return Err(StorageError::CleanIncomplete { url, remaining });
+        }
+        Ok(CleanReport {
+            deleted: self.state.deleted,
+            rounds: self.state.round,
+            pages: self.state.pages,
+            failed_attempts: self.failed_attempts,
             url,
-            deleted: state.deleted,
-            failed: state.failed,
-            rounds: state.round,
-            first_error: first_error.unwrap_or_default(),
-        });
+        })
     }
-    if remaining > 0 {
-        return Err(StorageError::CleanIncomplete { url, remaining });
-    }
-    Ok(CleanReport {
-        deleted: state.deleted,
-        rounds: state.round,
-        pages: state.pages,
-        failed_attempts,
-    })
 }
 
 struct PageOutcome {

@@ -37,9 +37,23 @@ pub enum StorageError {
     Unsupported { url: String, what: String },
 
     #[error(
-        "refusing to clean s3://{bucket} with an empty prefix: that would delete the whole bucket"
+        "refusing to clean s3://{bucket} by listing it: the backup is at the bucket root, and \
+         listing would delete the whole bucket"
     )]
     EmptyPrefix { bucket: String },
+
+    #[error(
+        "refusing to clean {url}: the listing returned {key:?}, which lies outside it; nothing \
+         more was deleted"
+    )]
+    OutsideLocation { url: String, key: String },
+
+    #[error(
+        "refusing to clean {url}: the backup is at the bucket root, and without its backupmeta \
+         ({detail}) its own objects cannot be told from the rest of the bucket; nothing was \
+         deleted: delete its objects by hand"
+    )]
+    UnknownObjects { url: String, detail: String },
 
     #[error(
         "cleaning {url} failed: {failed} deletions still failing after {rounds} rounds \

@@ -30,7 +30,7 @@ use object_store::{
 
 use crate::env::{self, Env};
 use crate::error::{Redactor, Result, StorageError};
-use crate::target::{S3Target, Target, check_endpoint, join_key, url_for};
+use tibr_core::storage::{Location, S3Target, Target, endpoint_problem};
 
 /// Where the credentials of a store come from (never the values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,9 +81,8 @@ pub fn open_with(target: &Target, options: &OpenOptions) -> Result<Store> {
 }
 
 fn open_s3(target: &S3Target, options: &OpenOptions) -> Result<Store> {
-    target.validate()?;
     let env = &options.env;
-    let location = target.location();
+    let location = &target.location;
     let region = non_empty(target.region.as_deref())
         .or_else(|| env.get(env::REGION))
         .or_else(|| env.get(env::DEFAULT_REGION))
@@ -93,8 +92,10 @@ fn open_s3(target: &S3Target, options: &OpenOptions) -> Result<Store> {
         .or_else(|| env.get(env::ENDPOINT_URL_S3))
         .or_else(|| env.get(env::ENDPOINT_URL))
         .map(|e| e.trim_end_matches('/').to_owned());
-    if let Some(endpoint) = &endpoint {
-        check_endpoint(endpoint)?;
+    if let Some(problem) = endpoint.as_deref().and_then(endpoint_problem) {
+        return Err(StorageError::InvalidTarget(format!(
+            "S3 endpoint {problem}"
+        )));
     }
     let path_style = target.path_style();
 
@@ -113,7 +114,7 @@ fn open_s3(target: &S3Target, options: &OpenOptions) -> Result<Store> {
     }
 
     let mut builder = AmazonS3Builder::new()
-        .with_bucket_name(&location.bucket)
+        .with_bucket_name(location.bucket())
         .with_region(&region)
         .with_client_options(client)
         .with_virtual_hosted_style_request(!path_style)
@@ -131,7 +132,7 @@ fn open_s3(target: &S3Target, options: &OpenOptions) -> Result<Store> {
         let endpoint = if path_style {
             endpoint.clone()
         } else {
-            virtual_host_endpoint(endpoint, &location.bucket)
+            virtual_host_endpoint(endpoint, location.bucket())
         };
         builder = builder.with_endpoint(endpoint);
     }
@@ -160,8 +161,7 @@ fn open_s3(target: &S3Target, options: &OpenOptions) -> Result<Store> {
     Ok(Store {
         inner: Arc::new(inner),
         single_delete: Arc::new(single),
-        bucket: location.bucket,
-        prefix: location.prefix,
+        location: location.clone(),
         endpoint: endpoint.unwrap_or_else(|| format!("https://s3.{region}.amazonaws.com")),
         storage_class: target
             .effective_storage_class(options.provider_defaults)
@@ -267,8 +267,7 @@ fn non_empty(value: Option<&str>) -> Option<&str> {
 pub struct Store {
     inner: Arc<dyn ObjectStore>,
     single_delete: Arc<dyn ObjectStore>,
-    bucket: String,
-    prefix: String,
+    location: Location,
     endpoint: String,
     storage_class: Option<String>,
     credential_source: CredentialSource,
@@ -278,8 +277,8 @@ pub struct Store {
 impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Store")
-            .field("bucket", &self.bucket)
-            .field("prefix", &self.prefix)
+            .field("bucket", &self.location.bucket())
+            .field("prefix", &self.location.prefix())
             .field("endpoint", &self.endpoint)
             .field("storage_class", &self.storage_class)
             .field("credential_source", &self.credential_source)
@@ -297,16 +296,11 @@ pub struct ObjectInfo {
 
 impl Store {
     /// Wraps an existing client (tests use this to inject failures).
-    pub fn from_object_store(
-        inner: Arc<dyn ObjectStore>,
-        bucket: impl Into<String>,
-        prefix: impl Into<String>,
-    ) -> Self {
+    pub fn from_object_store(inner: Arc<dyn ObjectStore>, location: Location) -> Self {
         Store {
             single_delete: Arc::clone(&inner),
             inner,
-            bucket: bucket.into(),
-            prefix: crate::target::clean_path(&prefix.into()),
+            location,
             endpoint: "external".into(),
             storage_class: None,
             credential_source: CredentialSource::External,
@@ -324,12 +318,17 @@ impl Store {
     }
 
     pub fn bucket(&self) -> &str {
-        &self.bucket
+        self.location.bucket()
     }
 
     /// The target's key prefix (after bucket sub-path splitting).
     pub fn prefix(&self) -> &str {
-        &self.prefix
+        self.location.prefix()
+    }
+
+    /// Where this store was opened: everything it writes or deletes lies under it.
+    pub fn location(&self) -> &Location {
+        &self.location
     }
 
     pub fn endpoint(&self) -> &str {
@@ -355,12 +354,35 @@ impl Store {
 
     /// `s3://bucket/key`.
     pub fn url(&self, key: &str) -> String {
-        url_for("s3", &self.bucket, &crate::target::clean_path(key))
+        let key = key.trim_matches('/');
+        if key.is_empty() {
+            format!("s3://{}", self.bucket())
+        } else {
+            format!("s3://{}/{key}", self.bucket())
+        }
     }
 
-    /// Key of `name` under the target's prefix.
-    pub fn key(&self, name: &str) -> String {
-        join_key(&self.prefix, name)
+    /// The full key of `name` under the store's location; refused when `name` would leave it
+    /// (a `..` segment, an absolute name), whoever wrote the name.
+    pub fn key(&self, name: &str) -> Result<String> {
+        self.location.key(name).ok_or_else(|| {
+            StorageError::InvalidTarget(format!(
+                "{name:?} does not name an object under {}",
+                self.location.url("s3")
+            ))
+        })
+    }
+
+    /// The full key of `name` under `prefix`, a key prefix of this store's bucket, for
+    /// reads; the same rules as a location's.
+    pub(crate) fn key_under(&self, prefix: &str, name: &str) -> Result<String> {
+        let under = Location::parse(self.bucket(), prefix).ok();
+        under.and_then(|l| l.key(name)).ok_or_else(|| {
+            StorageError::InvalidTarget(format!(
+                "{prefix:?}/{name:?} does not name an object in bucket {}",
+                self.bucket()
+            ))
+        })
     }
 
     pub(crate) fn redact(&self, text: &str) -> String {
@@ -412,7 +434,7 @@ impl Store {
             options.attributes = attributes;
         }
         self.inner
-            .put_opts(&Path::from(key), PutPayload::from(data), options)
+            .put_opts(&literal(key)?, PutPayload::from(data), options)
             .await
             .map(|_| ())
             .map_err(|e| self.error("put", key, e))
@@ -421,14 +443,14 @@ impl Store {
     pub async fn get(&self, key: &str) -> Result<Bytes> {
         let result = self
             .inner
-            .get(&Path::from(key))
+            .get(&literal(key)?)
             .await
             .map_err(|e| self.error("get", key, e))?;
         result.bytes().await.map_err(|e| self.error("get", key, e))
     }
 
     pub async fn exists(&self, key: &str) -> Result<bool> {
-        match self.inner.head(&Path::from(key)).await {
+        match self.inner.head(&literal(key)?).await {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),
             Err(e) => Err(self.error("head", key, e)),
@@ -437,7 +459,7 @@ impl Store {
 
     /// Every object under `prefix` (segment-wise: `a/b` covers `a/b/x`, not `a/bc`).
     pub async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>> {
-        let path = Path::from(prefix);
+        let path = literal(prefix)?;
         let listed: Vec<_> = self
             .inner
             .list(Some(&path))
@@ -454,6 +476,12 @@ impl Store {
         out.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(out)
     }
+}
+
+/// `key` as object_store's path, character for character: `Path::from` would percent-encode
+/// characters such as `{` or `~`, and so read, write and delete other keys than BR's.
+pub(crate) fn literal(key: &str) -> Result<Path> {
+    Path::parse(key).map_err(|e| StorageError::InvalidTarget(format!("key {key:?}: {e}")))
 }
 
 /// The error's message followed by its sources, which is where object_store puts the HTTP
@@ -483,6 +511,28 @@ fn is_client_error(detail: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn at(bucket: &str, prefix: &str) -> Location {
+        Location::parse(bucket, prefix).unwrap()
+    }
+
+    #[test]
+    fn keys_are_literal_and_stay_inside() {
+        let store = Store::from_object_store(
+            Arc::new(object_store::memory::InMemory::new()),
+            at("b", "p"),
+        );
+        assert_eq!(store.key("a{b}~c").unwrap(), "p/a{b}~c");
+        assert_eq!(literal("p/a{b}~c").unwrap().as_ref(), "p/a{b}~c");
+        assert!(store.key("../q").is_err());
+        assert_eq!(store.key_under("p/sub", "x").unwrap(), "p/sub/x");
+        assert_eq!(
+            store.key_under("q", "x").unwrap(),
+            "q/x",
+            "reads may look elsewhere"
+        );
+        assert!(store.key_under("p/../q", "x").is_err());
+    }
+
     #[test]
     fn virtual_host_inserts_bucket() {
         assert_eq!(
@@ -493,7 +543,7 @@ mod tests {
 
     #[test]
     fn missing_half_of_a_key_pair_is_a_clear_error() {
-        let target = Target::S3(S3Target::new("aws", "b"));
+        let target = Target::S3(S3Target::new("aws", at("bkt", "")));
         let options = OpenOptions {
             env: Env::empty().with(env::ACCESS_KEY_ID, "AKIAONLY"),
             ..OpenOptions::default()
@@ -508,7 +558,7 @@ mod tests {
 
     #[test]
     fn no_credentials_and_no_metadata_service() {
-        let target = Target::S3(S3Target::new("aws", "b"));
+        let target = Target::S3(S3Target::new("aws", at("bkt", "")));
         let options = OpenOptions {
             env: Env::empty().with(env::EC2_METADATA_DISABLED, "true"),
             ..OpenOptions::default()
@@ -519,7 +569,7 @@ mod tests {
 
     #[test]
     fn endpoint_precedence_and_debug_hides_secrets() {
-        let mut s3 = S3Target::new("ceph", "b/mid").with_prefix("p");
+        let mut s3 = S3Target::new("ceph", at("b/mid", "p"));
         let env = Env::empty()
             .with(env::ACCESS_KEY_ID, "AKIAEXAMPLEKEY")
             .with(env::SECRET_ACCESS_KEY, "wJalrXUtnFEMIEXAMPLESECRET")

@@ -24,10 +24,15 @@ use tokio::task::JoinHandle;
 
 use crate::env::{self, Env};
 use crate::store::{OpenOptions, Store, open_with};
-use crate::target::{S3Target, Target};
+use tibr_core::storage::{Location, S3Target, Target};
 
 /// Variable through which `./scripts/test` passes moto's endpoint.
 pub const MOTO_ENDPOINT_VAR: &str = "TIBR_TEST_MOTO_ENDPOINT";
+
+/// The location `bucket` and `prefix` name; panics on what no test should use.
+pub fn location(bucket: &str, prefix: &str) -> Location {
+    Location::parse(bucket, prefix).unwrap_or_else(|e| panic!("{bucket:?} {prefix:?}: {e}"))
+}
 
 /// A fresh lowercase name usable as a bucket or prefix.
 pub fn unique_name(stem: &str) -> String {
@@ -132,7 +137,7 @@ impl S3Fs {
     /// A target on this server; provider `minio` so no AWS storage-class default applies
     /// (s3s-fs only accepts `STANDARD`).
     pub fn target(&self, bucket: &str, prefix: &str) -> S3Target {
-        let mut target = S3Target::new("minio", bucket).with_prefix(prefix);
+        let mut target = S3Target::new("minio", location(bucket, prefix));
         target.endpoint = Some(self.endpoint());
         target
     }
@@ -190,7 +195,7 @@ impl Moto {
 
     /// A target with provider `aws`, so AWS defaults (ACL, storage class) apply.
     pub fn target(&self, bucket: &str, prefix: &str) -> S3Target {
-        let mut target = S3Target::new("aws", bucket).with_prefix(prefix);
+        let mut target = S3Target::new("aws", location(bucket, prefix));
         target.endpoint = Some(self.endpoint.clone());
         target
     }

@@ -171,7 +171,10 @@ async fn store_with(faults: Faults, objects: usize) -> (Store, Arc<Faults>) {
         inner: InMemory::new(),
         faults: Arc::clone(&faults),
     };
-    let store = Store::from_object_store(Arc::new(flaky), "bucket", "bk");
+    let store = Store::from_object_store(
+        Arc::new(flaky),
+        tibr_storage::testing::location("bucket", "bk"),
+    );
     for i in 0..objects {
         let name = if i % 10 == 0 { "fail" } else { "ok" };
         store
@@ -196,7 +199,7 @@ async fn failing_deletes_are_retried_in_later_rounds() {
         backoff: true,
         ..CleanOptions::default()
     };
-    let report = clean(&store, "bk", &options, |p| seen.push(p.clone()))
+    let report = clean(&store, &options, |p| seen.push(p.clone()))
         .await
         .unwrap();
     assert_eq!(report.rounds, 3);
@@ -224,7 +227,7 @@ async fn deletes_that_keep_failing_end_in_a_clear_error() {
         retry_count: 4,
         ..CleanOptions::default()
     };
-    let err = clean(&store, "bk", &options, |p| rounds.push(p.round))
+    let err = clean(&store, &options, |p| rounds.push(p.round))
         .await
         .unwrap_err();
     assert_eq!(rounds, [1, 2, 3, 4]);
@@ -265,7 +268,7 @@ async fn a_failed_batch_request_counts_every_key() {
         retry_count: 1,
         ..CleanOptions::default()
     };
-    let err = clean(&store, "bk", &options, |_| {}).await.unwrap_err();
+    let err = clean(&store, &options, |_| {}).await.unwrap_err();
     // The 1000-key batch holding `fail-0000` failed as a whole.
     assert!(
         matches!(
@@ -289,7 +292,7 @@ async fn objects_left_behind_are_reported() {
         ..Faults::default()
     };
     let (store, _) = store_with(faults, 12).await;
-    let err = clean(&store, "bk", &CleanOptions::default(), |_| {})
+    let err = clean(&store, &CleanOptions::default(), |_| {})
         .await
         .unwrap_err();
     assert_eq!(

@@ -100,13 +100,13 @@ async fn read_and_clean_on_moto() {
     );
     for (name, bytes) in &encoded.meta_files {
         store
-            .put(&store.key(name), Bytes::from(bytes.clone()))
+            .put(&store.key(name).unwrap(), Bytes::from(bytes.clone()))
             .await
             .unwrap();
     }
     store
         .put(
-            &store.key("backupmeta"),
+            &store.key("backupmeta").unwrap(),
             Bytes::from(encoded.root_bytes.clone()),
         )
         .await
@@ -114,7 +114,7 @@ async fn read_and_clean_on_moto() {
     for i in 0..1200 {
         store
             .put(
-                &store.key(&format!("data/{i:04}.sst")),
+                &store.key(&format!("data/{i:04}.sst")).unwrap(),
                 Bytes::from_static(b"sst"),
             )
             .await
@@ -133,7 +133,7 @@ async fn read_and_clean_on_moto() {
         page_size: 500,
         ..CleanOptions::default()
     };
-    let report = clean(&store, "bk", &options, |p| last = Some(p.clone()))
+    let report = clean(&store, &options, |p| last = Some(p.clone()))
         .await
         .unwrap();
     assert_eq!(report.deleted, 1200 + 1 + encoded.meta_files.len() as u64);

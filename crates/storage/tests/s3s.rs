@@ -9,7 +9,7 @@ use tibr_storage::backupmeta::{self, BackupMeta, EncodeOptions, File, MetaInput,
 use tibr_storage::env;
 use tibr_storage::testing::{S3Fs, unique_name};
 use tibr_storage::{
-    CleanOptions, CleanProgress, OpenOptions, StorageError, Target, clean, open_with,
+    CleanOptions, CleanProgress, OpenOptions, StorageError, Target, clean, clean_named, open_with,
     read_backup_meta,
 };
 
@@ -88,7 +88,9 @@ async fn reads_v1_and_v2_metas_through_sigv4() {
         )
         .await
         .unwrap();
-    let summary = read_backup_meta(&store, &store.key("real")).await.unwrap();
+    let summary = read_backup_meta(&store, &store.key("real").unwrap())
+        .await
+        .unwrap();
     assert_eq!(summary.backup_size, 12897);
     server.stop().await;
 }
@@ -155,7 +157,8 @@ async fn endpoint_from_environment_and_signed_acl_header() {
     let (server, bucket) = server_with_bucket().await;
     // No endpoint in the target: AWS_ENDPOINT_URL_S3 from the environment is used, and the
     // ACL header is part of what SigV4 signs (s3s verifies the signature).
-    let mut target = tibr_storage::S3Target::new("ceph", &bucket).with_prefix("p");
+    let mut target =
+        tibr_storage::S3Target::new("ceph", tibr_storage::testing::location(&bucket, "p"));
     target.acl = Some("bucket-owner-full-control".into());
     let options = OpenOptions {
         env: server.env(),
@@ -208,7 +211,7 @@ async fn clean_thousands_in_pages_and_spare_the_sibling() {
         ..CleanOptions::default()
     };
     let recorder = Arc::clone(&seen);
-    let report = clean(&store, "backups/b1/", &options, move |p| {
+    let report = clean(&store, &options, move |p| {
         recorder.lock().unwrap().push(p.clone())
     })
     .await
@@ -241,32 +244,111 @@ async fn clean_one_object_at_a_time() {
         ..CleanOptions::default()
     };
     let mut pages = 0;
-    let report = clean(&store, "p", &options, |_| pages += 1).await.unwrap();
+    let report = clean(&store, &options, |_| pages += 1).await.unwrap();
     assert_eq!((report.deleted, report.pages, pages), (250, 3, 3));
     assert!(store.list("p").await.unwrap().is_empty());
     server.stop().await;
 }
 
 #[tokio::test]
-async fn an_empty_prefix_is_refused() {
+async fn a_bucket_root_is_never_emptied_by_listing() {
     let (server, bucket) = server_with_bucket().await;
     let store = server.store(&bucket, "");
     fill(&store, "keep", 3).await;
-    for prefix in ["", "/", "//."] {
-        let err = clean(&store, prefix, &CleanOptions::default(), |_| {})
-            .await
-            .unwrap_err();
-        assert!(matches!(err, StorageError::EmptyPrefix { .. }), "{err}");
-        assert!(err.to_string().contains("whole bucket"), "{err}");
-    }
+    let err = clean(&store, &CleanOptions::default(), |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StorageError::EmptyPrefix { .. }), "{err}");
+    assert!(err.to_string().contains("whole bucket"), "{err}");
     assert_eq!(store.list("keep").await.unwrap().len(), 3);
-    // Explicitly allowed: the bucket is emptied.
-    let options = CleanOptions {
-        allow_empty_prefix: true,
-        ..CleanOptions::default()
-    };
-    let report = clean(&store, "", &options, |_| {}).await.unwrap();
-    assert_eq!(report.deleted, 3);
+
+    // A backup written at the root is cleaned by the names it recorded, and nothing else.
+    for name in ["backupmeta", "backup.lock", "1/a.sst", "2/b.sst"] {
+        store.put(name, Bytes::from_static(b"x")).await.unwrap();
+    }
+    let names: Vec<String> = [
+        "backupmeta",
+        "backup.lock",
+        "1/a.sst",
+        "2/b.sst",
+        "gone.sst",
+    ]
+    .map(String::from)
+    .to_vec();
+    let report = clean_named(&store, &names, &CleanOptions::default(), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.deleted, 4, "gone.sst did not exist");
+    assert_eq!(report.url, format!("s3://{bucket}"));
+    let left: Vec<String> = store
+        .list("")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
+    assert_eq!(left.len(), 3, "{left:?}");
+    assert!(left.iter().all(|k| k.starts_with("keep/")), "{left:?}");
+
+    // A name that would climb out of the location is refused before anything is deleted.
+    let sub = server.store(&bucket, "keep/0");
+    let err = clean_named(
+        &sub,
+        &["../1/00001.sst".to_string()],
+        &CleanOptions::default(),
+        |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("does not name an object under"),
+        "{err}"
+    );
+    assert_eq!(store.list("keep").await.unwrap().len(), 3);
+    server.stop().await;
+}
+
+/// Neighbours a clean must never touch, whatever the target: siblings sharing a name
+/// prefix, the parent, other buckets.
+#[tokio::test]
+async fn a_clean_deletes_only_under_its_own_location() {
+    let (server, bucket) = server_with_bucket().await;
+    let other = tibr_storage::testing::unique_name("other");
+    server.create_bucket(&other);
+    let root = server.store(&bucket, "");
+    for key in [
+        "par/a/1.sst",
+        "par/a/backupmeta",
+        "par/ab/1.sst",
+        "par/b/1.sst",
+        "par/x",
+        "par.sst",
+    ] {
+        root.put(key, Bytes::from_static(b"x")).await.unwrap();
+    }
+    let elsewhere = server.store(&other, "par/a");
+    elsewhere
+        .put("par/a/1.sst", Bytes::from_static(b"x"))
+        .await
+        .unwrap();
+
+    let store = server.store(&bucket, "par/a");
+    let report = clean(&store, &CleanOptions::default(), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.deleted, report.url.as_str()),
+        (2, format!("s3://{bucket}/par/a").as_str())
+    );
+    let left: Vec<String> = root
+        .list("")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
+    assert_eq!(left, ["par.sst", "par/ab/1.sst", "par/b/1.sst", "par/x"]);
+    assert_eq!(elsewhere.list("par").await.unwrap().len(), 1);
     server.stop().await;
 }
 

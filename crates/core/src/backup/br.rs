@@ -86,18 +86,19 @@ pub fn backup_args(backup: &ValidBackup, cluster_tls: bool) -> Vec<String> {
 fn storage_args(storage: &Storage, args: &mut Vec<String>) {
     match storage {
         Storage::S3(s3) => {
-            let mut url = s3.location.url("s3");
-            if let Some(force) = s3.force_path_style {
+            let t = &s3.target;
+            let mut url = t.backup_path();
+            if let Some(force) = t.force_path_style {
                 url.push_str(&format!("?force-path-style={force}"));
             }
             args.push(format!("--storage={url}"));
             let optional = [
-                ("s3.region", s3.region.as_deref()),
-                ("s3.provider", Some(s3.provider.as_str())),
-                ("s3.endpoint", s3.endpoint.as_deref()),
-                ("s3.sse", s3.sse.as_deref()),
-                ("s3.acl", s3.acl.as_deref().filter(|_| s3.explicit_acl)),
-                ("s3.storage-class", s3.storage_class.as_deref()),
+                ("s3.region", t.region.as_deref()),
+                ("s3.provider", Some(t.provider.as_str())),
+                ("s3.endpoint", t.endpoint.as_deref()),
+                ("s3.sse", t.sse.as_deref()),
+                ("s3.acl", t.effective_acl(false)),
+                ("s3.storage-class", t.effective_storage_class(true)),
             ];
             for (flag, value) in optional {
                 if let Some(v) = value.filter(|v| !v.is_empty()) {

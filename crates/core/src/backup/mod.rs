@@ -25,5 +25,5 @@ mod validate;
 mod view;
 
 pub use decide::{Observed, Plan, Settings, decide};
-pub use validate::{FieldError, S3_ACLS, S3_SSE_MODES, S3_STORAGE_CLASSES, validate};
+pub use validate::{FieldError, validate, validate_template};
 pub use view::*;

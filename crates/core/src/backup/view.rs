@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use crate::storage::Location;
+use crate::field::FieldError;
+use crate::storage::{S3Target, Target};
 
 /// What BR backs up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,19 +82,8 @@ pub struct TidbAccess {
 /// S3 or an S3-compatible service (`spec.s3`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct S3Storage {
-    pub provider: String,
-    pub location: Location,
-    pub region: Option<String>,
-    pub endpoint: Option<String>,
-    /// Explicit `acl`, or `private` for provider `aws` (the documented default).
-    pub acl: Option<String>,
-    /// Explicit `storageClass`, or `STANDARD_IA` for provider `aws`.
-    pub storage_class: Option<String>,
-    /// Whether `storageClass`/`acl` were given in the spec (BR only gets flags for those).
-    pub explicit_acl: bool,
-    pub explicit_storage_class: bool,
-    pub sse: Option<String>,
-    pub force_path_style: Option<bool>,
+    /// Where, and how to reach it.
+    pub target: S3Target,
     /// Secret with keys `access_key` and `secret_key`; `None` means IAM (kube2iam, IRSA).
     pub secret_name: Option<String>,
 }
@@ -106,10 +96,17 @@ pub enum Storage {
 }
 
 impl Storage {
+    /// The storage target, without credentials.
+    pub fn target(&self) -> Target {
+        match self {
+            Storage::S3(s3) => Target::S3(s3.target.clone()),
+        }
+    }
+
     /// `s3://bucket/prefix`, shown as `status.backupPath`.
     pub fn path(&self) -> String {
         match self {
-            Storage::S3(s3) => s3.location.url("s3"),
+            Storage::S3(s3) => s3.target.backup_path(),
         }
     }
 }
@@ -175,6 +172,8 @@ pub struct ValidBackup {
     pub retry: RetryPolicy,
     pub service_account: String,
     pub tool_image: Option<String>,
+    /// What is allowed but deserves a word (a backup at a bucket root).
+    pub warnings: Vec<FieldError>,
 }
 
 impl ValidBackup {

@@ -230,7 +230,7 @@ fn backup(ns: &str, name: &str, cluster: serde_json::Value, phase: &str) -> Back
     let mut b: Backup = serde_json::from_value(serde_json::json!({
         "apiVersion": "pingcap.com/v1alpha1", "kind": "Backup",
         "metadata": {"name": name, "namespace": ns},
-        "spec": {"br": cluster, "s3": {"provider": "aws", "bucket": "b"}},
+        "spec": {"br": cluster, "s3": {"provider": "aws", "bucket": "bkt"}},
     }))
     .unwrap();
     b.status = Some(BackupStatus {

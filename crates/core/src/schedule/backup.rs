@@ -22,6 +22,7 @@ use tibr_api::{
 
 use super::plan::SpecProblem;
 use crate::names::MAX_LABEL_VALUE;
+use crate::storage::join_prefix;
 
 /// See [`annotations::SCHEDULE_TICK`].
 pub const TICK_ANNOTATION: &str = annotations::SCHEDULE_TICK;
@@ -113,38 +114,6 @@ pub fn run_directory(cluster: &str, cluster_namespace: &str, tick: Timestamp) ->
     format!("{}-{}", pd.replace(':', "-"), stamp(tick))
 }
 
-/// Joins two prefix parts the way Go's `path.Join` does (TiDB Operator's layout depends
-/// on it): empty parts vanish, `//`, `.` and `..` are resolved, a leading `/` stays.
-pub fn join_prefix(base: &str, child: &str) -> String {
-    let joined = match (base.is_empty(), child.is_empty()) {
-        (true, true) => return String::new(),
-        (true, false) => child.to_string(),
-        (false, true) => base.to_string(),
-        (false, false) => format!("{base}/{child}"),
-    };
-    let rooted = joined.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for part in joined.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|p| *p != "..") {
-                    parts.pop();
-                } else if !rooted {
-                    parts.push("..");
-                }
-            }
-            p => parts.push(p),
-        }
-    }
-    let body = parts.join("/");
-    match (rooted, body.is_empty()) {
-        (true, _) => format!("/{body}"),
-        (false, true) => ".".to_string(),
-        (false, false) => body,
-    }
-}
-
 /// Refuses schedule names whose Backups would get Jobs named past 63 characters
 /// (TiDB Operator lets those Backups fail at Job creation, issue #5076).
 pub fn check_name(schedule: &str) -> Result<(), SpecProblem> {
@@ -152,7 +121,7 @@ pub fn check_name(schedule: &str) -> Result<(), SpecProblem> {
         return Ok(());
     }
     Err(SpecProblem {
-        field: "metadata.name",
+        field: "metadata.name".into(),
         reason: "NameTooLong",
         message: format!(
             "the name {schedule:?} has {} characters; at most {MAX_SCHEDULE_NAME} fit, because each run's \
@@ -174,7 +143,7 @@ pub fn build_backup(schedule: &BackupSchedule, tick: Timestamp) -> Result<Backup
         // Only an object read back from the API server has a uid; without one there is
         // no owner reference, and a Backup without one would outlive its schedule.
         return Err(SpecProblem {
-            field: "metadata.uid",
+            field: "metadata.uid".into(),
             reason: "NoUid",
             message: "the schedule has no uid yet, so its Backups could not be owned by it".into(),
         });

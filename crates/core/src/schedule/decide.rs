@@ -19,6 +19,7 @@ use super::{
     retention::{RetentionPolicy, select},
     runs::{Run, RunState},
 };
+use crate::backup::validate_template;
 use crate::duration::format_go_duration;
 
 /// Counting missed ticks stops here (a minutely schedule down for a week); the message
@@ -41,6 +42,7 @@ pub const WAIT_POLL: Duration = Duration::from_secs(60);
 /// only count as possible predecessors. Everything else is ignored.
 pub fn decide(schedule: &BackupSchedule, backups: &[Backup], now: Timestamp) -> SchedulePlan {
     let name = schedule.metadata.name.as_deref().unwrap_or_default();
+    let namespace = schedule.metadata.namespace.as_deref().unwrap_or_default();
     let spec = &schedule.spec;
     let observed = schedule.status.clone().unwrap_or_default();
     let mut status = observed.clone();
@@ -82,7 +84,7 @@ pub fn decide(schedule: &BackupSchedule, backups: &[Backup], now: Timestamp) -> 
     let cron = Cron::parse(&spec.schedule)
         .map_err(|e| {
             problems.push(SpecProblem {
-                field: "spec.schedule",
+                field: "spec.schedule".into(),
                 reason: "InvalidSchedule",
                 message: format!("{:?} {e}", spec.schedule),
             })
@@ -93,12 +95,19 @@ pub fn decide(schedule: &BackupSchedule, backups: &[Backup], now: Timestamp) -> 
     }
     if spec.backup_template.mode() == BackupMode::Log {
         problems.push(SpecProblem {
-            field: "spec.backupTemplate.backupMode",
+            field: "spec.backupTemplate.backupMode".into(),
             reason: "InvalidTemplate",
             message: "a log backup runs continuously and cannot be taken per tick; put it in \
                       spec.logBackupTemplate"
                 .to_string(),
         });
+    } else if let Err(errors) = validate_template(&spec.backup_template, namespace) {
+        // The rules a Backup is held to: a tick would only create an Invalid Backup.
+        problems.extend(errors.into_iter().map(|e| SpecProblem {
+            field: e.field,
+            reason: "InvalidTemplate",
+            message: e.message,
+        }));
     }
 
     // The latest tick already taken, read from the Backups themselves, so that a status

@@ -63,8 +63,8 @@ mod runs;
 mod ticks;
 
 pub use backup::{
-    MAX_SCHEDULE_NAME, TICK_ANNOTATION, backup_name, build_backup, check_name, join_prefix,
-    run_directory, stamp, tick_from_name, tick_of,
+    MAX_SCHEDULE_NAME, TICK_ANNOTATION, backup_name, build_backup, check_name, run_directory,
+    stamp, tick_from_name, tick_of,
 };
 pub use cron::{Cron, CronError, Zone};
 pub use decide::{

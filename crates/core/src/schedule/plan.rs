@@ -107,7 +107,7 @@ pub struct ScheduleEvent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpecProblem {
     /// The field to fix, e.g. `spec.schedule`.
-    pub field: &'static str,
+    pub field: String,
     /// CamelCase reason, used for the condition and the Event.
     pub reason: &'static str,
     pub message: String,

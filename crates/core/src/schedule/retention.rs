@@ -54,7 +54,7 @@ impl RetentionPolicy {
             return parse_go_duration(text)
                 .map(RetentionPolicy::MaxReservedTime)
                 .map_err(|e| SpecProblem {
-                    field: "spec.maxReservedTime",
+                    field: "spec.maxReservedTime".into(),
                     reason: "InvalidMaxReservedTime",
                     message: format!("{e}; retention deletes nothing until it is fixed"),
                 });
@@ -63,7 +63,7 @@ impl RetentionPolicy {
             None | Some(0) => Ok(RetentionPolicy::KeepAll),
             Some(n) if n > 0 => Ok(RetentionPolicy::MaxBackups(n as u32)),
             Some(n) => Err(SpecProblem {
-                field: "spec.maxBackups",
+                field: "spec.maxBackups".into(),
                 reason: "InvalidMaxBackups",
                 message: format!(
                     "{n} is negative; use 0 to keep every backup; retention deletes nothing until it is fixed"

@@ -290,7 +290,10 @@ impl Env {
     }
 
     pub fn store(&self, prefix: &str) -> tibr_storage::Store {
-        let mut target = tibr_storage::S3Target::new("aws", "my-bucket").with_prefix(prefix);
+        let mut target = tibr_storage::S3Target::new(
+            "aws",
+            tibr_core::storage::Location::parse("my-bucket", prefix).expect("a test location"),
+        );
         target.endpoint = Some(self.s3.endpoint());
         target.region = Some("us-west-2".into());
         target.storage_class = Some("STANDARD".into());

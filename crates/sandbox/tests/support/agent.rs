@@ -185,7 +185,7 @@ impl Env {
 
     /// A store on the sandbox's S3 (plain HTTP endpoint, the sandbox key).
     pub fn store(&self, bucket: &str, prefix: &str) -> Store {
-        let mut target = S3Target::new("aws", bucket).with_prefix(prefix);
+        let mut target = S3Target::new("aws", tibr_storage::testing::location(bucket, prefix));
         target.endpoint = Some(self.sandbox.s3.endpoint());
         tibr_storage::open_with(
             &Target::S3(target),

@@ -24,7 +24,6 @@ pub use write::{EncodeOptions, EncodedMeta, MetaInput, encode};
 
 use crate::error::{Result, StorageError};
 use crate::store::Store;
-use crate::target::join_key;
 
 /// Name of the root object at the top of a backup prefix.
 pub const BACKUPMETA: &str = "backupmeta";
@@ -167,7 +166,7 @@ pub async fn read_backup_contents(
     prefix: &str,
     retry: &RetryPolicy,
 ) -> Result<BackupContents> {
-    let root_key = join_key(prefix, BACKUPMETA);
+    let root_key = store.key_under(prefix, BACKUPMETA)?;
     let root = get_with_retry(store, &root_key, retry)
         .await
         .map_err(|e| match e {
@@ -189,7 +188,7 @@ pub async fn read_backup_contents(
 
 /// Whether `<prefix>/backupmeta` exists.
 pub async fn backup_meta_exists(store: &Store, prefix: &str) -> Result<bool> {
-    store.exists(&join_key(prefix, BACKUPMETA)).await
+    store.exists(&store.key_under(prefix, BACKUPMETA)?).await
 }
 
 struct PrefixSource<'a> {
@@ -200,7 +199,7 @@ struct PrefixSource<'a> {
 
 impl MetaSource for PrefixSource<'_> {
     async fn fetch(&self, name: &str) -> Result<Bytes> {
-        let key = join_key(self.prefix, name);
+        let key = self.store.key_under(self.prefix, name)?;
         get_with_retry(self.store, &key, self.retry)
             .await
             .map_err(|e| match e {

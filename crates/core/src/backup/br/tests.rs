@@ -139,7 +139,7 @@ fn every_br_field_in_tidb_operators_order() {
 fn db_and_table_scopes() {
     let spec = |t: &str, br: Value| {
         json!({"backupType": t, "br": br,
-               "s3": {"provider": "ceph", "bucket": "b", "endpoint": "http://ceph:80"}})
+               "s3": {"provider": "ceph", "bucket": "bkt", "endpoint": "http://ceph:80"}})
     };
     let db = backup(
         seed_metadata(),
@@ -174,7 +174,7 @@ fn acl_only_when_asked_and_storage_class_by_default_on_aws() {
         )
     };
     let default = backup_args(
-        &aws(json!({"provider": "aws", "bucket": "b", "prefix": "p"})),
+        &aws(json!({"provider": "aws", "bucket": "bkt", "prefix": "p"})),
         false,
     );
     assert!(default.contains(&"--s3.storage-class=STANDARD_IA".to_string()));
@@ -184,18 +184,18 @@ fn acl_only_when_asked_and_storage_class_by_default_on_aws() {
     );
     let explicit = backup_args(
         &aws(
-            json!({"provider": "aws", "bucket": "b", "acl": "private", "storageClass": "STANDARD"}),
+            json!({"provider": "aws", "bucket": "bkt", "acl": "private", "storageClass": "STANDARD"}),
         ),
         false,
     );
     assert!(explicit.contains(&"--s3.acl=private".to_string()));
     assert!(explicit.contains(&"--s3.storage-class=STANDARD".to_string()));
-    assert!(explicit.contains(&"--storage=s3://b".to_string()));
+    assert!(explicit.contains(&"--storage=s3://bkt".to_string()));
     let path_style = backup_args(
-        &aws(json!({"provider": "aws", "bucket": "b", "prefix": "p", "forcePathStyle": true})),
+        &aws(json!({"provider": "aws", "bucket": "bkt", "prefix": "p", "forcePathStyle": true})),
         false,
     );
-    assert!(path_style.contains(&"--storage=s3://b/p?force-path-style=true".to_string()));
+    assert!(path_style.contains(&"--storage=s3://bkt/p?force-path-style=true".to_string()));
 }
 
 #[test]

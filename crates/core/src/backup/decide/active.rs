@@ -397,6 +397,13 @@ fn create(backup: &Backup, obs: &Observed, s: &Settings, plan: &mut Plan) {
     if let Some(policy) = unknown_clean_policy(&backup.spec) {
         plan.events.push(unknown_policy_event(&policy));
     }
+    for warning in &valid.warnings {
+        plan.events.push(PlannedEvent::warning(
+            reasons::SPEC_WARNING,
+            "Validate",
+            warning.to_string(),
+        ));
+    }
     plan.requeue_after(s.resync_interval);
 }
 

@@ -21,7 +21,7 @@ use jiff::Timestamp;
 use tibr_api::{
     Backup, BackupConditionType as Type,
     constants::{BACKUP_PROTECTION_FINALIZER, defaults},
-    pingcap::v1alpha1::CleanPolicy as WirePolicy,
+    pingcap::v1alpha1::{CleanPolicy as WirePolicy, S3StorageProvider},
 };
 
 use super::{
@@ -30,6 +30,7 @@ use super::{
     has_protection, is_true, name, namespace, reasons,
 };
 use crate::backup::{job::clean_job, retry, status::NewCondition};
+use crate::storage::{Location, Target, s3_target};
 
 pub(super) fn decide(backup: &Backup, obs: &Observed, s: &Settings, now: Timestamp) -> Plan {
     let mut plan = Plan::default();
@@ -265,11 +266,33 @@ fn in_namespace_deletion(
         );
         return;
     }
+    let target = match recorded_target(&s3, path) {
+        Ok(t) => t,
+        Err(problem) => {
+            keep(plan, problem);
+            return;
+        }
+    };
     plan.clean_in_process = Some(InProcessClean {
         backup_path: path.to_string(),
-        s3,
+        target,
         secret_name: secret,
         options: crate::backup::validate::clean_settings(&backup.spec),
         give_up_on_failure,
     });
+}
+
+/// Where the data was written (`status.backupPath`), reached with the settings of `spec.s3`,
+/// under the same location rules as the backup itself.
+fn recorded_target(s3: &S3StorageProvider, path: &str) -> Result<Target, String> {
+    let target = s3_target(s3, "spec.s3").map_err(|errors| {
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        format!(
+            "its spec.s3 no longer says how to reach it ({})",
+            text.join("; ")
+        )
+    })?;
+    let location = Location::from_url(path, "s3")
+        .map_err(|e| format!("status.backupPath {path:?} is not a location it can clean ({e})"))?;
+    Ok(Target::S3(target.at(location)))
 }

@@ -65,6 +65,8 @@ pub mod reasons {
     pub const RETRYING_BACKUP: &str = "RetryingBackup";
     pub const WAITING_FOR_TIDB_CLUSTER: &str = "WaitingForTidbCluster";
     pub const UNKNOWN_CLEAN_POLICY: &str = "UnknownCleanPolicy";
+    /// Allowed, but worth a word: a backup at a bucket root.
+    pub const SPEC_WARNING: &str = "SpecWarning";
     pub const STOPPING_BACKUP: &str = "StoppingBackupJob";
     pub const CLEAN_FAILED: &str = "CleanFailed";
     pub const BACKUP_DATA_KEPT: &str = "BackupDataKept";
@@ -196,8 +198,9 @@ impl StatusUpdate {
 pub struct InProcessClean {
     /// `status.backupPath`, for messages.
     pub backup_path: String,
-    /// Where the data is (`spec.s3`, credentials excluded).
-    pub s3: tibr_api::pingcap::v1alpha1::S3StorageProvider,
+    /// Where the data is: `status.backupPath` reached with the settings of `spec.s3`
+    /// (credentials excluded).
+    pub target: crate::storage::Target,
     /// The Secret (in the Backup's namespace) with `access_key` and `secret_key`.
     pub secret_name: String,
     pub options: CleanSettings,

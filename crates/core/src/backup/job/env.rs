@@ -10,6 +10,8 @@ use tibr_api::{
     pingcap::v1alpha1::{BackupSpec, S3StorageProvider},
 };
 
+use crate::storage::s3_target;
+
 /// The TiDB password, from `spec.from.secretName` key `password`.
 pub const BACKUP_MANAGER_PASSWORD: &str = "BACKUP_MANAGER_PASSWORD";
 pub const S3_PROVIDER: &str = "S3_PROVIDER";
@@ -49,31 +51,27 @@ fn non_empty(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// Where the object store is and how to write to it, from `spec.s3`. Provider `aws` gets
-/// the documented defaults (ACL `private`, storage class `STANDARD_IA`); a Ceph endpoint
-/// given as a bare `host:port` gets `http://` in front, as TiDB Operator does.
-pub fn storage_env(s3: &S3StorageProvider) -> Vec<EnvVar> {
-    let provider = s3.provider.as_str().trim().to_string();
-    let aws = provider == "aws";
-    let mut env = vec![value(S3_PROVIDER, provider.clone())];
-    if let Some(endpoint) = non_empty(&s3.endpoint) {
-        let endpoint = if provider == "ceph" && !endpoint.contains("://") {
-            format!("http://{endpoint}")
-        } else {
-            endpoint.to_string()
-        };
-        env.push(value(S3_ENDPOINT, endpoint));
-    }
-    if let Some(region) = non_empty(&s3.region) {
-        env.push(value(AWS_REGION, region));
-    }
-    let acl = non_empty(&s3.acl).or(aws.then_some("private"));
-    if let Some(acl) = acl {
-        env.push(value(AWS_ACL, acl));
-    }
-    let class = non_empty(&s3.storage_class).or(aws.then_some("STANDARD_IA"));
-    if let Some(class) = class {
-        env.push(value(AWS_STORAGE_CLASS, class));
+/// Where the object store is and how to write to it, from `spec.s3` through the one
+/// mapping (`crate::storage::s3_target`), so the pod reaches the store BR is told about.
+/// Provider `aws` gets the documented defaults (ACL `private`, storage class
+/// `STANDARD_IA`). A spec that does not map gets only its credentials: the agent checks
+/// the spec again and says what is wrong.
+fn storage_env(s3: &S3StorageProvider) -> Vec<EnvVar> {
+    let mut env = Vec::new();
+    if let Ok(target) = s3_target(s3, "spec.s3") {
+        env.push(value(S3_PROVIDER, target.provider.clone()));
+        if let Some(endpoint) = &target.endpoint {
+            env.push(value(S3_ENDPOINT, endpoint.clone()));
+        }
+        if let Some(region) = &target.region {
+            env.push(value(AWS_REGION, region.clone()));
+        }
+        if let Some(acl) = target.effective_acl(true) {
+            env.push(value(AWS_ACL, acl));
+        }
+        if let Some(class) = target.effective_storage_class(true) {
+            env.push(value(AWS_STORAGE_CLASS, class));
+        }
     }
     if let Some(secret) = non_empty(&s3.secret_name) {
         env.push(secret_ref(

@@ -8,29 +8,18 @@ use std::time::Duration;
 use tibr_api::{
     Backup, TidbCluster,
     constants::defaults,
-    pingcap::v1alpha1::{BackupMode, BackupType, CleanPolicy as WireCleanPolicy},
+    pingcap::v1alpha1::{BackupMode, BackupSpec, BackupType, CleanPolicy as WireCleanPolicy},
 };
 
+mod br_options;
 mod storage;
 
 use storage::validate_storage;
-pub use storage::{S3_ACLS, S3_SSE_MODES, S3_STORAGE_CLASSES};
 
 use super::view::*;
 use crate::duration::parse_go_duration;
-
-/// One rule a spec breaks: `spec.s3.bucket: must not be empty`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-impl std::fmt::Display for FieldError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.field, self.message)
-    }
-}
+pub use crate::field::FieldError;
+use crate::field::path;
 
 /// BR's `from` became optional in TiKV v4.0.8, when BR started holding its own GC safe point.
 const MIN_TIKV_WITHOUT_FROM: (u64, u64, u64) = (4, 0, 8);
@@ -39,10 +28,7 @@ struct Errors(Vec<FieldError>);
 
 impl Errors {
     fn push(&mut self, field: &str, message: impl Into<String>) {
-        self.0.push(FieldError {
-            field: field.to_string(),
-            message: message.into(),
-        });
+        self.0.push(FieldError::new(field, message));
     }
 }
 
@@ -82,31 +68,76 @@ pub fn validate(
     backup: &Backup,
     cluster: Option<&TidbCluster>,
 ) -> Result<ValidBackup, Vec<FieldError>> {
-    let mut errors = Errors(Vec::new());
-    let spec = &backup.spec;
     let name = backup.metadata.name.clone().unwrap_or_default();
     let namespace = backup.metadata.namespace.clone().unwrap_or_default();
+    let mut errors = Errors(Vec::new());
+    if name.len() + "backup-".len() > crate::names::MAX_LABEL_VALUE {
+        errors.push(
+            "metadata.name",
+            format!(
+                "must be at most {} characters: the Job backup-<name> is used as a label value",
+                crate::names::MAX_LABEL_VALUE - "backup-".len()
+            ),
+        );
+    }
+    let valid = check_spec(&backup.spec, "spec", name, namespace, cluster);
+    match (valid, errors.0.is_empty()) {
+        (Ok(v), true) => Ok(v),
+        (Ok(_), false) => Err(errors.0),
+        (Err(more), _) => {
+            errors.0.extend(more);
+            Err(errors.0)
+        }
+    }
+}
+
+/// Checks a BackupSchedule's `spec.backupTemplate` with the rules of a Backup, fields named
+/// under `spec.backupTemplate`; what a tick changes (the run's prefix) cannot break a
+/// template that passes.
+pub fn validate_template(
+    template: &BackupSpec,
+    namespace: &str,
+) -> Result<ValidBackup, Vec<FieldError>> {
+    check_spec(
+        template,
+        "spec.backupTemplate",
+        String::new(),
+        namespace.to_string(),
+        None,
+    )
+}
+
+/// The rules for `spec` found at `base`.
+fn check_spec(
+    spec: &BackupSpec,
+    base: &str,
+    name: String,
+    namespace: String,
+    cluster: Option<&TidbCluster>,
+) -> Result<ValidBackup, Vec<FieldError>> {
+    let mut errors = Errors(Vec::new());
+    let f = |rest: &str| path(base, rest);
 
     match spec.backup_mode.clone().unwrap_or_default() {
         BackupMode::Snapshot => {}
-        BackupMode::Log => errors.push("spec.backupMode", "log backup is not supported by this version of tibr"),
+        BackupMode::Log => errors.push(&f("backupMode"), "log backup is not supported by this version of tibr"),
         BackupMode::VolumeSnapshot => errors.push(
-            "spec.backupMode",
+            &f("backupMode"),
             "volume-snapshot backups are taken through a VolumeBackup of the federation manager, which this version of tibr does not run yet",
         ),
-        BackupMode::Other(m) => errors.push("spec.backupMode", format!("unknown mode {m:?}: use snapshot, log or volume-snapshot")),
+        BackupMode::Other(m) => errors.push(&f("backupMode"), format!("unknown mode {m:?}: use snapshot, log or volume-snapshot")),
     }
 
     let Some(br) = spec.br.as_ref() else {
         errors.push(
-            "spec.br",
+            &f("br"),
             "required: backups are taken with BR (Dumpling exports are not supported)",
         );
         return Err(errors.0);
     };
     let cluster_name = br.cluster.trim().to_string();
     if cluster_name.is_empty() {
-        errors.push("spec.br.cluster", "must name the TidbCluster to back up");
+        errors.push(&f("br.cluster"), "must name the TidbCluster to back up");
     }
     let cluster_ref = ClusterRef {
         name: cluster_name,
@@ -129,7 +160,7 @@ pub fn validate(
         BackupType::Db => match non_empty(&br.db) {
             Some(db) => BackupScope::Db { db },
             None => {
-                errors.push("spec.br.db", "required when backupType is db");
+                errors.push(&f("br.db"), "required when backupType is db");
                 BackupScope::Full { filters: vec![] }
             }
         },
@@ -137,17 +168,17 @@ pub fn validate(
             (Some(db), Some(table)) => BackupScope::Table { db, table },
             (db, table) => {
                 if db.is_none() {
-                    errors.push("spec.br.db", "required when backupType is table");
+                    errors.push(&f("br.db"), "required when backupType is table");
                 }
                 if table.is_none() {
-                    errors.push("spec.br.table", "required when backupType is table");
+                    errors.push(&f("br.table"), "required when backupType is table");
                 }
                 BackupScope::Full { filters: vec![] }
             }
         },
         other => {
             errors.push(
-                "spec.backupType",
+                &f("backupType"),
                 format!(
                     "unsupported value {:?}: use full, db or table",
                     other.as_str()
@@ -159,30 +190,30 @@ pub fn validate(
 
     let gc_life_time = duration(
         &mut errors,
-        "spec.tikvGCLifeTime",
+        &f("tikvGCLifeTime"),
         &spec.tikv_gc_life_time,
         defaults::TIKV_GC_LIFE_TIME,
     );
-    let from = spec.from.as_ref().map(|f| {
-        if f.host.trim().is_empty() {
-            errors.push("spec.from.host", "must not be empty");
+    let from = spec.from.as_ref().map(|from| {
+        if from.host.trim().is_empty() {
+            errors.push(&f("from.host"), "must not be empty");
         }
-        if f.secret_name.trim().is_empty() {
+        if from.secret_name.trim().is_empty() {
             errors.push(
-                "spec.from.secretName",
+                &f("from.secretName"),
                 "must name the Secret holding the TiDB password (key `password`)",
             );
         }
-        let port = f.port.unwrap_or(defaults::TIDB_PORT);
+        let port = from.port.unwrap_or(defaults::TIDB_PORT);
         if !(1..=65535).contains(&port) {
-            errors.push("spec.from.port", format!("{port} is not a TCP port"));
+            errors.push(&f("from.port"), format!("{port} is not a TCP port"));
         }
         TidbAccess {
-            host: f.host.trim().to_string(),
+            host: from.host.trim().to_string(),
             port: u16::try_from(port).unwrap_or(4000),
-            user: non_empty(&f.user).unwrap_or_else(|| defaults::TIDB_USER.to_string()),
-            secret_name: f.secret_name.trim().to_string(),
-            tls_client_secret_name: non_empty(&f.tls_client_secret_name),
+            user: non_empty(&from.user).unwrap_or_else(|| defaults::TIDB_USER.to_string()),
+            secret_name: from.secret_name.trim().to_string(),
+            tls_client_secret_name: non_empty(&from.tls_client_secret_name),
             gc_life_time,
         }
     });
@@ -190,7 +221,7 @@ pub fn validate(
     // hand TiDB ciphertext as the password, so refuse it with the field named.
     if spec.use_kms == Some(true) {
         errors.push(
-            "spec.useKMS",
+            &f("useKMS"),
             "KMS-encrypted credentials are not supported by this version of tibr: put the plain \
              values in the Secrets (they are only ever passed by reference) and remove useKMS",
         );
@@ -203,18 +234,32 @@ pub fn validate(
             && v < MIN_TIKV_WITHOUT_FROM
         {
             errors.push(
-                "spec.from",
+                &f("from"),
                 "required: TiKV before v4.0.8 needs the GC life time held through TiDB",
             );
         }
     }
 
-    let storage = validate_storage(&mut errors, backup);
+    let storage = validate_storage(&mut errors, base, &spec.storage);
+    br_options::check(&mut errors, &f("br.options"), &br.options);
+    let mut warnings = Vec::new();
+    if let Some(Storage::S3(s3)) = &storage
+        && s3.target.location.is_bucket_root()
+    {
+        warnings.push(FieldError::new(
+            f("s3.prefix"),
+            format!(
+                "empty: the backup is written at the root of bucket {}, beside anything else \
+                 stored there; a clean deletes only the objects its backupmeta names",
+                s3.target.location.bucket()
+            ),
+        ));
+    }
 
     if let Some(t) = non_empty(&br.time_ago)
         && let Err(e) = parse_go_duration(&t)
     {
-        errors.push("spec.br.timeAgo", e);
+        errors.push(&f("br.timeAgo"), e);
     }
     let br_settings = BrSettings {
         log_level: non_empty(&br.log_level),
@@ -241,7 +286,7 @@ pub fn validate(
     let retry = RetryPolicy {
         min_retry_duration: duration(
             &mut errors,
-            "spec.backoffRetryPolicy.minRetryDuration",
+            &f("backoffRetryPolicy.minRetryDuration"),
             &policy.min_retry_duration,
             defaults::MIN_RETRY_DURATION,
         ),
@@ -254,21 +299,11 @@ pub fn validate(
         .unwrap_or(0),
         retry_timeout: duration(
             &mut errors,
-            "spec.backoffRetryPolicy.retryTimeout",
+            &f("backoffRetryPolicy.retryTimeout"),
             &policy.retry_timeout,
             defaults::RETRY_TIMEOUT,
         ),
     };
-
-    if name.len() + "backup-".len() > crate::names::MAX_LABEL_VALUE {
-        errors.push(
-            "metadata.name",
-            format!(
-                "must be at most {} characters: the Job backup-<name> is used as a label value",
-                crate::names::MAX_LABEL_VALUE - "backup-".len()
-            ),
-        );
-    }
 
     match (errors.0.is_empty(), storage) {
         (true, Some(storage)) => Ok(ValidBackup {
@@ -286,6 +321,7 @@ pub fn validate(
             service_account: non_empty(&spec.service_account)
                 .unwrap_or_else(|| defaults::SERVICE_ACCOUNT.to_string()),
             tool_image: non_empty(&spec.tool_image),
+            warnings,
         }),
         _ => Err(errors.0),
     }

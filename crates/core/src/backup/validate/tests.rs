@@ -41,10 +41,17 @@ fn the_seed_backup_is_valid_with_tidb_defaults() {
     assert_eq!((from.port, from.user.as_str()), (4000, "root"));
     let Storage::S3(s3) = v.storage;
     assert_eq!(
-        (s3.acl.as_deref(), s3.storage_class.as_deref()),
+        (
+            s3.target.effective_acl(true),
+            s3.target.effective_storage_class(true)
+        ),
         (Some("private"), Some("STANDARD_IA"))
     );
-    assert!(!s3.explicit_acl && !s3.explicit_storage_class);
+    assert_eq!(
+        (s3.target.acl.as_deref(), s3.target.storage_class.as_deref()),
+        (None, None)
+    );
+    assert!(v.warnings.is_empty());
     assert_eq!(v.service_account, "tidb-backup-manager");
     assert_eq!(v.clean_policy, CleanPolicy::Retain);
     assert_eq!(v.retry.max_retry_times, 2);
@@ -73,11 +80,11 @@ fn unknown_clean_policies_mean_retain() {
 fn invalid_specs_name_their_fields() {
     let cases: Vec<(serde_json::Value, &str)> = vec![
         (
-            json!({"br": {"cluster": ""}, "s3": {"provider": "aws", "bucket": "b"}}),
+            json!({"br": {"cluster": ""}, "s3": {"provider": "aws", "bucket": "bkt"}}),
             "spec.br.cluster: must name the TidbCluster",
         ),
         (
-            json!({"s3": {"provider": "aws", "bucket": "b"}}),
+            json!({"s3": {"provider": "aws", "bucket": "bkt"}}),
             "spec.br: required",
         ),
         (
@@ -86,55 +93,55 @@ fn invalid_specs_name_their_fields() {
         ),
         (json!({"br": {"cluster": "c"}}), "spec.s3: required"),
         (
-            json!({"br": {"cluster": "c"}, "gcs": {"projectId": "p", "bucket": "b"}}),
+            json!({"br": {"cluster": "c"}, "gcs": {"projectId": "p", "bucket": "bkt"}}),
             "spec.gcs: Google Cloud Storage is not supported yet",
         ),
         (
-            json!({"br": {"cluster": "c"}, "s3": {"provider": "minio", "bucket": "b", "endpoint": "minio:9000"}}),
-            "spec.s3.endpoint: \"minio:9000\" is not a URL",
+            json!({"br": {"cluster": "c"}, "s3": {"provider": "minio", "bucket": "bkt", "endpoint": "minio:9000"}}),
+            "spec.s3.endpoint: \"minio:9000\" must start with http:// or https://",
         ),
         (
-            json!({"br": {"cluster": "c"}, "s3": {"provider": "aws", "bucket": "b", "acl": "everyone"}}),
+            json!({"br": {"cluster": "c"}, "s3": {"provider": "aws", "bucket": "bkt", "acl": "everyone"}}),
             "spec.s3.acl: unsupported value \"everyone\"",
         ),
         (
-            json!({"br": {"cluster": "c"}, "s3": {"provider": "aws", "bucket": "b", "storageClass": "COLD"}}),
+            json!({"br": {"cluster": "c"}, "s3": {"provider": "aws", "bucket": "bkt", "storageClass": "COLD"}}),
             "spec.s3.storageClass: unsupported value \"COLD\"",
         ),
         (
-            json!({"backupType": "db", "br": {"cluster": "c"}, "s3": {"provider": "aws", "bucket": "b"}}),
+            json!({"backupType": "db", "br": {"cluster": "c"}, "s3": {"provider": "aws", "bucket": "bkt"}}),
             "spec.br.db: required when backupType is db",
         ),
         (
-            json!({"backupType": "table", "br": {"cluster": "c", "db": "d"}, "s3": {"provider": "aws", "bucket": "b"}}),
+            json!({"backupType": "table", "br": {"cluster": "c", "db": "d"}, "s3": {"provider": "aws", "bucket": "bkt"}}),
             "spec.br.table: required when backupType is table",
         ),
         (
-            json!({"backupType": "raw", "br": {"cluster": "c"}, "s3": {"provider": "aws", "bucket": "b"}}),
+            json!({"backupType": "raw", "br": {"cluster": "c"}, "s3": {"provider": "aws", "bucket": "bkt"}}),
             "spec.backupType: unsupported value \"raw\"",
         ),
         (
-            json!({"tikvGCLifeTime": "3d", "br": {"cluster": "c"}, "s3": {"provider": "aws", "bucket": "b"}}),
+            json!({"tikvGCLifeTime": "3d", "br": {"cluster": "c"}, "s3": {"provider": "aws", "bucket": "bkt"}}),
             "spec.tikvGCLifeTime: invalid duration \"3d\"",
         ),
         (
-            json!({"br": {"cluster": "c", "timeAgo": "yesterday"}, "s3": {"provider": "aws", "bucket": "b"}}),
+            json!({"br": {"cluster": "c", "timeAgo": "yesterday"}, "s3": {"provider": "aws", "bucket": "bkt"}}),
             "spec.br.timeAgo: invalid duration",
         ),
         (
-            json!({"br": {"cluster": "c"}, "s3": {"provider": "aws", "bucket": "b"}, "backoffRetryPolicy": {"minRetryDuration": "5 minutes"}}),
+            json!({"br": {"cluster": "c"}, "s3": {"provider": "aws", "bucket": "bkt"}, "backoffRetryPolicy": {"minRetryDuration": "5 minutes"}}),
             "spec.backoffRetryPolicy.minRetryDuration: invalid duration",
         ),
         (
-            json!({"br": {"cluster": "c"}, "s3": {"provider": "aws", "bucket": "b"}, "from": {"host": "", "secretName": ""}}),
+            json!({"br": {"cluster": "c"}, "s3": {"provider": "aws", "bucket": "bkt"}, "from": {"host": "", "secretName": ""}}),
             "spec.from.host: must not be empty",
         ),
         (
-            json!({"useKMS": true, "br": {"cluster": "c"}, "s3": {"provider": "aws", "bucket": "b"}}),
+            json!({"useKMS": true, "br": {"cluster": "c"}, "s3": {"provider": "aws", "bucket": "bkt"}}),
             "spec.useKMS: KMS-encrypted credentials are not supported",
         ),
         (
-            json!({"backupMode": "log", "br": {"cluster": "c"}, "s3": {"provider": "aws", "bucket": "b"}}),
+            json!({"backupMode": "log", "br": {"cluster": "c"}, "s3": {"provider": "aws", "bucket": "bkt"}}),
             "spec.backupMode: log backup is not supported",
         ),
     ];
@@ -195,14 +202,72 @@ fn old_tikv_needs_from() {
 #[test]
 fn bucket_sub_paths_and_names() {
     let mut spec = seed_spec();
-    spec["s3"]["bucket"] = json!("b/mid");
+    spec["s3"]["bucket"] = json!("bkt/mid");
     spec["s3"]["prefix"] = json!("p");
     assert_eq!(
         validate(&backup(spec), None).unwrap().storage.path(),
-        "s3://b/mid/p"
+        "s3://bkt/mid/p"
     );
+    for (bucket, prefix, field) in [
+        ("my-bucket", "x/../keep", "spec.s3.prefix"),
+        ("my-bucket/../safety", "p", "spec.s3.bucket"),
+        ("my-bucket", "p?x=1", "spec.s3.prefix"),
+        ("My_Bucket", "p", "spec.s3.bucket"),
+    ] {
+        let mut spec = seed_spec();
+        spec["s3"]["bucket"] = json!(bucket);
+        spec["s3"]["prefix"] = json!(prefix);
+        let errs = validate(&backup(spec), None).unwrap_err();
+        assert_eq!(errs[0].field, field, "{bucket} {prefix}: {errs:?}");
+    }
     let mut b = backup(seed_spec());
     b.metadata.name = Some("x".repeat(60));
     let errs = validate(&b, None).unwrap_err();
     assert_eq!(errs[0].field, "metadata.name");
+}
+
+#[test]
+fn a_bucket_root_is_allowed_with_a_warning() {
+    for prefix in [json!(""), json!("/"), json!(null)] {
+        let mut spec = seed_spec();
+        spec["s3"]["prefix"] = prefix.clone();
+        let v = validate(&backup(spec), None).unwrap();
+        assert_eq!(v.storage.path(), "s3://my-bucket", "{prefix}");
+        assert_eq!(v.warnings.len(), 1, "{prefix}");
+        assert_eq!(v.warnings[0].field, "spec.s3.prefix");
+        assert!(v.warnings[0].message.contains("root of bucket my-bucket"));
+    }
+}
+
+#[test]
+fn storage_moving_options_are_refused() {
+    let mut spec = seed_spec();
+    spec["br"]["options"] = json!(["--lastbackupts=1", "--storage=s3://other/p"]);
+    let errs = errors(spec);
+    assert!(
+        errs[0].starts_with("spec.br.options[1]: \"--storage\" would move the storage"),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn templates_are_held_to_the_same_rules_under_their_own_path() {
+    let spec: BackupSpec = serde_json::from_value(json!({
+        "backupType": "bogus",
+        "br": {"cluster": "demo1"},
+        "s3": {"provider": "aws", "bucket": "my-bucket", "prefix": "a/../b"}
+    }))
+    .unwrap();
+    let fields: Vec<String> = validate_template(&spec, "test1")
+        .unwrap_err()
+        .into_iter()
+        .map(|e| e.field)
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "spec.backupTemplate.backupType",
+            "spec.backupTemplate.s3.prefix"
+        ]
+    );
 }

@@ -339,6 +339,36 @@ fn an_invalid_schedule_says_which_field_and_creates_nothing() {
 }
 
 #[test]
+fn a_template_a_backup_would_refuse_creates_nothing() {
+    let s = seed().edit(|spec| {
+        spec.backup_template.backup_type = Some(tibr_api::pingcap::v1alpha1::BackupType::Other(
+            "bogus".into(),
+        ));
+        if let Some(s3) = spec.backup_template.storage.s3.as_mut() {
+            s3.prefix = Some("runs/../other".into());
+        }
+    });
+    let plan = decide(&s, &[], ts("2026-11-21T07:02:05Z"));
+    assert!(plan.create.is_none());
+    let (status, reason, message) = condition(&plan, ConditionType::Valid);
+    assert_eq!((status, reason), ("False", "InvalidTemplate"));
+    assert!(
+        message.starts_with("spec.backupTemplate.backupType: unsupported value \"bogus\""),
+        "{message}"
+    );
+    assert!(
+        message.contains("spec.backupTemplate.s3.prefix: has a \"..\" segment"),
+        "{message}"
+    );
+    let event = plan
+        .events
+        .iter()
+        .find(|e| e.reason == "InvalidTemplate")
+        .unwrap();
+    assert_eq!(event.type_, EventType::Warning);
+}
+
+#[test]
 fn a_name_too_long_or_a_log_template_creates_nothing() {
     let long = schedule(&"n".repeat(40), "*/2 * * * *", "2026-11-21T07:00:30Z");
     let plan = decide(&long, &[], ts("2026-11-21T07:02:05Z"));

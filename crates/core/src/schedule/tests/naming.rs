@@ -5,9 +5,10 @@ use tibr_api::pingcap::v1alpha1::{GcsStorageProvider, StorageProvider};
 
 use super::support::*;
 use crate::schedule::{
-    MAX_SCHEDULE_NAME, TICK_ANNOTATION, backup_name, build_backup, check_name, join_prefix,
-    run_directory, stamp, tick_from_name, tick_of,
+    MAX_SCHEDULE_NAME, TICK_ANNOTATION, backup_name, build_backup, check_name, run_directory,
+    stamp, tick_from_name, tick_of,
 };
+use crate::storage::join_prefix;
 
 #[test]
 fn names_come_from_the_tick_in_utc() {
@@ -62,15 +63,12 @@ fn per_run_directory_and_go_path_join() {
         run_directory("demo1", "test1", tick),
         "demo1-pd.test1-2379-2024-03-08t02-45-00"
     );
+    // Nothing is resolved: a template prefix with `.` or `..` is refused before any tick.
     let cases = [
         ("my-folder", "d", "my-folder/d"),
         ("", "d", "d"),
         ("my-folder/", "d", "my-folder/d"),
-        ("/abs//x/", "d", "/abs/x/d"),
-        ("a/./b", "d", "a/b/d"),
-        ("a/..", "d", "d"),
-        ("..", "d", "../d"),
-        ("/..", "d", "/d"),
+        ("/abs/x/", "d", "abs/x/d"),
     ];
     for (base, child, want) in cases {
         assert_eq!(join_prefix(base, child), want, "{base:?} + {child:?}");
@@ -82,7 +80,10 @@ fn long_names_are_refused_before_any_job_fails() {
     assert_eq!(MAX_SCHEDULE_NAME, 36);
     assert!(check_name(&"a".repeat(36)).is_ok());
     let err = check_name(&"a".repeat(37)).unwrap_err();
-    assert_eq!((err.field, err.reason), ("metadata.name", "NameTooLong"));
+    assert_eq!(
+        (err.field.as_str(), err.reason),
+        ("metadata.name", "NameTooLong")
+    );
     assert!(
         err.message.contains("37 characters; at most 36"),
         "{}",

@@ -53,6 +53,47 @@ fn an_unknown_clean_policy_is_retain_with_a_warning() {
 }
 
 #[test]
+fn a_backup_at_a_bucket_root_runs_with_a_warning_naming_the_field() {
+    let b = backup(Value::Null, json!({"spec": {"s3": {"prefix": ""}}}));
+    let plan = run(&b, &observed());
+    assert!(created_job(&plan).is_some());
+    let e = plan
+        .events
+        .iter()
+        .find(|e| e.reason == "SpecWarning")
+        .unwrap();
+    assert_eq!(e.kind, EventKind::Warning);
+    assert!(
+        e.note
+            .starts_with("spec.s3.prefix: empty: the backup is written at the root of bucket"),
+        "{}",
+        e.note
+    );
+}
+
+#[test]
+fn a_location_outside_the_named_bucket_is_invalid_before_anything_is_written() {
+    for (s3, field) in [
+        (json!({"prefix": "x/../keep"}), "spec.s3.prefix"),
+        (json!({"bucket": "my-bucket/../safety"}), "spec.s3.bucket"),
+        (json!({"prefix": "p?x=1"}), "spec.s3.prefix"),
+    ] {
+        let b = backup(
+            Value::Null,
+            json!({"spec": {"s3": s3, "cleanPolicy": "Delete"}}),
+        );
+        let plan = run(&b, &observed());
+        assert!(plan.jobs.is_empty(), "{field}");
+        assert_eq!(conditions(&plan), [cond("Invalid", "True", "InvalidSpec")]);
+        assert!(
+            plan.events.iter().any(|e| e.note.contains(field)),
+            "{field}: {:?}",
+            plan.events
+        );
+    }
+}
+
+#[test]
 fn invalid_specs_get_a_condition_and_an_event_naming_the_field() {
     let b = backup(Value::Null, json!({"spec": {"s3": {"bucket": ""}}}));
     let plan = run(&b, &observed());

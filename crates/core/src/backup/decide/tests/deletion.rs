@@ -237,7 +237,11 @@ fn in_a_namespace_being_deleted_the_operator_cleans_itself() {
     let clean = plan.clean_in_process.expect("cleaned in process");
     assert_eq!(clean.secret_name, SECRET_S3);
     assert_eq!(clean.backup_path, PATH);
-    assert_eq!(clean.s3.bucket.as_deref(), Some("my-bucket"));
+    assert_eq!(
+        clean.target.backup_path(),
+        PATH,
+        "the recorded path, not the spec's"
+    );
     assert_eq!(clean.options.page_size, 10_000);
     assert!(!clean.give_up_on_failure);
     assert!(
