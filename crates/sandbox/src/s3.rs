@@ -8,7 +8,14 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use anyhow::Context;
 use rand::distr::{Alphanumeric, SampleString};
-use s3s::service::S3ServiceBuilder;
+use s3s::{
+    S3Request, S3Result,
+    access::{S3Access, S3AccessContext},
+    dto::{CreateMultipartUploadInput, PutObjectInput},
+    path::S3Path,
+    s3_error,
+    service::S3ServiceBuilder,
+};
 
 use crate::cloud::{
     CredentialStore, S3Keys,
@@ -73,7 +80,10 @@ impl S3Server {
             .map_err(|e| anyhow::anyhow!("s3 data directory: {e:?}"))?;
         let mut builder = S3ServiceBuilder::new(fs);
         builder.set_auth(S3Keys(credentials.clone()));
-        builder.set_access(S3Keys(credentials.clone()));
+        builder.set_access(BucketsMustExist {
+            keys: S3Keys(credentials.clone()),
+            root: data_dir.clone(),
+        });
         let service = builder.build();
         let http = serve::serve(port, None, service.clone())
             .await
@@ -119,5 +129,43 @@ impl S3Server {
         if let Some(s) = self.https {
             s.stop().await;
         }
+    }
+}
+
+/// The sandbox's S3 access check: the credential store's, then S3's own rule that a bucket
+/// must exist before anything is written to it (s3s-fs would create its directory on the
+/// first upload, so a misspelt bucket would silently work here and fail on AWS).
+#[derive(Debug, Clone)]
+struct BucketsMustExist {
+    keys: S3Keys,
+    root: PathBuf,
+}
+
+#[async_trait::async_trait]
+impl S3Access for BucketsMustExist {
+    async fn put_object(&self, req: &mut S3Request<PutObjectInput>) -> S3Result<()> {
+        self.keys.put_object(req).await
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        req: &mut S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<()> {
+        self.keys.create_multipart_upload(req).await
+    }
+
+    async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        self.keys.check(cx).await?;
+        let bucket = match cx.s3_path() {
+            S3Path::Bucket { bucket } | S3Path::Object { bucket, .. } => bucket,
+            S3Path::Root => return Ok(()),
+        };
+        if cx.s3_op().name() != "CreateBucket" && !self.root.join(&**bucket).is_dir() {
+            return Err(s3_error!(
+                NoSuchBucket,
+                "The specified bucket does not exist"
+            ));
+        }
+        Ok(())
     }
 }

@@ -146,6 +146,30 @@ async fn s3_accepts_every_credential_the_cloud_issues_and_nothing_else() {
     w.cluster.stop().await;
 }
 
+/// As on S3, nothing is written to a bucket that was never created (s3s-fs alone would
+/// create it on the first upload, hiding a misspelt bucket until the backup met AWS).
+#[tokio::test]
+async fn writes_to_a_bucket_that_does_not_exist_are_refused_like_s3() {
+    let w = world().await;
+    let missing = AmazonS3Builder::new()
+        .with_endpoint(w.s3.endpoint())
+        .with_bucket_name("no-such-bucket")
+        .with_region("us-west-1")
+        .with_access_key_id(&w.s3.access_key)
+        .with_secret_access_key(&w.s3.secret_key)
+        .with_client_options(ClientOptions::new().with_allow_http(true))
+        .build()
+        .unwrap();
+    let err = put(&missing).await.unwrap_err();
+    assert!(err.contains("NoSuchBucket"), "{err}");
+    assert!(!w.s3.data_dir.join("no-such-bucket").exists());
+    w.s3.ensure_bucket("no-such-bucket").unwrap();
+    put(&missing).await.expect("the bucket exists now");
+    w.cloud.stop().await;
+    w.s3.stop().await;
+    w.cluster.stop().await;
+}
+
 async fn curl(args: &[&str]) -> (u16, String) {
     assert!(
         std::path::Path::new("/usr/bin/curl").exists(),
