@@ -75,10 +75,28 @@ pub fn endpoint(
     })
 }
 
-/// Other Backups in this namespace that target the same TiDB cluster.
+/// Other Backups in this namespace that target the same TiDB cluster. Each is read on its
+/// own: one that cannot be read is left out with a warning naming it, where a typed list
+/// would fail, and with it the GC life time step of every backup in the namespace.
 async fn peers(writer: &StatusWriter, me: &ValidBackup) -> Result<Vec<Peer>, kube::Error> {
-    let list = writer.api().list(&ListParams::default()).await?;
-    Ok(gc::peers(&me.cluster, &me.namespace, &me.name, &list.items))
+    let resource = kube::api::ApiResource::erase::<tibr_api::Backup>(&());
+    let api: kube::Api<kube::api::DynamicObject> =
+        kube::Api::namespaced_with(writer.api().clone().into_client(), &me.namespace, &resource);
+    let list = api.list(&ListParams::default()).await?;
+    let raw = list
+        .items
+        .iter()
+        .map(|o| serde_json::to_value(o).unwrap_or_default());
+    let (backups, skipped) = tibr_core::unreadable::read_each::<tibr_api::Backup>(raw);
+    for s in skipped {
+        tracing::warn!(
+            backup.namespace = %s.namespace,
+            backup.name = %s.name,
+            "left out of the Backups sharing the GC life time: this Backup cannot be read: {}",
+            s.why
+        );
+    }
+    Ok(gc::peers(&me.cluster, &me.namespace, &me.name, &backups))
 }
 
 /// Connects to TiDB for the raise, waiting up to `timeout` (the part worth interrupting).

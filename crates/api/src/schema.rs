@@ -1,7 +1,9 @@
 //! Schema plumbing shared by the kinds: string-valued wire enums, and the small schema
 //! fragments kube's derive cannot express on its own.
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaProps;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
+    JSONSchemaProps, JSONSchemaPropsOrArray, JSONSchemaPropsOrBool,
+};
 use schemars::{JsonSchema, Schema, generate::SchemaSettings};
 
 /// Declares a string-valued field type: the values TiDB Operator defines become variants,
@@ -9,12 +11,39 @@ use schemars::{JsonSchema, Schema, generate::SchemaSettings};
 /// another version (or by hand) never fails. Whether the CRD restricts the field to the
 /// known values is chosen per type: `schema = closed` emits an `enum`, `schema = open`
 /// a plain string, leaving the check to the controller.
+///
+/// `default = Variant` names what an unset field means. It becomes the type's `Default`,
+/// and the empty string reads as it too: a Helm template renders an unset value as `""`,
+/// TiDB Operator treats `""` as unset, and so must we (a closed schema lists `""`).
 macro_rules! wire_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident (schema = $kind:ident, default = $default:ident) {
+            $( $(#[$vmeta:meta])* $variant:ident = $value:literal, )+
+        }
+    ) => {
+        $crate::schema::wire_enum!(@type $(#[$meta])* $vis $name [$kind ""] ("" => $name::$default,)
+            { $( $(#[$vmeta])* $variant = $value, )+ });
+
+        impl Default for $name {
+            fn default() -> Self {
+                $name::$default
+            }
+        }
+    };
     (
         $(#[$meta:meta])*
         $vis:vis enum $name:ident (schema = $kind:ident) {
             $( $(#[$vmeta:meta])* $variant:ident = $value:literal, )+
         }
+    ) => {
+        $crate::schema::wire_enum!(@type $(#[$meta])* $vis $name [$kind] ()
+            { $( $(#[$vmeta])* $variant = $value, )+ });
+    };
+    (
+        @type $(#[$meta:meta])* $vis:vis $name:ident [$kind:ident $($empty:literal)?]
+        ($($empty_arm:tt)*)
+        { $( $(#[$vmeta:meta])* $variant:ident = $value:literal, )+ }
     ) => {
         $(#[$meta])*
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -45,6 +74,7 @@ macro_rules! wire_enum {
         impl From<&str> for $name {
             fn from(s: &str) -> Self {
                 match s {
+                    $($empty_arm)*
                     $( $value => $name::$variant, )+
                     other => $name::Other(other.to_owned()),
                 }
@@ -95,7 +125,7 @@ macro_rules! wire_enum {
             }
 
             fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-                $crate::schema::wire_enum!(@schema $kind $( $value ),+)
+                $crate::schema::wire_enum!(@schema $kind $($empty,)? $( $value ),+)
             }
         }
     };
@@ -216,4 +246,99 @@ fn unwrap_lines(text: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n\n")
+}
+
+/// The largest bound a 64-bit integer field gets: 2^63 - 1024, the largest double below
+/// 2^63. A CRD states bounds as doubles, and the API server keeps integers as int64, so
+/// nothing above this could be stated exactly or stored anyway; what it leaves out
+/// (2^63 - 1023 ..= i64::MAX) is no meaningful size, count or duration. Values above 2^53
+/// pass through kubectl, the API server and tibr exactly (JavaScript tools would round
+/// them), so the bound is not lowered to 2^53 - 1: that would refuse, for instance, a
+/// `backupSize` of 9 PB that TiDB Operator's CRD accepts.
+pub(crate) const INT64_CEILING: f64 = 9_223_372_036_854_774_784.0;
+
+/// The values an integer of this OpenAPI `format` holds in Rust, as a CRD states them:
+/// the format is what schemars writes for each Rust integer type (and k8s-openapi for
+/// Kubernetes' own int32/int64 fields).
+pub(crate) fn integer_range(format: &str) -> Option<(f64, f64)> {
+    let range = match format {
+        "int8" => (i8::MIN.into(), i8::MAX.into()),
+        "int16" => (i16::MIN.into(), i16::MAX.into()),
+        "int32" => (i32::MIN.into(), i32::MAX.into()),
+        "int" | "int64" | "int128" => (i64::MIN as f64, INT64_CEILING),
+        "uint8" => (0.0, u8::MAX.into()),
+        "uint16" => (0.0, u16::MAX.into()),
+        "uint32" => (0.0, u32::MAX.into()),
+        "uint" | "uint64" | "uint128" => (0.0, INT64_CEILING),
+        _ => return None,
+    };
+    Some(range)
+}
+
+/// Gives every integer in `schema` the range of its Rust type as `minimum`/`maximum`
+/// (keeping a narrower one the field already has). `format: uint32` alone is no range
+/// check: the API server would store a value the operator then cannot read, and one such
+/// object must not stop the work on every other.
+pub(crate) fn bound_integers(schema: &mut JSONSchemaProps) {
+    if schema.type_.as_deref() == Some("integer")
+        && let Some((low, high)) = schema.format.as_deref().and_then(integer_range)
+    {
+        schema.minimum = Some(schema.minimum.map_or(low, |m| m.max(low)));
+        schema.maximum = Some(schema.maximum.map_or(high, |m| m.min(high)));
+    }
+    for child in schema.properties.iter_mut().flat_map(|p| p.values_mut()) {
+        bound_integers(child);
+    }
+    match &mut schema.items {
+        Some(JSONSchemaPropsOrArray::Schema(items)) => bound_integers(items),
+        Some(JSONSchemaPropsOrArray::Schemas(items)) => items.iter_mut().for_each(bound_integers),
+        None => {}
+    }
+    if let Some(JSONSchemaPropsOrBool::Schema(additional)) = &mut schema.additional_properties {
+        bound_integers(additional);
+    }
+    for alternatives in [&mut schema.all_of, &mut schema.any_of, &mut schema.one_of]
+        .into_iter()
+        .flatten()
+    {
+        alternatives.iter_mut().for_each(bound_integers);
+    }
+    if let Some(not) = &mut schema.not {
+        bound_integers(not);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_64_bit_ceiling_is_exact_and_just_below_2_63() {
+        assert_eq!(INT64_CEILING as i64 as f64, INT64_CEILING);
+        assert_eq!(INT64_CEILING as i64, i64::MAX - 1023);
+        // The next double up is 2^63, outside i64.
+        assert_eq!(f64::from_bits(INT64_CEILING.to_bits() + 1), 2f64.powi(63));
+    }
+
+    #[test]
+    fn a_narrower_range_is_kept_and_other_types_are_left_alone() {
+        let mut schema: JSONSchemaProps = serde_json::from_value(serde_json::json!({
+            "type": "object",
+            "properties": {
+                "shards": {"type": "integer", "format": "int32", "minimum": 1.0},
+                "ratio": {"type": "number", "format": "double"},
+                "list": {"type": "array", "items": {"type": "integer", "format": "uint16"}},
+            }
+        }))
+        .unwrap();
+        bound_integers(&mut schema);
+        let props = schema.properties.unwrap();
+        assert_eq!(props["shards"].minimum, Some(1.0));
+        assert_eq!(props["shards"].maximum, Some(2147483647.0));
+        assert_eq!(props["ratio"].minimum, None);
+        let Some(JSONSchemaPropsOrArray::Schema(item)) = &props["list"].items else {
+            panic!("items")
+        };
+        assert_eq!((item.minimum, item.maximum), (Some(0.0), Some(65535.0)));
+    }
 }

@@ -8,7 +8,8 @@ use tibr_api::{
     constants::annotations,
     federation::v1alpha1::{VolumeBackup, VolumeBackupSpec},
     pingcap::v1alpha1::{
-        Backup, BackupMode, BackupStatus, CleanOption, CleanPolicy, GcLifeTimeRecord, TidbCluster,
+        Backup, BackupMode, BackupStatus, BackupType, CalcSizeLevel, CleanOption, CleanPolicy,
+        GcLifeTimeRecord, TidbCluster,
     },
 };
 
@@ -45,6 +46,30 @@ fn clean_policy_accepts_any_string_and_unknown_means_retain() {
         backup_yaml("  br: {cluster: x}\n").spec.clean_policy(),
         CleanPolicy::Retain
     );
+}
+
+#[test]
+fn an_empty_string_reads_as_the_default() {
+    // What a Helm template renders for a value left unset; TiDB Operator reads it as unset.
+    let backup = backup_yaml(
+        "  backupMode: \"\"\n  backupType: \"\"\n  cleanPolicy: \"\"\n  calcSizeLevel: \"\"\n  br: {cluster: demo1}\n",
+    );
+    assert_eq!(backup.spec.backup_mode, Some(BackupMode::Snapshot));
+    assert_eq!(backup.spec.mode(), BackupMode::Snapshot);
+    assert_eq!(backup.spec.backup_type, Some(BackupType::Full));
+    assert_eq!(backup.spec.clean_policy, Some(CleanPolicy::Retain));
+    // Without a default, "" is a value like any other: no size is computed.
+    assert_eq!(
+        backup.spec.calc_size_level,
+        Some(CalcSizeLevel::Other(String::new()))
+    );
+    let vbk: VolumeBackup = serde_json::from_value(json!({
+        "apiVersion": "federation.pingcap.com/v1alpha1", "kind": "VolumeBackup",
+        "metadata": {"name": "v"},
+        "spec": {"template": {"cleanPolicy": ""}},
+    }))
+    .unwrap();
+    assert_eq!(vbk.spec.template.clean_policy, Some(CleanPolicy::Retain));
 }
 
 #[test]

@@ -10,3 +10,4 @@ pub mod names;
 pub mod progress;
 pub mod schedule;
 pub mod storage;
+pub mod unreadable;

@@ -2,7 +2,7 @@
 //! a namespace being deleted) is logged instead and never fails a reconcile; Warnings are
 //! always logged too, so they survive Events' one-hour lifetime.
 
-use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::{api::core::v1::ObjectReference, apimachinery::pkg::apis::meta::v1::ObjectMeta};
 use kube::{
     Resource,
     runtime::events::{Event, EventType},
@@ -70,15 +70,15 @@ pub async fn publish_ref(
     }
 }
 
-/// Warns, on the object, that it cannot be read as a `kind` (a wrong type in a field),
+/// Warns, on the object, that it cannot be read as a `kind` (`problem` names the field),
 /// and returns the error that makes the controller wait for an edit. Without this one
 /// such object would stall its whole watch.
 pub async fn unreadable(
     ctx: &Context,
     kind: &'static str,
-    invalid: &kube::core::error_boundary::InvalidObject,
+    meta: &ObjectMeta,
+    problem: &str,
 ) -> crate::Error {
-    let meta = &invalid.metadata;
     let namespace = meta.namespace.clone().unwrap_or_default();
     let name = meta.name.clone().unwrap_or_default();
     let reference = ObjectReference {
@@ -92,17 +92,19 @@ pub async fn unreadable(
     let event = PlannedEvent::warning(
         reasons::INVALID_OBJECT,
         "Read",
-        format!(
-            "this {kind} cannot be read: {}; fix the field and it is picked up again",
-            invalid.error
-        ),
+        format!("this {kind} cannot be read: {problem}; fix the field and it is picked up again"),
     );
     publish_ref(ctx, &reference, None, &event, &namespace, &name).await;
+    unreadable_error(kind, meta, problem)
+}
+
+/// The error for an object of `kind` that cannot be read: the controller waits for an edit.
+pub fn unreadable_error(kind: &'static str, meta: &ObjectMeta, problem: &str) -> crate::Error {
     crate::Error::InvalidObject {
         kind,
-        namespace,
-        name,
-        error: invalid.error.clone(),
+        namespace: meta.namespace.clone().unwrap_or_default(),
+        name: meta.name.clone().unwrap_or_default(),
+        error: problem.to_string(),
     }
 }
 

@@ -149,13 +149,10 @@ pub async fn peers(
     let Some(cluster) = ClusterRef::of(backup) else {
         return Ok(Vec::new());
     };
-    // Guarded: one Backup that does not parse must not block every restore.
-    let api: Api<crate::backup::Guarded> = crate::backup::scoped(client, watched);
-    let list = api
-        .list(&ListParams::default())
+    // One Backup that cannot be read must not block every restore: it is left out.
+    let backups: Vec<Backup> = crate::unreadable::list(client, watched, &ListParams::default())
         .await
         .map_err(|e| format!("listing the Backups of TiDB cluster {}: {e}", cluster.name))?;
-    let backups: Vec<Backup> = list.items.into_iter().filter_map(|b| b.0.ok()).collect();
     Ok(tibr_core::gc::peers(
         &cluster,
         backup.metadata.namespace.as_deref().unwrap_or_default(),

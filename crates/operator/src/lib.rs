@@ -27,6 +27,7 @@ mod run;
 pub mod schedule;
 pub mod secrets;
 mod settings;
+mod unreadable;
 
 pub use context::Context;
 pub use error::Error;

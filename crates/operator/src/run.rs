@@ -43,8 +43,9 @@ pub async fn run_with(
     gc: Arc<dyn GcRestorer>,
 ) -> anyhow::Result<()> {
     let probe: Api<Backup> = backup::scoped(&client, settings.namespace.as_deref());
+    // Metadata only: a first Backup that cannot be read must not keep the operator down.
     probe
-        .list(&ListParams::default().limit(1))
+        .list_metadata(&ListParams::default().limit(1))
         .await
         .context("listing Backups failed: are the CRDs from deploy/crds installed, and may the operator read them?")?;
 

@@ -116,15 +116,10 @@ async fn guard_secret(secret: &SecretMeta, guard: &GuardContext) -> Result<Actio
         return Ok(Action::await_change());
     }
     let client = &guard.ctx.client;
-    let backups: Api<Guarded> = Api::namespaced(client.clone(), &namespace);
-    let all: Vec<Backup> = backups
-        .list(&ListParams::default())
-        .await
-        .map_err(|e| Error::kube(format!("listing the Backups of namespace {namespace}"), e))?
-        .items
-        .into_iter()
-        .filter_map(|b| b.0.ok())
-        .collect();
+    let all: Vec<Backup> =
+        crate::unreadable::list(client, Some(&namespace), &ListParams::default())
+            .await
+            .map_err(|e| Error::kube(format!("listing the Backups of namespace {namespace}"), e))?;
     let deleting = secret.metadata.deletion_timestamp.is_some();
     let mut change = secret_finalizer_change(&name, secret.finalizers(), deleting, &all);
     if change.is_some() {

@@ -8,6 +8,7 @@ mod agent;
 use std::time::Duration;
 
 use agent::*;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use tibr_api::{BackupConditionType, ConditionStatus};
 use tibr_tidb::testing::MariaDb;
 
@@ -332,6 +333,65 @@ async fn two_backups_of_one_cluster_restore_the_original_once_both_are_done() {
     assert_eq!(
         tibr_core::gc::plan_restore(&short_gc, &db.gc_life_time(), &[]),
         tibr_core::gc::Restore::AlreadyRestored
+    );
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn a_backup_that_cannot_be_read_does_not_stop_the_gc_step_of_others() {
+    let db = MariaDb::shared().lease().await;
+    let env = Env::start().await;
+    env.sandbox_secrets(db.password()).await;
+    // Stored under a CRD from before integer ranges: the agent cannot read it.
+    let crds: kube::Api<CustomResourceDefinition> = kube::Api::all(env.client.clone());
+    let mut crd = serde_json::to_value(crds.get("backups.pingcap.com").await.unwrap()).unwrap();
+    let concurrency = &mut crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+        ["properties"]["br"]["properties"]["concurrency"];
+    concurrency.as_object_mut().unwrap().remove("maximum");
+    crds.replace(
+        "backups.pingcap.com",
+        &kube::api::PostParams::default(),
+        &serde_json::from_value(crd).unwrap(),
+    )
+    .await
+    .unwrap();
+    let mut spec = seed_spec(&db, "unreadable");
+    spec["br"]["concurrency"] = serde_json::json!(99_999_999_999u64);
+    let unreadable: kube::api::DynamicObject = serde_json::from_value(serde_json::json!({
+        "apiVersion": "pingcap.com/v1alpha1", "kind": "Backup",
+        "metadata": {"name": "unreadable", "namespace": NS}, "spec": spec,
+    }))
+    .unwrap();
+    kube::Api::<kube::api::DynamicObject>::namespaced_with(
+        env.client.clone(),
+        NS,
+        &kube::api::ApiResource::erase::<tibr_api::Backup>(&()),
+    )
+    .create(&kube::api::PostParams::default(), &unreadable)
+    .await
+    .unwrap();
+
+    env.create_backup("beside", seed_spec(&db, "beside")).await;
+    let mut job_env = operator_env(true, true, "us-west-1");
+    job_env.extend(quick_br());
+    env.create_job(backup_job("beside", job_env)).await;
+    let ok = env.wait_job("backup-beside", 90).await;
+    let logs = env.logs("backup-beside").await;
+    assert!(ok, "{logs}");
+    let b = env.backup("beside").await;
+    assert_eq!(
+        b.status.as_ref().unwrap().phase,
+        Some(BackupConditionType::Complete)
+    );
+    // Raised (the peers were read) and put back.
+    assert!(b.status.unwrap().gc_life_time.unwrap().restored);
+    assert_eq!(db.gc_life_time(), "10m0s");
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("this Backup cannot be read")
+                && l.contains("unreadable")
+                && l.contains("spec.br.concurrency")),
+        "{logs}"
     );
     env.stop().await;
 }

@@ -372,6 +372,80 @@ async fn wrong_values_are_refused_with_the_field() {
 }
 
 #[tokio::test]
+async fn integers_out_of_their_range_are_refused_with_the_field() {
+    let (env, k) = cluster_with_crds().await;
+    let backups: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
+        env.client.clone(),
+        "test1",
+        &kube::api::ApiResource::erase::<tibr_api::Backup>(&()),
+    );
+    let with_spec = |name: &str, spec: Value| -> kube::api::DynamicObject {
+        serde_json::from_value(json!({
+            "apiVersion": "pingcap.com/v1alpha1", "kind": "Backup",
+            "metadata": {"name": name},
+            "spec": spec,
+        }))
+        .unwrap()
+    };
+    let create = |b: kube::api::DynamicObject| {
+        let backups = backups.clone();
+        async move { backups.create(&kube::api::PostParams::default(), &b).await }
+    };
+    // Stored, these would stop the operator from reading the Backup.
+    for (name, spec, field) in [
+        (
+            "concurrency",
+            json!({"br": {"cluster": "demo1", "concurrency": 99_999_999_999u64}}),
+            "spec.br.concurrency",
+        ),
+        (
+            "port",
+            json!({"br": {"cluster": "demo1"},
+                   "from": {"host": "tidb", "secretName": "s", "port": 1_099_511_627_776u64}}),
+            "spec.from.port",
+        ),
+        (
+            "negative",
+            json!({"br": {"cluster": "demo1"}, "cleanOption": {"pageSize": -1}}),
+            "spec.cleanOption.pageSize",
+        ),
+    ] {
+        let status = api_error(create(with_spec(name, spec)).await);
+        assert_eq!(status.code, 422, "{name}: {status:?}");
+        let causes = status.details.unwrap().causes;
+        assert_eq!(causes.len(), 1, "{causes:?}");
+        assert_eq!(causes[0].field, field);
+        assert_eq!(causes[0].reason, "FieldValueInvalid");
+    }
+    // The largest values of the types still go in, and so does a mode left empty by a
+    // template, which means snapshot.
+    create(with_spec(
+        "largest",
+        json!({"br": {"cluster": "demo1", "concurrency": 4_294_967_295u64},
+               "from": {"host": "tidb", "secretName": "s", "port": 2_147_483_647},
+               "backupMode": ""}),
+    ))
+    .await
+    .unwrap();
+
+    // What a user sees.
+    let huge = k.write(
+        "huge.yaml",
+        "apiVersion: pingcap.com/v1alpha1\nkind: Backup\nmetadata: {name: huge, namespace: test1}\nspec:\n  br: {cluster: demo1, concurrency: 99999999999}\n",
+    );
+    let out = k.run(&["apply", "-f", &huge]).await;
+    assert!(!out.ok);
+    assert!(
+        out.stderr.contains(
+            "spec.br.concurrency: Invalid value: 99999999999: spec.br.concurrency in body \
+             should be less than or equal to 4294967295"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+#[tokio::test]
 async fn a_full_tidbcluster_manifest_applies_to_the_stand_in() {
     let (_env, k) = cluster_with_crds().await;
     let tc = k.write(

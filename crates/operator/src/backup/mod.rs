@@ -6,8 +6,8 @@
 //! unblocks a `RetryFailed` Backup at once; and a periodic requeue as a safety net.
 //!
 //! Backups are watched through `DeserializeGuard`, so one object that does not parse (a
-//! wrong type in a field) gets a Warning Event and waits for an edit instead of stalling
-//! the watch for every other Backup.
+//! value its type does not take) is marked `Invalid` with the field named, gets a Warning
+//! Event and waits for an edit, instead of stalling the watch for every other Backup.
 
 mod act;
 mod observe;
@@ -36,7 +36,7 @@ use tibr_core::backup::{
 use crate::{
     Context,
     error::{Error, Result},
-    events,
+    unreadable,
 };
 
 pub use act::act;
@@ -157,7 +157,7 @@ async fn reconcile(obj: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
 async fn reconcile_guarded(obj: &Guarded, ctx: &Context) -> Result<Action> {
     match &obj.0 {
         Ok(backup) => reconcile_backup(backup, ctx).await,
-        Err(invalid) => Err(events::unreadable(ctx, "Backup", invalid).await),
+        Err(invalid) => Err(unreadable::backup(ctx, invalid).await),
     }
 }
 

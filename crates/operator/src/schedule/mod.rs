@@ -19,7 +19,7 @@ use std::{collections::BTreeSet, sync::Arc, time::Duration, time::Instant};
 
 use futures::StreamExt;
 use kube::{
-    Api, ResourceExt,
+    ResourceExt,
     api::ListParams,
     core::DeserializeGuard,
     runtime::{
@@ -36,7 +36,7 @@ use crate::{
     Context,
     backup::scoped,
     error::{Error, Result},
-    events,
+    unreadable,
 };
 
 pub use act::act;
@@ -157,7 +157,7 @@ async fn reconcile(obj: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
     let started = Instant::now();
     let result = match &obj.0 {
         Ok(schedule) => reconcile_schedule(schedule, &ctx).await,
-        Err(invalid) => Err(events::unreadable(&ctx, "BackupSchedule", invalid).await),
+        Err(invalid) => Err(unreadable::schedule(&ctx, invalid).await),
     };
     ctx.metrics.observe(
         CONTROLLER,
@@ -209,20 +209,24 @@ async fn list_runs(
     } else {
         format!("{}={}", labels::BACKUP_SCHEDULE, schedule.name_any())
     };
-    let api: Api<Backup> = Api::namespaced(ctx.client.clone(), namespace);
-    let list = api
-        .list(&ListParams::default().labels(&selector))
-        .await
-        .map_err(|e| {
-            Error::kube(
-                format!(
-                    "listing the Backups of BackupSchedule {namespace}/{}",
-                    schedule.name_any()
-                ),
-                e,
-            )
-        })?;
-    Ok(list.items)
+    // A run that cannot be read is left out: the schedule goes on without it (the Backup
+    // controller marks it Invalid, which holds no run back either), and retention never
+    // deletes a Backup it could not read.
+    unreadable::list(
+        &ctx.client,
+        Some(namespace),
+        &ListParams::default().labels(&selector),
+    )
+    .await
+    .map_err(|e| {
+        Error::kube(
+            format!(
+                "listing the Backups of BackupSchedule {namespace}/{}",
+                schedule.name_any()
+            ),
+            e,
+        )
+    })
 }
 
 fn error_policy(obj: Arc<Guarded>, error: &Error, _ctx: Arc<Context>) -> Action {

@@ -20,7 +20,7 @@ use crate::{
 wire_enum! {
     /// What a snapshot backup covers. There is no incremental type: an incremental backup is
     /// a `full` one with `--lastbackupts` in `br.options`.
-    pub enum BackupType (schema = open) {
+    pub enum BackupType (schema = open, default = Full) {
         /// Every table, except the system schemas.
         Full = "full",
         /// The database named by `br.db`.
@@ -36,10 +36,8 @@ wire_enum! {
 
 wire_enum! {
     /// How the backup is taken.
-    #[derive(Default)]
-    pub enum BackupMode (schema = closed) {
+    pub enum BackupMode (schema = closed, default = Snapshot) {
         /// A consistent copy of the data at one point in time, taken by BR.
-        #[default]
         Snapshot = "snapshot",
         /// A continuous log backup task (point-in-time recovery), run by BR.
         Log = "log",
@@ -51,10 +49,8 @@ wire_enum! {
 wire_enum! {
     /// What happens to the backup data when the Backup is deleted. Any other value keeps
     /// the data, exactly like `Retain`.
-    #[derive(Default)]
-    pub enum CleanPolicy (schema = open) {
+    pub enum CleanPolicy (schema = open, default = Retain) {
         /// Keep the data.
-        #[default]
         Retain = "Retain",
         /// Delete the data only if the backup failed.
         OnFailure = "OnFailure",

@@ -77,6 +77,26 @@ fn unknown_clean_policies_mean_retain() {
 }
 
 #[test]
+fn empty_strings_mean_the_defaults() {
+    // What a Helm template renders for a value left unset.
+    let with_empty = |field: &str| {
+        let mut spec = seed_spec();
+        spec[field] = json!("");
+        validate(&backup(spec), None).unwrap_or_else(|e| panic!("{field}: \"\" is refused: {e:?}"))
+    };
+    // A snapshot backup (log and volume-snapshot ones are refused by this version).
+    with_empty("backupMode");
+    assert_eq!(
+        with_empty("backupType").scope,
+        BackupScope::Full { filters: vec![] }
+    );
+    let v = with_empty("cleanPolicy");
+    assert_eq!(v.clean_policy, CleanPolicy::Retain);
+    // The default, not an unknown policy to warn about.
+    assert_eq!(v.unknown_clean_policy, None);
+}
+
+#[test]
 fn invalid_specs_name_their_fields() {
     let cases: Vec<(serde_json::Value, &str)> = vec![
         (

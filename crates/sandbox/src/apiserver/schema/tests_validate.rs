@@ -121,6 +121,20 @@ fn schema_errors_use_the_servers_messages() {
             vec!["spec.x: Invalid value: 10: spec.x in body should be less than 10"],
         ),
         (
+            "a 64-bit bound stated as a double is exact",
+            json!({"x": {"type": "integer", "format": "int64", "maximum": 9_223_372_036_854_774_784.0}}),
+            json!({"x": i64::MAX}),
+            vec![
+                "spec.x: Invalid value: 9223372036854775807: spec.x in body should be less than or equal to 9223372036854774784",
+            ],
+        ),
+        (
+            "a 64-bit bound admits itself",
+            json!({"x": {"type": "integer", "format": "int64", "maximum": 9_223_372_036_854_774_784.0}}),
+            json!({"x": 9_223_372_036_854_774_784i64}),
+            vec![],
+        ),
+        (
             "integer bounds are truncated",
             json!({"x": {"type": "integer", "minimum": 5.5}}),
             json!({"x": 5}),
