@@ -11,6 +11,8 @@ use tibr_api::{
     pingcap::v1alpha1::{BackupMode, BackupType, CleanPolicy as WireCleanPolicy},
 };
 
+mod endpoint;
+mod image;
 mod storage;
 
 use storage::validate_storage;
@@ -210,6 +212,7 @@ pub fn validate(
     }
 
     let storage = validate_storage(&mut errors, backup);
+    image::check_tool_image(&mut errors, &spec.tool_image);
 
     if let Some(t) = non_empty(&br.time_ago)
         && let Err(e) = parse_go_duration(&t)

@@ -68,17 +68,7 @@ pub(super) fn validate_storage(errors: &mut Errors, backup: &Backup) -> Option<S
     }
     let location = Location::new(&bucket, &non_empty(&s3.prefix).unwrap_or_default());
     let endpoint = non_empty(&s3.endpoint);
-    if let Some(e) = &endpoint {
-        let ok = e.split_once("://").is_some_and(|(scheme, rest)| {
-            !scheme.is_empty() && !rest.split('/').next().unwrap_or("").is_empty()
-        });
-        if !ok {
-            errors.push(
-                "spec.s3.endpoint",
-                format!("{e:?} is not a URL with a scheme and a host (e.g. http://minio:9000)"),
-            );
-        }
-    }
+    super::endpoint::check_endpoint(errors, endpoint.as_deref());
     let aws = provider == "aws";
     let acl = non_empty(&s3.acl);
     if let Some(a) = &acl
