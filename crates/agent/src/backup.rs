@@ -160,7 +160,7 @@ async fn prepare_and_run(
             let endpoint = gc::endpoint(from, tc.as_ref(), secrets, &args.tidb_client_tls_dir)?;
             // Waiting for TiDB may take minutes: a stop ends the wait. Nothing is changed yet.
             let conn = tokio::select! {
-                conn = gc::connect(&endpoint, args.tidb_connect_timeout) => conn?,
+                conn = gc::connect(writer, &endpoint, args.tidb_connect_timeout) => conn?,
                 stop = signals.next() => return Err(Failure::interrupted(stop)),
             };
             match gc::raise(writer, &valid, from, endpoint, conn, own.as_ref()).await {

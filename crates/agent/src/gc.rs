@@ -99,12 +99,15 @@ async fn peers(writer: &StatusWriter, me: &ValidBackup) -> Result<Vec<Peer>, kub
     Ok(gc::peers(&me.cluster, &me.namespace, &me.name, &backups))
 }
 
-/// Connects to TiDB for the raise, waiting up to `timeout` (the part worth interrupting).
+/// Connects to TiDB for the raise, waiting up to `timeout` (the part worth interrupting),
+/// with the wait shown on the Backup.
 pub async fn connect(
+    writer: &StatusWriter,
     endpoint: &TidbEndpoint,
     timeout: Duration,
 ) -> Result<tibr_tidb::Conn, Failure> {
-    tibr_tidb::connect(endpoint, timeout)
+    let options = tibr_tidb::ConnectOptions::with_deadline(timeout);
+    crate::tidb_wait::connect(writer, endpoint, &options)
         .await
         .map_err(|e| Failure::new("ConnectTidbFailed", e.to_string()))
 }

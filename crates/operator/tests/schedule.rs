@@ -379,6 +379,55 @@ async fn an_invalid_schedule_is_reported_on_the_object_and_an_edit_fixes_it() {
 }
 
 #[tokio::test]
+async fn a_template_a_backup_would_refuse_creates_no_backups_until_fixed() {
+    let env = Env::with_operator(false).await;
+    schedule(
+        &env,
+        "badtmpl",
+        json!({"backupTemplate": {"backupType": "bogus", "s3": {"prefix": "runs/../other"}}}),
+        "complete",
+    )
+    .await;
+    let s = wait_for(30, "Valid=False", || async {
+        let s = get_schedule(&env, "badtmpl").await;
+        (schedule_condition(&s, "Valid")?.0 == "False").then_some(s)
+    })
+    .await;
+    let (_, reason, message) = schedule_condition(&s, "Valid").unwrap();
+    assert_eq!(reason, "InvalidTemplate");
+    assert!(
+        message.contains("spec.backupTemplate.backupType"),
+        "{message}"
+    );
+    assert!(
+        message.contains("spec.backupTemplate.s3.prefix"),
+        "{message}"
+    );
+    let events = env.events(NS, Some("badtmpl")).await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e.starts_with("Warning InvalidTemplate: spec.backupTemplate.")),
+        "{events:?}"
+    );
+    assert!(runs(&env, "badtmpl").await.is_empty());
+
+    schedules(&env)
+        .patch(
+            "badtmpl",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"backupTemplate": {"backupType": "full", "s3": {"prefix": "runs"}}}})),
+        )
+        .await
+        .unwrap();
+    wait_for(30, "a run after the fix", || async {
+        runs(&env, "badtmpl").await.into_iter().next()
+    })
+    .await;
+    env.stop().await;
+}
+
+#[tokio::test]
 async fn after_an_operator_restart_one_catch_up_run_and_no_duplicate() {
     let mut env = Env::with_operator(false).await;
     schedule(

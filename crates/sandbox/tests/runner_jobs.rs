@@ -295,12 +295,23 @@ async fn a_refused_pod_is_a_failed_create_event_and_is_retried() {
             .ok_or_else(|| format!("{events:?}"))
     })
     .await;
-    assert!(
-        event.contains(
-            "error looking up service account sa/robot: serviceaccount \"robot\" not found"
-        ),
-        "{event}"
+    // Kubernetes' text: admission runs before the name is generated, so the refusal
+    // quotes the Job's `generateName`, and repeated refusals read the same.
+    assert_eq!(
+        event,
+        "FailedCreate: Error creating: pods \"needs-sa-\" is forbidden: error looking up service account sa/robot: serviceaccount \"robot\" not found"
     );
+    wait_for(20, "a second refusal", || async {
+        let events = env.events("sa", "needs-sa").await;
+        let refusals: Vec<&String> = events
+            .iter()
+            .filter(|e| e.starts_with("FailedCreate: "))
+            .collect();
+        (refusals.len() >= 2 && refusals.iter().all(|e| **e == event))
+            .then_some(())
+            .ok_or_else(|| format!("{events:?}"))
+    })
+    .await;
     env.create::<ServiceAccount>("sa", json!({"metadata": {"name": "robot"}}))
         .await;
     wait_condition(&env, "sa", "needs-sa", "Complete").await;

@@ -1,6 +1,6 @@
 //! Connecting with a deadline, and the two statements on `mysql.tidb`.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{ClientIdentity, OptsBuilder, SslOpts};
@@ -84,6 +84,34 @@ impl Conn {
     }
 }
 
+/// One attempt that did not connect, as [`connect_reporting`] tells its caller, so that a
+/// long wait can be shown to someone while it lasts. Nothing in it is secret: the error has
+/// the password blanked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedAttempt {
+    /// `host:port`.
+    pub address: String,
+    pub user: String,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// What went wrong.
+    pub error: String,
+    /// When the first attempt started: the deadline counts from there.
+    pub first_attempt_at: SystemTime,
+    /// How long, from the first attempt, attempts go on ([`ConnectOptions::deadline`]).
+    pub deadline: Duration,
+    /// The pause before the next attempt; `None` when there is none (the deadline is near,
+    /// or the server refused in a way waiting cannot fix).
+    pub retry_in: Option<Duration>,
+}
+
+impl FailedAttempt {
+    /// When attempts stop, on the wall clock.
+    pub fn gives_up_at(&self) -> SystemTime {
+        self.first_attempt_at + self.deadline
+    }
+}
+
 /// Connects, retrying every 5 s until `timeout` has passed.
 pub async fn connect(endpoint: &TidbEndpoint, timeout: Duration) -> Result<Conn> {
     connect_with(endpoint, &ConnectOptions::with_deadline(timeout)).await
@@ -91,10 +119,30 @@ pub async fn connect(endpoint: &TidbEndpoint, timeout: Duration) -> Result<Conn>
 
 /// Connects with explicit timings.
 pub async fn connect_with(endpoint: &TidbEndpoint, options: &ConnectOptions) -> Result<Conn> {
+    connect_reporting(endpoint, options, |_| {}).await
+}
+
+/// Connects like [`connect_with`], calling `report` after every failed attempt (before the
+/// pause that follows it).
+pub async fn connect_reporting(
+    endpoint: &TidbEndpoint,
+    options: &ConnectOptions,
+    mut report: impl FnMut(&FailedAttempt) + Send,
+) -> Result<Conn> {
     let address = endpoint.address();
     let opts = opts(endpoint)?;
     let started = Instant::now();
+    let first_attempt_at = SystemTime::now();
     let mut attempts = 0u32;
+    let failed = |attempt: u32, error: &str, retry_in: Option<Duration>| FailedAttempt {
+        address: address.clone(),
+        user: endpoint.user.clone(),
+        attempt,
+        error: error.to_owned(),
+        first_attempt_at,
+        deadline: options.deadline,
+        retry_in,
+    };
     loop {
         attempts += 1;
         let remaining = options.deadline.saturating_sub(started.elapsed());
@@ -116,6 +164,7 @@ pub async fn connect_with(endpoint: &TidbEndpoint, options: &ConnectOptions) -> 
             Ok(Err(e)) => {
                 let detail = endpoint.password.scrub(&e.to_string());
                 if let Some(fatal) = fatal(&e, endpoint, &address, &detail) {
+                    report(&failed(attempts, &detail, None));
                     return Err(fatal);
                 }
                 detail
@@ -124,6 +173,7 @@ pub async fn connect_with(endpoint: &TidbEndpoint, options: &ConnectOptions) -> 
         };
         let waited = started.elapsed();
         if waited + options.retry_interval >= options.deadline {
+            report(&failed(attempts, &detail, None));
             return Err(Error::Connect {
                 address,
                 user: endpoint.user.clone(),
@@ -139,6 +189,7 @@ pub async fn connect_with(endpoint: &TidbEndpoint, options: &ConnectOptions) -> 
             retry_in = %seconds(options.retry_interval),
             "TiDB is not reachable yet"
         );
+        report(&failed(attempts, &detail, Some(options.retry_interval)));
         tokio::time::sleep(options.retry_interval).await;
     }
 }

@@ -7,6 +7,8 @@
 //! - [`connect`] / [`connect_with`]: connect, retrying until a deadline (TiDB Operator retries
 //!   every 5 s for 30 min; ours is bounded by the caller). Refusals that retrying cannot fix
 //!   (wrong password, unusable TLS material, a server without TLS) end the wait at once.
+//!   [`connect_reporting`] also hands each [`FailedAttempt`] to the caller, who can show the
+//!   wait (the agent puts it on the Backup) instead of leaving it to log lines.
 //! - [`gc_life_time`] / [`set_gc_life_time`]: the parameterised `SELECT` and `UPDATE` on
 //!   `mysql.tidb` that TiDB Operator issues, so the same database privileges suffice.
 //!
@@ -22,7 +24,10 @@ mod endpoint;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
-pub use conn::{Conn, ConnectOptions, connect, connect_with, gc_life_time, set_gc_life_time};
+pub use conn::{
+    Conn, ConnectOptions, FailedAttempt, connect, connect_reporting, connect_with, gc_life_time,
+    set_gc_life_time,
+};
 pub use endpoint::{Password, TidbEndpoint, TlsMaterial};
 
 /// The `mysql.tidb` row holding TiKV's GC life time, a Go duration such as `10m0s`.

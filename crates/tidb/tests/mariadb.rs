@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use tibr_tidb::testing::{INITIAL_GC_LIFE_TIME, MariaDb};
 use tibr_tidb::{
-    ConnectOptions, Error, Password, TlsMaterial, connect, connect_with, gc_life_time,
-    set_gc_life_time,
+    ConnectOptions, Error, FailedAttempt, Password, TlsMaterial, connect, connect_reporting,
+    connect_with, gc_life_time, set_gc_life_time,
 };
 
 #[tokio::test]
@@ -100,6 +100,69 @@ async fn connecting_gives_up_at_the_deadline() {
     assert!(
         err.to_string().contains(&format!("127.0.0.1:{port}")),
         "{err}"
+    );
+}
+
+#[tokio::test]
+async fn every_failed_attempt_is_reported_against_the_first_attempts_deadline() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let db = MariaDb::shared();
+    let mut endpoint = db.endpoint();
+    endpoint.port = port;
+    let options = ConnectOptions {
+        deadline: Duration::from_millis(1500),
+        retry_interval: Duration::from_millis(200),
+        attempt_timeout: Duration::from_millis(500),
+        query_timeout: Duration::from_secs(5),
+    };
+    let mut seen: Vec<FailedAttempt> = Vec::new();
+    let err = connect_reporting(&endpoint, &options, |a| seen.push(a.clone()))
+        .await
+        .unwrap_err();
+    let Error::Connect { attempts, .. } = err else {
+        panic!("expected a connect error, got {err:?}");
+    };
+    assert_eq!(seen.len(), attempts as usize, "{seen:#?}");
+    assert!(attempts >= 3, "{seen:#?}");
+    let first = seen[0].first_attempt_at;
+    for (i, a) in seen.iter().enumerate() {
+        assert_eq!(a.attempt as usize, i + 1);
+        assert_eq!(a.address, format!("127.0.0.1:{port}"));
+        assert_eq!(a.first_attempt_at, first, "the deadline never moves");
+        assert_eq!(a.gives_up_at(), first + Duration::from_millis(1500));
+        assert!(
+            !a.error.is_empty() && !a.error.contains(db.password()),
+            "{a:?}"
+        );
+        let last = i + 1 == seen.len();
+        assert_eq!(
+            a.retry_in,
+            (!last).then_some(Duration::from_millis(200)),
+            "{a:?}"
+        );
+    }
+
+    // A refusal ends the wait at its first report.
+    let mut wrong = db.endpoint();
+    wrong.password = Password::new("not-the-password-5e1d2b");
+    let mut seen: Vec<FailedAttempt> = Vec::new();
+    let err = connect_reporting(
+        &wrong,
+        &ConnectOptions::with_deadline(Duration::from_secs(60)),
+        |a| seen.push(a.clone()),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, Error::Refused { .. }), "{err:?}");
+    assert_eq!(seen.len(), 1, "{seen:#?}");
+    assert_eq!(seen[0].retry_in, None);
+    assert!(
+        !seen[0].error.contains("not-the-password-5e1d2b"),
+        "{:?}",
+        seen[0]
     );
 }
 

@@ -49,29 +49,15 @@ pub fn set_condition(
     generation: Option<i64>,
     now: jiff::Timestamp,
 ) -> bool {
-    let now_time = Time(now);
     let existing = status.conditions.iter_mut().find(|c| c.type_ == new.type_);
     let changed = match existing {
-        Some(c) => {
-            let same = c.status == new.status
-                && c.reason == new.reason
-                && c.message == new.message
-                && c.observed_generation == generation;
-            if c.status != new.status || c.last_transition_time.is_none() {
-                c.last_transition_time = Some(now_time);
-            }
-            c.status = new.status.clone();
-            c.reason = new.reason.clone();
-            c.message = new.message.clone();
-            c.observed_generation = generation;
-            !same
-        }
+        Some(c) => update(c, &new, generation, now),
         None => {
             status.conditions.push(BackupCondition {
                 command: None,
                 type_: new.type_.clone(),
                 status: new.status.clone(),
-                last_transition_time: Some(now_time),
+                last_transition_time: Some(Time(now)),
                 reason: new.reason.clone(),
                 message: new.message.clone(),
                 observed_generation: generation,
@@ -87,6 +73,43 @@ pub fn set_condition(
             false
         };
     changed || phase_changed
+}
+
+/// Rewrites a condition already in `status` without making it the phase: for an earlier
+/// step whose text went stale once a later step was reached (a `Scheduled` still saying the
+/// pod could not be created, after the pod ran). An absent condition stays absent. Returns
+/// whether anything changed.
+pub fn amend_condition(
+    status: &mut BackupStatus,
+    new: &NewCondition,
+    generation: Option<i64>,
+    now: jiff::Timestamp,
+) -> bool {
+    status
+        .conditions
+        .iter_mut()
+        .find(|c| c.type_ == new.type_)
+        .is_some_and(|c| update(c, new, generation, now))
+}
+
+fn update(
+    c: &mut BackupCondition,
+    new: &NewCondition,
+    generation: Option<i64>,
+    now: jiff::Timestamp,
+) -> bool {
+    let same = c.status == new.status
+        && c.reason == new.reason
+        && c.message == new.message
+        && c.observed_generation == generation;
+    if c.status != new.status || c.last_transition_time.is_none() {
+        c.last_transition_time = Some(Time(now));
+    }
+    c.status = new.status.clone();
+    c.reason = new.reason.clone();
+    c.message = new.message.clone();
+    c.observed_generation = generation;
+    !same
 }
 
 /// Whether `status` has condition `type_` with status `True`.
@@ -186,6 +209,51 @@ mod tests {
         );
         assert_eq!(status.conditions.len(), 4);
         assert!(is_true(Some(&status), &BackupConditionType::Clean));
+    }
+
+    #[test]
+    fn amending_rewrites_a_past_condition_but_not_the_phase() {
+        let mut status = BackupStatus::default();
+        let at = ts("2026-01-01T00:00:00Z");
+        let fixed = NewCondition::true_(BackupConditionType::Scheduled, "JobCreated", "created");
+        assert!(
+            !amend_condition(&mut status, &fixed, Some(1), at),
+            "absent stays absent"
+        );
+        assert!(status.conditions.is_empty());
+        set_condition(
+            &mut status,
+            NewCondition::true_(BackupConditionType::Scheduled, "FailedCreate", "refused"),
+            Some(1),
+            at,
+        );
+        set_condition(
+            &mut status,
+            NewCondition::true_(BackupConditionType::Prepare, "", ""),
+            Some(1),
+            at,
+        );
+        assert!(amend_condition(
+            &mut status,
+            &fixed,
+            Some(1),
+            ts("2026-01-01T00:01:00Z")
+        ));
+        assert_eq!(status.phase, Some(BackupConditionType::Prepare));
+        let c = status
+            .condition(&BackupConditionType::Scheduled)
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (c.reason.as_deref(), c.message.as_deref()),
+            (Some("JobCreated"), Some("created"))
+        );
+        assert_eq!(
+            c.last_transition_time.unwrap().0,
+            at,
+            "still True: no transition"
+        );
+        assert!(!amend_condition(&mut status, &fixed, Some(1), at));
     }
 
     #[test]

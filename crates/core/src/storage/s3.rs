@@ -226,28 +226,64 @@ pub fn s3_target(s3: &S3StorageProvider, field: &str) -> Result<S3Target, Vec<Fi
     }
 }
 
-/// An endpoint must be an absolute `http://` or `https://` URL with a host: BR and the
-/// agent's S3 client speak nothing else, and would otherwise fail only once running.
+/// Why `endpoint` is not one BR and the agent can use, quoted without any credentials it
+/// carries: it must be an `http://` or `https://` URL with a host and, if any, a port from 1
+/// to 65535; other schemes (`ftp://x`) would only fail inside the pod, and credentials in the
+/// URL would reach BR's command line, where no secret may go.
 pub fn endpoint_problem(endpoint: &str) -> Option<String> {
-    let Some(rest) = endpoint
-        .strip_prefix("https://")
-        .or_else(|| endpoint.strip_prefix("http://"))
-    else {
-        return Some(format!(
-            "{endpoint:?} must start with http:// or https:// (e.g. http://minio:9000)"
-        ));
+    endpoint_check(endpoint)
+        .err()
+        .map(|why| format!("{:?} {why} (e.g. http://minio.minio:9000)", shown(endpoint)))
+}
+
+/// The endpoint as a message may quote it: user information (a password, perhaps) blanked.
+fn shown(endpoint: &str) -> String {
+    let Some((scheme, rest)) = endpoint.split_once("://") else {
+        return endpoint.to_string();
     };
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if host.is_empty() || host.starts_with(':') {
-        return Some(format!("{endpoint:?} has no host"));
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{scheme}://***{}", &rest[at..]),
+        None => endpoint.to_string(),
+    }
+}
+
+fn endpoint_check(endpoint: &str) -> Result<(), &'static str> {
+    let Some((scheme, rest)) = endpoint.split_once("://") else {
+        return Err("is not a URL with a scheme and a host");
+    };
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return Err("is not a URL BR can use: the scheme must be http or https");
     }
     if endpoint
         .chars()
         .any(|c| c.is_whitespace() || c.is_control())
     {
-        return Some(format!("{endpoint:?} holds whitespace"));
+        return Err("is not a URL: it contains white space");
     }
-    None
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err("must not carry credentials: put them in the Secret spec.s3.secretName names");
+    }
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((ip, after)) if !ip.is_empty() => (ip, after.strip_prefix(':')),
+            _ => return Err("is not a URL: its IPv6 host is not closed by ']'"),
+        },
+        None => match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    if host.is_empty() {
+        return Err("is not a URL with a host");
+    }
+    if let Some(p) = port
+        && !p.parse::<u16>().is_ok_and(|p| p > 0)
+    {
+        return Err("is not a URL: its port is not a number from 1 to 65535");
+    }
+    Ok(())
 }
 
 /// AWS's bucket naming rules (the ones that matter for addressing): 3 to 63 lowercase

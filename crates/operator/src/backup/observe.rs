@@ -3,11 +3,12 @@
 //! The Jobs are read before the Backup: the agent writes its result before its process
 //! exits, so a Job seen finished guarantees the result is visible in the Backup read next,
 //! and a finished Job without a result really is a pod that died silently. Secrets are
-//! reduced to their key names at once.
+//! reduced to their key names at once. A Job's Events are read only while it has no pod
+//! (its pod was refused), so a healthy backup costs no extra request.
 
 use k8s_openapi::api::{
     batch::v1::Job,
-    core::v1::{Namespace, Pod, Secret},
+    core::v1::{Event, Namespace, Pod, Secret},
 };
 use kube::{Api, Client, ResourceExt, api::ListParams};
 use tibr_api::{
@@ -142,5 +143,29 @@ async fn read_job(
     } else {
         Vec::new()
     };
-    Ok(Some(JobInfo::from_job(&job, &pods)))
+    let mut info = JobInfo::from_job(&job, &pods);
+    if info.awaits_pod() {
+        info.note_events(&job_events(client, namespace, &job).await);
+    }
+    Ok(Some(info))
+}
+
+/// The Events about this very Job (its uid: a Job of the same name from an earlier run has
+/// its own), which is where Kubernetes' Job controller says why it has no pod. They only
+/// explain a wait, so failing to read them (a ClusterRole from before `list events`) is
+/// logged and the Backup is decided without them.
+async fn job_events(client: &Client, namespace: &str, job: &Job) -> Vec<Event> {
+    let name = job.name_any();
+    let mut selector = format!("involvedObject.kind=Job,involvedObject.name={name}");
+    if let Some(uid) = job.uid() {
+        selector.push_str(&format!(",involvedObject.uid={uid}"));
+    }
+    let events: Api<Event> = Api::namespaced(client.clone(), namespace);
+    match events.list(&ListParams::default().fields(&selector)).await {
+        Ok(list) => list.items,
+        Err(e) => {
+            tracing::warn!(job.namespace = namespace, job.name = %name, error = %e, "cannot read the Job's Events to learn why it has no pod");
+            Vec::new()
+        }
+    }
 }

@@ -6,8 +6,9 @@
 //! then `Failed` once no pod is left, `BackoffLimitExceeded`), or `activeDeadlineSeconds`
 //! since `startTime` passes (`DeadlineExceeded`, its pods deleted). A failed pod is
 //! replaced after a back-off that starts at `job_backoff_base` and doubles up to 6 min;
-//! a refused pod creation is a `FailedCreate` event and is retried with the same
-//! back-off. With `restartPolicy: OnFailure`, container restarts count toward
+//! a refused pod creation is a `FailedCreate` event (none while the namespace is being
+//! deleted) and is retried after Kubernetes' API back-off, from `job_api_backoff_base`
+//! doubling up to a minute. With `restartPolicy: OnFailure`, container restarts count toward
 //! `backoffLimit` as upstream. `suspend` deletes the pod and sets `Suspended`.
 //!
 //! Differences from the real controller: `parallelism` and `completions` other than 1,
@@ -38,8 +39,8 @@ use serde_json::{Value, json};
 mod rules;
 
 use rules::{
-    backoff, condition_true, finished_at, past_backoff_on_failure, phase, pod_from_template,
-    pod_ready, remaining, set_condition, terminal,
+    api_backoff, backoff, condition_true, finished_at, past_backoff_on_failure, phase,
+    pod_from_template, pod_ready, remaining, set_condition, terminal,
 };
 
 use super::{
@@ -306,7 +307,7 @@ async fn sync(
                 let wait = remaining(mem.last_failure, backoff(base, mem.failed as u32), now).max(
                     remaining(
                         mem.last_create_failure,
-                        backoff(base, mem.create_failures),
+                        api_backoff(ctx.shared.config.job_api_backoff_base, mem.create_failures),
                         now,
                     ),
                 );
@@ -408,13 +409,21 @@ async fn create(
         Err(kube::Error::Api(s)) if s.code < 500 => {
             mem.create_failures += 1;
             mem.last_create_failure = Some(now);
-            notes.push((
-                events::WARNING,
-                "FailedCreate".into(),
-                format!("Error creating: {}", s.message),
-            ));
-            *requeue = Some(backoff(
-                ctx.shared.config.job_backoff_base,
+            // As Kubernetes' pod control: in a namespace going away every creation fails,
+            // and saying so each time would only be noise.
+            let terminating = s
+                .details
+                .as_ref()
+                .is_some_and(|d| d.causes.iter().any(|c| c.reason == "NamespaceTerminating"));
+            if !terminating {
+                notes.push((
+                    events::WARNING,
+                    "FailedCreate".into(),
+                    format!("Error creating: {}", s.message),
+                ));
+            }
+            *requeue = Some(api_backoff(
+                ctx.shared.config.job_api_backoff_base,
                 mem.create_failures,
             ));
             Ok(false)

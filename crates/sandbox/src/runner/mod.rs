@@ -71,6 +71,9 @@ pub struct RunnerConfig {
     /// First delay before a Job replaces a failed pod (10 s in Kubernetes); it doubles
     /// with each failure, up to 6 minutes.
     pub job_backoff_base: Duration,
+    /// First delay before a Job tries again to create a pod the API server refused (1 s in
+    /// Kubernetes); it doubles with each refusal, up to a minute.
+    pub job_api_backoff_base: Duration,
     /// First delay before a crashed container is restarted a second time (10 s in
     /// Kubernetes); it doubles with each crash, up to 5 minutes.
     pub crash_backoff_base: Duration,
@@ -96,6 +99,7 @@ impl RunnerConfig {
             ca_pem: cluster.ca_pem.clone(),
             images: Vec::new(),
             job_backoff_base: Duration::from_secs(10),
+            job_api_backoff_base: Duration::from_secs(1),
             crash_backoff_base: Duration::from_secs(10),
             mount_namespaces: true,
             cloud: None,

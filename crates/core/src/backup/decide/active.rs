@@ -3,8 +3,9 @@
 //! 1. Finished (`Complete` or `Failed`): nothing but the GC life time, if a dead pod left
 //!    it raised.
 //! 2. A retry is pending: wait for its time, then replace the failed Job.
-//! 3. A backup Job exists: wait while it runs; a Job that ended without the agent
-//!    reporting (pod killed, evicted, OOM) is an unreported failure (`backoffRetryPolicy`).
+//! 3. A backup Job exists: wait while it runs (saying so when its pod is refused, see
+//!    `no_pod`); a Job that ended without the agent reporting (pod killed, evicted, OOM)
+//!    is an unreported failure (`backoffRetryPolicy`).
 //!    A Job that vanished while the Backup was `Scheduled`/`Prepare`/`Running` (deleted by
 //!    hand) is one too: TiDB Operator leaves such a Backup `Running` forever.
 //! 4. No Job yet: validate (`Invalid` is terminal for the generation it was found in: a
@@ -19,7 +20,7 @@ use tibr_api::{
 
 use super::{
     FinalizerChange, JobAction, JobInfo, JobState, Observed, Plan, PlannedEvent, Settings,
-    has_protection, is_clean_candidate, is_true, name, reasons, unknown_clean_policy,
+    has_protection, is_clean_candidate, is_true, name, no_pod, reasons, unknown_clean_policy,
 };
 use crate::backup::{
     ValidBackup, gc_restore,
@@ -36,6 +37,9 @@ pub(super) fn decide(backup: &Backup, obs: &Observed, s: &Settings, now: Timesta
         plan.finalizer = Some(FinalizerChange::Add);
     }
     let status = backup.status.clone().unwrap_or_default();
+    if no_pod::agent_reported(backup) {
+        no_pod::clear_backup_refusal(backup, &crate::names::backup_job(name(backup)), &mut plan);
+    }
 
     if is_true(backup, Type::Complete) || is_true(backup, Type::Failed) {
         // Keep trying for a while after the end; then one last attempt, which records why
@@ -91,7 +95,7 @@ pub(super) fn decide(backup: &Backup, obs: &Observed, s: &Settings, now: Timesta
             plan.requeue_after(s.short_interval);
         }
         Some(j) if j.state == JobState::Active => {
-            if !running {
+            if !running && j.pod_creation_failure.is_none() {
                 // The Job was created but writing `Scheduled` did not happen (a conflict).
                 plan.condition(
                     backup,
@@ -103,7 +107,7 @@ pub(super) fn decide(backup: &Backup, obs: &Observed, s: &Settings, now: Timesta
                     None,
                 );
             }
-            plan.requeue_after(s.resync_interval);
+            no_pod::backup_job(backup, j, s, now, &mut plan);
         }
         Some(j) => {
             let retry_reason = if j.state == JobState::Succeeded {

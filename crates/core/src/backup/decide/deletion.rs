@@ -27,7 +27,7 @@ use tibr_api::{
 use super::{
     FinalizerChange, InProcessClean, JobAction, KeptData, Observed, Plan, PlannedEvent, Settings,
     active::{restore_gc_after_end, unknown_policy_event},
-    has_protection, is_true, name, namespace, reasons,
+    has_protection, is_true, name, namespace, no_pod, reasons,
 };
 use crate::backup::{job::clean_job, retry, status::NewCondition};
 use crate::storage::{Location, Target, s3_target};
@@ -162,7 +162,7 @@ fn with_clean_job(
         return;
     }
     if job.is_active() {
-        plan.requeue_after(s.resync_interval);
+        no_pod::clean_job(backup, job, s, now, plan);
         return;
     }
     // Failed for good, or succeeded without the agent reporting `Clean=True`.

@@ -10,12 +10,14 @@
 //!   the end.
 //! - `deletion`: a Backup being deleted: stopping its Job, GC life time, its clean policy,
 //!   the clean Job, and the namespace-deletion path (docs/adr/0003).
+//! - `no_pod`: a backup or clean Job whose pod the API server refuses (`FailedCreate`).
 //! - `observed`: the observation, and how Jobs and pods become [`JobInfo`].
 //!
 //! Waiting is a plan with a requeue; nothing here is an error.
 
 mod active;
 mod deletion;
+mod no_pod;
 mod observed;
 #[cfg(test)]
 mod tests;
@@ -30,12 +32,12 @@ use tibr_api::{
     pingcap::v1alpha1::{BackoffRetryRecord, BackupSpec, BackupStatus, CleanPolicy as WirePolicy},
 };
 
-pub use observed::{JobInfo, JobState, Observed, SecretInfo};
+pub use observed::{FAILED_CREATE, JobInfo, JobState, JobWarning, Observed, SecretInfo};
 
 use super::{
     CleanSettings,
     gc_restore::GcRestore,
-    status::{NewCondition, set_condition},
+    status::{NewCondition, amend_condition, set_condition},
 };
 
 /// Condition reasons and Event reasons the operator uses. TiDB Operator's where it has
@@ -159,11 +161,16 @@ pub struct StatusUpdate {
     pub new_retry: Option<BackoffRetryRecord>,
     /// The pending retry started at this time.
     pub retry_started_at: Option<Timestamp>,
+    /// Earlier conditions rewritten in place, without becoming the phase.
+    pub amended: Vec<NewCondition>,
 }
 
 impl StatusUpdate {
     pub fn is_empty(&self) -> bool {
-        self.conditions.is_empty() && self.new_retry.is_none() && self.retry_started_at.is_none()
+        self.conditions.is_empty()
+            && self.amended.is_empty()
+            && self.new_retry.is_none()
+            && self.retry_started_at.is_none()
     }
 
     /// Applies the changes; returns whether anything changed.
@@ -184,6 +191,9 @@ impl StatusUpdate {
         if let Some(record) = &self.new_retry {
             status.backoff_retry_status.push(record.clone());
             changed = true;
+        }
+        for c in &self.amended {
+            changed |= amend_condition(status, c, generation, now);
         }
         for c in &self.conditions {
             changed |= set_condition(status, c.clone(), generation, now);
@@ -367,6 +377,13 @@ impl Plan {
                 "{}={} ({})",
                 c.type_.as_str(),
                 c.status.as_str(),
+                c.reason.as_deref().unwrap_or_default()
+            ));
+        }
+        for c in &self.status.amended {
+            parts.push(format!(
+                "amend {} ({})",
+                c.type_.as_str(),
                 c.reason.as_deref().unwrap_or_default()
             ));
         }

@@ -4,7 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
-use k8s_openapi::api::{batch::v1::Job, core::v1::Pod};
+use k8s_openapi::api::{
+    batch::v1::Job,
+    core::v1::{Event, Pod},
+};
 use tibr_api::TidbCluster;
 
 /// The world around one Backup, read just before deciding.
@@ -67,7 +70,27 @@ pub struct JobInfo {
     pub failure_reason: Option<String>,
     /// A sentence on how it failed, naming the pod and exit code.
     pub failure: Option<String>,
+    /// When the Job controller first took it up (`status.startTime`).
+    pub started: Option<Timestamp>,
+    /// Pods it has, running or going away (`status.active` + `status.terminating`).
+    pub live_pods: i32,
+    /// Why it has no pod, from its Events: filled in (by [`JobInfo::note_events`]) only
+    /// while [`JobInfo::awaits_pod`].
+    pub pod_creation_failure: Option<JobWarning>,
 }
+
+/// A Warning the Job controller recorded about a Job (`FailedCreate`), as Kubernetes wrote
+/// it: the message quotes the API server's refusal (a missing ServiceAccount, a quota, an
+/// admission webhook).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobWarning {
+    pub reason: String,
+    pub message: String,
+}
+
+/// The Job controller's Event reasons for creating a pod, and failing to.
+pub const FAILED_CREATE: &str = "FailedCreate";
+const SUCCESSFUL_CREATE: &str = "SuccessfulCreate";
 
 impl JobInfo {
     /// A Job's state from its status, and its failure from its newest failed pod.
@@ -113,12 +136,67 @@ impl JobInfo {
             failed_pods: status.failed.unwrap_or(0),
             failure_reason,
             failure,
+            started: status.start_time.map(|t| t.0),
+            live_pods: status.active.unwrap_or(0) + status.terminating.unwrap_or(0),
+            pod_creation_failure: None,
         }
     }
 
     pub fn is_active(&self) -> bool {
         self.state == JobState::Active
     }
+
+    /// The Job controller took the Job up and it still has no pod. A healthy Job gets its
+    /// pod in the same pass that sets `startTime`, so only a Job whose pod is refused (or
+    /// between a failed pod and its replacement) is ever here: the only time its Events
+    /// are worth a read.
+    pub fn awaits_pod(&self) -> bool {
+        self.is_active() && !self.deleting && self.started.is_some() && self.live_pods == 0
+    }
+
+    /// Takes in the Job's Events: a refusal to create its pod that no later success
+    /// followed.
+    pub fn note_events(&mut self, events: &[Event]) {
+        self.pod_creation_failure = pod_creation_failure(events);
+    }
+}
+
+/// The newest pod-creation Event, if it is a refusal. Event times have whole seconds: on a
+/// tie the success wins, so a refusal never outlives the pod it was followed by.
+fn pod_creation_failure(events: &[Event]) -> Option<JobWarning> {
+    let newest = events
+        .iter()
+        .filter(|e| matches!(e.reason.as_deref(), Some(FAILED_CREATE | SUCCESSFUL_CREATE)))
+        .max_by_key(|e| {
+            (
+                event_time(e),
+                e.reason.as_deref() == Some(SUCCESSFUL_CREATE),
+            )
+        })?;
+    if newest.reason.as_deref() != Some(FAILED_CREATE) || newest.type_.as_deref() != Some("Warning")
+    {
+        return None;
+    }
+    Some(JobWarning {
+        reason: FAILED_CREATE.to_string(),
+        message: newest.message.clone().unwrap_or_default(),
+    })
+}
+
+/// When an Event last happened, whichever of its times its recorder filled in.
+fn event_time(e: &Event) -> Option<Timestamp> {
+    [
+        e.series
+            .as_ref()
+            .and_then(|s| s.last_observed_time.as_ref().map(|t| t.0)),
+        e.last_timestamp.as_ref().map(|t| t.0),
+        e.event_time.as_ref().map(|t| t.0),
+        e.first_timestamp.as_ref().map(|t| t.0),
+        e.metadata.creation_timestamp.as_ref().map(|t| t.0),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
 }
 
 /// (short reason, sentence) for a failed pod.
@@ -205,6 +283,80 @@ mod tests {
         let info = JobInfo::from_job(&running, &[]);
         assert!(info.is_active() && info.deleting);
         assert_eq!(info.failure, None);
+    }
+
+    fn event(reason: &str, type_: &str, at: &str, message: &str) -> Event {
+        serde_json::from_value(json!({
+            "metadata": {"name": format!("backup-b.{reason}{at}"), "namespace": "ns"},
+            "involvedObject": {"kind": "Job", "name": "backup-b", "uid": "j1"},
+            "reason": reason, "type": type_, "message": message,
+            "firstTimestamp": at, "lastTimestamp": at
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_started_job_without_pods_awaits_one_and_its_refusal_is_read() {
+        let pending: Job = serde_json::from_value(json!({
+            "metadata": {"name": "backup-b", "uid": "j1"},
+            "status": {"startTime": "2026-01-01T00:00:00Z"}
+        }))
+        .unwrap();
+        let mut info = JobInfo::from_job(&pending, &[]);
+        assert!(info.awaits_pod());
+        let refused = "Error creating: pods \"backup-b-\" is forbidden: error looking up service account ns/sa: serviceaccount \"sa\" not found";
+        info.note_events(&[
+            event("FailedCreate", "Warning", "2026-01-01T00:00:01Z", "older"),
+            event("FailedCreate", "Warning", "2026-01-01T00:00:03Z", refused),
+            event(
+                "SuccessfulCreate",
+                "Normal",
+                "2026-01-01T00:00:02Z",
+                "Created pod: x",
+            ),
+        ]);
+        assert_eq!(
+            info.pod_creation_failure,
+            Some(JobWarning {
+                reason: "FailedCreate".into(),
+                message: refused.into()
+            })
+        );
+        // A pod created after the refusals (the same second counts) clears it.
+        info.note_events(&[
+            event("FailedCreate", "Warning", "2026-01-01T00:00:03Z", refused),
+            event(
+                "SuccessfulCreate",
+                "Normal",
+                "2026-01-01T00:00:03Z",
+                "Created pod: y",
+            ),
+        ]);
+        assert_eq!(info.pod_creation_failure, None);
+        info.note_events(&[event("Completed", "Normal", "2026-01-01T00:00:09Z", "")]);
+        assert_eq!(info.pod_creation_failure, None);
+
+        // Not taken up yet, with a pod, or finished: nothing to read.
+        let fresh: Job = serde_json::from_value(json!({"metadata": {"name": "backup-b"}})).unwrap();
+        assert!(!JobInfo::from_job(&fresh, &[]).awaits_pod());
+        let with_pod: Job = serde_json::from_value(json!({
+            "metadata": {"name": "backup-b"},
+            "status": {"startTime": "2026-01-01T00:00:00Z", "active": 1}
+        }))
+        .unwrap();
+        assert!(!JobInfo::from_job(&with_pod, &[]).awaits_pod());
+        let terminating: Job = serde_json::from_value(json!({
+            "metadata": {"name": "backup-b"},
+            "status": {"startTime": "2026-01-01T00:00:00Z", "terminating": 1}
+        }))
+        .unwrap();
+        assert!(!JobInfo::from_job(&terminating, &[]).awaits_pod());
+        let done: Job = serde_json::from_value(json!({
+            "metadata": {"name": "backup-b"},
+            "status": {"startTime": "2026-01-01T00:00:00Z", "conditions": [{"type": "Complete", "status": "True"}]}
+        }))
+        .unwrap();
+        assert!(!JobInfo::from_job(&done, &[]).awaits_pod());
     }
 
     #[test]

@@ -12,6 +12,7 @@ use tibr_api::{
 };
 
 mod br_options;
+mod image;
 mod storage;
 
 use storage::validate_storage;
@@ -255,6 +256,7 @@ fn check_spec(
             ),
         ));
     }
+    image::check_tool_image(&mut errors, &f("toolImage"), &spec.tool_image);
 
     if let Some(t) = non_empty(&br.time_ago)
         && let Err(e) = parse_go_duration(&t)

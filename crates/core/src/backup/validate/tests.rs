@@ -118,7 +118,7 @@ fn invalid_specs_name_their_fields() {
         ),
         (
             json!({"br": {"cluster": "c"}, "s3": {"provider": "minio", "bucket": "bkt", "endpoint": "minio:9000"}}),
-            "spec.s3.endpoint: \"minio:9000\" must start with http:// or https://",
+            "spec.s3.endpoint: \"minio:9000\" is not a URL with a scheme and a host",
         ),
         (
             json!({"br": {"cluster": "c"}, "s3": {"provider": "aws", "bucket": "bkt", "acl": "everyone"}}),

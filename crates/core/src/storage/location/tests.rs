@@ -115,3 +115,66 @@ fn run_prefixes_join_without_resolving() {
         "refused later by Location::parse"
     );
 }
+
+/// Go's `path.Clean` of `bucket/prefix` without the leading slash: where a side that
+/// resolves `.` and `..` (as TiDB Operator's clean does) would think the backup lives.
+fn resolved(bucket: &str, prefix: &str) -> String {
+    let joined = format!("{bucket}/{prefix}");
+    let mut parts: Vec<&str> = Vec::new();
+    for s in joined.split('/') {
+        match s {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    parts.join("/")
+}
+
+/// Every bucket and prefix up to four characters over an alphabet of the characters that
+/// matter: whatever is accepted names one place for every reader. BR reads the URL
+/// literally, a resolving reader cleans it, and the clean lists it: all three agree, the
+/// bucket is the first segment the spec wrote, and `status.backupPath` reads back as the
+/// same location.
+#[test]
+fn every_accepted_location_means_the_same_place_to_every_reader() {
+    fn strings(alphabet: &[&str], max: usize) -> Vec<String> {
+        let mut out = vec![String::new()];
+        let mut frontier = vec![String::new()];
+        for _ in 0..max {
+            frontier = frontier
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            out.extend(frontier.iter().cloned());
+        }
+        out
+    }
+    let prefixes = strings(&["a", ".", "/", "?", "%"], 4);
+    let buckets = [
+        "bkt", "bkt/", "bkt/.", "bkt/..", "bkt/a/..", "./bkt", "../bkt", "bkt?",
+    ];
+    let mut accepted = 0;
+    for bucket in buckets {
+        for prefix in &prefixes {
+            let Ok(l) = Location::parse(bucket, prefix) else {
+                continue;
+            };
+            accepted += 1;
+            let literal = l.url("s3").trim_start_matches("s3://").to_string();
+            assert_eq!(literal, resolved(bucket, prefix), "{bucket:?} {prefix:?}");
+            assert_eq!(l.bucket(), bucket.split('/').next().unwrap(), "{bucket:?}");
+            assert_eq!(Location::from_url(&l.url("s3"), "s3").as_ref(), Ok(&l));
+            assert!(
+                l.prefix().split('/').all(|s| !matches!(s, "." | "..")),
+                "{bucket:?} {prefix:?}"
+            );
+        }
+    }
+    assert!(
+        accepted > 100,
+        "the alphabet reaches accepted locations ({accepted})"
+    );
+}

@@ -65,7 +65,7 @@ fn ceph_endpoints_without_a_scheme_mean_http() {
     assert_eq!(t.endpoint.as_deref(), Some("http://rook-ceph-rgw:80"));
     let e = refused(json!({"provider": "minio", "bucket": "b", "endpoint": "minio:9000"}));
     assert!(
-        e[0].starts_with("spec.s3.endpoint: \"minio:9000\" must start with http://"),
+        e[0].starts_with("spec.s3.endpoint: \"minio:9000\" is not a URL with a scheme"),
         "{e:?}"
     );
 }
@@ -97,24 +97,45 @@ fn every_rule_names_its_field() {
 }
 
 #[test]
-fn endpoints_are_urls_with_a_host() {
+fn http_and_https_urls_with_a_host_pass() {
     for ok in [
-        "http://minio:9000",
-        "https://s3.us-west-2.amazonaws.com",
-        "http://10.0.0.1:9000/",
+        "http://minio.minio:9000",
+        "https://s3.us-west-1.amazonaws.com",
+        "HTTPS://storage.example.com/",
+        "http://10.0.0.5:9000/path?x=1",
+        "http://[fd00::5]:9000",
+        "http://localhost",
     ] {
         assert_eq!(endpoint_problem(ok), None, "{ok}");
     }
-    for bad in [
-        "ftp://x",
-        "minio:9000",
-        "http://",
-        "https://:9000",
-        "http://a b",
-        "s3://b",
+}
+
+#[test]
+fn other_schemes_and_hostless_urls_are_refused() {
+    for (bad, why) in [
+        ("ftp://x", "the scheme must be http or https"),
+        ("s3://bucket", "the scheme must be http or https"),
+        ("minio:9000", "is not a URL with a scheme and a host"),
+        ("http://", "is not a URL with a host"),
+        ("http:///bucket", "is not a URL with a host"),
+        ("http://:9000", "is not a URL with a host"),
+        ("https://:9000", "is not a URL with a host"),
+        ("http://minio:99999", "port is not a number"),
+        ("http://minio:", "port is not a number"),
+        ("http://mi nio:9000", "white space"),
+        ("http://[fd00::5:9000", "IPv6 host"),
     ] {
-        assert!(endpoint_problem(bad).is_some(), "{bad}");
+        let text = endpoint_problem(bad).unwrap_or_default();
+        assert!(
+            text.starts_with(&format!("{bad:?} ")) && text.contains(why),
+            "{bad}: want {why:?}, got {text:?}"
+        );
     }
+    // The message quotes the URL without what precedes the host.
+    let text = endpoint_problem("http://key:s3cr3t-value@minio:9000/x").unwrap();
+    assert!(text.contains("must not carry credentials"), "{text}");
+    assert!(text.contains("\"http://***@minio:9000/x\""), "{text}");
+    assert!(!text.contains("s3cr3t"), "{text}");
 }
 
 #[test]

@@ -110,11 +110,14 @@ pub fn create(
         .as_str()
         .unwrap_or_default()
         .to_string();
+    // Admission runs before a name is generated, so its refusals quote `generateName`.
+    let mut admitted_as = name.clone();
     if name.is_empty() {
         if let Some(prefix) = body["metadata"]["generateName"]
             .as_str()
             .filter(|p| !p.is_empty())
         {
+            admitted_as = prefix.to_string();
             name = generated_name(prefix);
             body["metadata"]["name"] = json!(name);
         } else {
@@ -134,10 +137,10 @@ pub fn create(
         .unwrap_or_default()
         .to_string();
     if rt.namespaced {
-        check_namespace(state, rt, &ns, &name)?;
+        check_namespace(state, rt, &ns, &admitted_as)?;
     }
     if rt.builtin() == Some(Builtin::Pod) {
-        hooks::admit_pod(state, &ns, &name, &mut body)?;
+        hooks::admit_pod(state, &ns, &admitted_as, &mut body)?;
     }
     let admitted = admit(rt, None, body, opts, true)?;
     if state.store.get(&rt.storage, &ns, &name).is_some() {

@@ -52,13 +52,25 @@ pub(super) fn finished_at(pod: &Pod) -> Option<Timestamp> {
         .max()
 }
 
-/// The back-off before attempt `n + 1` after `n` failures.
+/// The longest wait before a Job tries again to create a pod the API server refused
+/// (Kubernetes' `MaxJobApiBackOff`: the Job controller's work queue retries the sync).
+pub(super) const MAX_API_BACKOFF: Duration = Duration::from_secs(60);
+
+/// The back-off before attempt `n + 1` after `n` failed pods.
 pub(super) fn backoff(base: Duration, n: u32) -> Duration {
+    doubling(base, n, MAX_BACKOFF)
+}
+
+/// The back-off before creating a pod again after `n` refusals.
+pub(super) fn api_backoff(base: Duration, n: u32) -> Duration {
+    doubling(base, n, MAX_API_BACKOFF)
+}
+
+fn doubling(base: Duration, n: u32, cap: Duration) -> Duration {
     if n == 0 {
         return Duration::ZERO;
     }
-    base.saturating_mul(2u32.saturating_pow(n - 1))
-        .min(MAX_BACKOFF)
+    base.saturating_mul(2u32.saturating_pow(n - 1)).min(cap)
 }
 
 pub(super) fn remaining(since: Option<Timestamp>, wait: Duration, now: Timestamp) -> Duration {
@@ -172,6 +184,10 @@ mod tests {
         assert_eq!(backoff(base, 1), Duration::from_secs(10));
         assert_eq!(backoff(base, 3), Duration::from_secs(40));
         assert_eq!(backoff(base, 30), MAX_BACKOFF);
+        let api = Duration::from_secs(1);
+        assert_eq!(api_backoff(api, 1), Duration::from_secs(1));
+        assert_eq!(api_backoff(api, 6), Duration::from_secs(32));
+        assert_eq!(api_backoff(api, 7), MAX_API_BACKOFF);
     }
 
     #[test]

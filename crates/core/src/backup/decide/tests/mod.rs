@@ -3,6 +3,7 @@
 
 mod active;
 mod deletion;
+mod no_pod;
 
 use std::time::Duration;
 
