@@ -1,46 +1,11 @@
 //! The generated CRDs keep TiDB Operator's contract (names, fields, defaults, columns) and
 //! add what we promise (status subresource, list-map conditions, descriptions).
 
-use std::sync::LazyLock;
+#[path = "support/schema.rs"]
+mod schema_support;
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use schema_support::*;
 use serde_json::{Value, json};
-
-// Generating the schemas is slow in debug builds: once per test binary is enough.
-static CRDS: LazyLock<Vec<CustomResourceDefinition>> = LazyLock::new(tibr_api::crds);
-
-fn crd(plural: &str) -> CustomResourceDefinition {
-    CRDS.iter()
-        .find(|c| c.spec.names.plural == plural)
-        .cloned()
-        .unwrap_or_else(|| panic!("no CRD for {plural}"))
-}
-
-fn schema(plural: &str) -> Value {
-    let crd = crd(plural);
-    serde_json::to_value(
-        &crd.spec.versions[0]
-            .schema
-            .as_ref()
-            .unwrap()
-            .open_api_v3_schema,
-    )
-    .unwrap()
-}
-
-/// The schema node at a dotted path; `[]` steps into array items.
-fn node<'a>(schema: &'a Value, path: &str) -> &'a Value {
-    let mut n = schema;
-    for step in path.split('.').filter(|s| !s.is_empty()) {
-        n = if step == "[]" {
-            &n["items"]
-        } else {
-            &n["properties"][step]
-        };
-        assert!(!n.is_null(), "no schema at {path} (stuck at {step})");
-    }
-    n
-}
 
 fn property_names(schema: &Value, path: &str) -> Vec<String> {
     let mut names: Vec<String> = node(schema, path)["properties"]

@@ -2,48 +2,17 @@
 //! refuses a value the operator could not read, and no range refuses a value TiDB
 //! Operator accepts for the same field (facts in `upstream/integer-fields.txt`).
 
-use std::sync::LazyLock;
+#[path = "support/schema.rs"]
+mod schema_support;
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use schema_support::*;
 use serde_json::Value;
-
-// Generating the schemas is slow in debug builds: once per test binary is enough.
-static CRDS: LazyLock<Vec<CustomResourceDefinition>> = LazyLock::new(tibr_api::crds);
 
 /// The largest bound a 64-bit field can get (see `INT64_CEILING` in `tibr_api`'s schema
 /// module): the API server stores int64, and a CRD states bounds as doubles, of which
 /// this is the largest below 2^63. The 1023 int64 values above it are no meaningful size,
 /// count or duration.
 const INT64_CEILING: i128 = (1 << 63) - 1024;
-
-fn schema(plural: &str) -> Value {
-    let crd = CRDS
-        .iter()
-        .find(|c| c.spec.names.plural == plural)
-        .unwrap_or_else(|| panic!("no CRD for {plural}"));
-    serde_json::to_value(
-        &crd.spec.versions[0]
-            .schema
-            .as_ref()
-            .unwrap()
-            .open_api_v3_schema,
-    )
-    .unwrap()
-}
-
-/// The schema node at a dotted path; `[]` steps into array items.
-fn node<'a>(schema: &'a Value, path: &str) -> &'a Value {
-    let mut n = schema;
-    for step in path.split('.') {
-        n = if step == "[]" {
-            &n["items"]
-        } else {
-            &n["properties"][step]
-        };
-        assert!(!n.is_null(), "no schema at {path} (stuck at {step})");
-    }
-    n
-}
 
 /// `(minimum, maximum)` of an integer schema, exactly (bounds are whole numbers).
 fn bounds(n: &Value, at: &str) -> (i128, i128) {
