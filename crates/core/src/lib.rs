@@ -8,6 +8,7 @@ pub mod field;
 pub mod gc;
 pub mod names;
 pub mod progress;
+pub mod reconcile;
 pub mod schedule;
 pub mod storage;
 pub mod unreadable;

@@ -11,11 +11,9 @@ use tibr_api::{
     BackupCondition, BackupConditionType, ConditionStatus, pingcap::v1alpha1::BackupStatus,
 };
 
+use crate::reconcile::reasons;
 use crate::{
-    backup::{
-        decide::reasons,
-        status::{NewCondition, set_condition},
-    },
+    backup::status::{NewCondition, set_condition},
     schedule::{ConditionType, ScheduleCondition, apply_conditions},
 };
 

@@ -30,6 +30,9 @@ pub enum Error {
     /// Deleting a backup's data from the operator's process failed.
     #[error("deleting the data of Backup {backup}: {message}")]
     Clean { backup: String, message: String },
+    /// A schedule's create or delete was refused.
+    #[error("BackupSchedule {schedule}: {message}")]
+    Schedule { schedule: String, message: String },
 }
 
 impl Error {
@@ -49,6 +52,7 @@ impl Error {
             Error::InvalidObject { .. } => "invalid_object",
             Error::GcRestore { .. } => "gc_restore",
             Error::Clean { .. } => "clean",
+            Error::Schedule { .. } => "schedule",
         }
     }
 
@@ -59,28 +63,22 @@ impl Error {
             Error::Kube { .. } => Some(Duration::from_secs(5)),
             Error::InvalidObject { .. } => None,
             Error::GcRestore { .. } | Error::Clean { .. } => Some(Duration::from_secs(30)),
+            Error::Schedule { .. } => Some(Duration::from_secs(5)),
         }
     }
 }
 
-impl Error {
-    /// What a controller does after a failed reconcile of `kind` `namespace/name`: log it
-    /// (a conflict only means "read again", not worth a warning) and retry when
-    /// [`Error::retry_after`] says.
-    pub fn requeue(
-        &self,
-        kind: &str,
-        namespace: &str,
-        name: &str,
-    ) -> kube::runtime::controller::Action {
-        use kube::runtime::controller::Action;
-        if matches!(self, Error::Conflict { .. }) {
-            tracing::debug!(kind, namespace, name, "{self}");
-        } else {
-            tracing::warn!(kind, namespace, name, category = self.category(), "{self}");
-        }
-        self.retry_after()
-            .map_or_else(Action::await_change, Action::requeue)
+impl tibr_runtime::reconcile::ReconcileError for Error {
+    fn category(&self) -> &'static str {
+        Error::category(self)
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        Error::retry_after(self)
+    }
+
+    fn is_conflict(&self) -> bool {
+        matches!(self, Error::Conflict { .. })
     }
 }
 

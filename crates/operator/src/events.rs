@@ -3,24 +3,10 @@
 //! always logged too, so they survive Events' one-hour lifetime.
 
 use k8s_openapi::{api::core::v1::ObjectReference, apimachinery::pkg::apis::meta::v1::ObjectMeta};
-use kube::{
-    Resource,
-    runtime::events::{Event, EventType},
-};
-use tibr_api::Backup;
-use tibr_core::backup::decide::{EventKind, EventSubject, PlannedEvent, reasons};
+use kube::runtime::events::{Event as KubeEvent, EventType};
+use tibr_core::reconcile::{Event, EventKind, EventSubject, reasons};
 
 use crate::Context;
-
-/// A reference to the Backup, for Events about it.
-pub fn backup_ref(backup: &Backup) -> ObjectReference {
-    backup.object_ref(&())
-}
-
-/// A reference to the schedule, for Events about it.
-pub fn schedule_ref(schedule: &tibr_api::BackupSchedule) -> ObjectReference {
-    schedule.object_ref(&())
-}
 
 fn namespace_ref(namespace: &str) -> ObjectReference {
     ObjectReference {
@@ -31,42 +17,40 @@ fn namespace_ref(namespace: &str) -> ObjectReference {
     }
 }
 
-pub async fn publish(ctx: &Context, backup: &Backup, planned: &PlannedEvent) {
-    let about = backup_ref(backup);
+/// Records `event` about the object `about` refers to (or about its namespace, as the
+/// event says), with its related object in the same namespace.
+pub async fn publish(ctx: &Context, about: &ObjectReference, event: &Event) {
     let namespace = about.namespace.clone().unwrap_or_default();
     let name = about.name.clone().unwrap_or_default();
-    let (regarding, related) = match planned.subject {
-        EventSubject::Backup => (about, None),
-        EventSubject::Namespace => (namespace_ref(&namespace), Some(about)),
+    let related = event.related.as_ref().map(|r| ObjectReference {
+        api_version: Some(r.api_version.clone()),
+        kind: Some(r.kind.clone()),
+        namespace: Some(namespace.clone()),
+        name: Some(r.name.clone()),
+        ..ObjectReference::default()
+    });
+    let (regarding, secondary) = match event.subject {
+        EventSubject::Object => (about.clone(), related),
+        EventSubject::Namespace => (namespace_ref(&namespace), Some(about.clone())),
     };
-    publish_ref(ctx, &regarding, related, planned, &namespace, &name).await;
-}
-
-pub async fn publish_ref(
-    ctx: &Context,
-    regarding: &ObjectReference,
-    related: Option<ObjectReference>,
-    planned: &PlannedEvent,
-    namespace: &str,
-    name: &str,
-) {
-    let event = Event {
-        type_: match planned.kind {
+    let kind = about.kind.clone().unwrap_or_default();
+    if event.kind == EventKind::Warning {
+        tracing::warn!(object.kind = %kind, object.namespace = %namespace, object.name = %name, reason = %event.reason, "{}", event.note);
+    } else {
+        tracing::info!(object.kind = %kind, object.namespace = %namespace, object.name = %name, reason = %event.reason, "{}", event.note);
+    }
+    let recorded = KubeEvent {
+        type_: match event.kind {
             EventKind::Normal => EventType::Normal,
             EventKind::Warning => EventType::Warning,
         },
-        reason: planned.reason.clone(),
-        note: Some(truncate(&planned.note, 1000)),
-        action: planned.action.clone(),
-        secondary: related,
+        reason: event.reason.clone(),
+        note: Some(truncate(&event.note, 1000)),
+        action: event.action.clone(),
+        secondary,
     };
-    if planned.kind == EventKind::Warning {
-        tracing::warn!(backup.namespace = namespace, backup.name = name, reason = %planned.reason, "{}", planned.note);
-    } else {
-        tracing::info!(backup.namespace = namespace, backup.name = name, reason = %planned.reason, "{}", planned.note);
-    }
-    if let Err(e) = ctx.recorder.publish(&event, regarding).await {
-        tracing::warn!(backup.namespace = namespace, backup.name = name, reason = %planned.reason, error = %e, "could not record the Event");
+    if let Err(e) = ctx.recorder.publish(&recorded, &regarding).await {
+        tracing::warn!(object.kind = %kind, object.namespace = %namespace, object.name = %name, reason = %event.reason, error = %e, "could not record the Event");
     }
 }
 
@@ -79,22 +63,20 @@ pub async fn unreadable(
     meta: &ObjectMeta,
     problem: &str,
 ) -> crate::Error {
-    let namespace = meta.namespace.clone().unwrap_or_default();
-    let name = meta.name.clone().unwrap_or_default();
     let reference = ObjectReference {
         api_version: Some("pingcap.com/v1alpha1".into()),
         kind: Some(kind.into()),
-        name: Some(name.clone()),
-        namespace: Some(namespace.clone()),
+        name: meta.name.clone(),
+        namespace: meta.namespace.clone(),
         uid: meta.uid.clone(),
         ..Default::default()
     };
-    let event = PlannedEvent::warning(
+    let event = Event::warning(
         reasons::INVALID_OBJECT,
         "Read",
         format!("this {kind} cannot be read: {problem}; fix the field and it is picked up again"),
     );
-    publish_ref(ctx, &reference, None, &event, &namespace, &name).await;
+    publish(ctx, &reference, &event).await;
     unreadable_error(kind, meta, problem)
 }
 

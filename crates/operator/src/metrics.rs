@@ -2,24 +2,12 @@
 //! names, error categories, phases, outcomes; never messages. Object names appear only in
 //! the per-schedule series (see [`crate::schedule::metrics`]).
 
-use std::time::Duration;
-
 use prometheus_client::{
     encoding::EncodeLabelSet,
-    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
+    metrics::{counter::Counter, family::Family, gauge::Gauge},
     registry::Registry,
 };
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ControllerLabels {
-    pub controller: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ErrorLabels {
-    pub controller: &'static str,
-    pub category: &'static str,
-}
+use tibr_runtime::reconcile::ReconcileMetrics;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PhaseLabels {
@@ -41,9 +29,8 @@ pub struct CleanLabels {
 /// Every metric the operator exports.
 #[derive(Clone, Debug)]
 pub struct Metrics {
-    pub reconciles: Family<ControllerLabels, Counter>,
-    pub errors: Family<ErrorLabels, Counter>,
-    pub duration: Family<ControllerLabels, Histogram>,
+    /// Reconciles, failures and durations, as every controller of ours counts them.
+    pub reconcile: ReconcileMetrics,
     /// Backups by `status.phase`, recomputed from the informer cache.
     pub backups: Family<PhaseLabels, Gauge>,
     pub clean_runs: Family<CleanLabels, Counter>,
@@ -56,34 +43,15 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn register(registry: &mut Registry) -> Self {
+        let r = registry.sub_registry_with_prefix("tibr_operator");
         let m = Metrics {
-            reconciles: Family::default(),
-            errors: Family::default(),
-            duration: Family::new_with_constructor(|| {
-                Histogram::new([0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0])
-            }),
+            reconcile: ReconcileMetrics::register(r),
             backups: Family::default(),
             clean_runs: Family::default(),
             gc_restores: Family::default(),
             data_kept: Counter::default(),
             schedules: Default::default(),
         };
-        let r = registry.sub_registry_with_prefix("tibr_operator");
-        r.register(
-            "reconciles",
-            "Reconciles run, by controller",
-            m.reconciles.clone(),
-        );
-        r.register(
-            "reconcile_errors",
-            "Reconciles that failed, by controller and error category",
-            m.errors.clone(),
-        );
-        r.register(
-            "reconcile_duration_seconds",
-            "Time spent in one reconcile, by controller",
-            m.duration.clone(),
-        );
         r.register("backups", "Backups by status.phase", m.backups.clone());
         r.register(
             "clean_runs",
@@ -102,22 +70,5 @@ impl Metrics {
         );
         m.schedules.register_into(r);
         m
-    }
-
-    pub fn observe(&self, controller: &'static str, took: Duration, error: Option<&'static str>) {
-        self.reconciles
-            .get_or_create(&ControllerLabels { controller })
-            .inc();
-        self.duration
-            .get_or_create(&ControllerLabels { controller })
-            .observe(took.as_secs_f64());
-        if let Some(category) = error {
-            self.errors
-                .get_or_create(&ErrorLabels {
-                    controller,
-                    category,
-                })
-                .inc();
-        }
     }
 }

@@ -42,7 +42,7 @@ pub async fn run_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
     gc: Arc<dyn GcRestorer>,
 ) -> anyhow::Result<()> {
-    let probe: Api<Backup> = backup::scoped(&client, settings.namespace.as_deref());
+    let probe: Api<Backup> = tibr_runtime::client::scoped(&client, settings.namespace.as_deref());
     // Metadata only: a first Backup that cannot be read must not keep the operator down.
     probe
         .list_metadata(&ListParams::default().limit(1))

@@ -7,7 +7,7 @@
 //! the API (not a cache), so a finalizer is never dropped on a stale view. Secrets no
 //! Backup names cost no API request.
 
-use std::{sync::Arc, time::Instant};
+use std::sync::Arc;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
@@ -29,9 +29,11 @@ use tibr_core::backup::{
     secrets::{referenced_secrets, secret_finalizer_change},
 };
 
+use tibr_runtime::client::scoped;
+
 use crate::{
     Context,
-    backup::{Guarded, scoped},
+    backup::Guarded,
     error::{Error, Result, is_not_found},
 };
 
@@ -86,14 +88,10 @@ pub async fn run(
 }
 
 async fn reconcile(secret: Arc<SecretMeta>, guard: Arc<GuardContext>) -> Result<Action> {
-    let started = Instant::now();
-    let result = guard_secret(&secret, &guard).await;
-    guard.ctx.metrics.observe(
-        CONTROLLER,
-        started.elapsed(),
-        result.as_ref().err().map(Error::category),
-    );
-    result
+    let metrics = &guard.ctx.metrics.reconcile;
+    metrics
+        .instrument(CONTROLLER, guard_secret(&secret, &guard))
+        .await
 }
 
 async fn guard_secret(secret: &SecretMeta, guard: &GuardContext) -> Result<Action> {

@@ -24,3 +24,15 @@ pub async fn context_client(path: &std::path::Path, context: &str) -> anyhow::Re
         .with_context(|| format!("kubeconfig context {context:?}"))?;
     kube::Client::try_from(config).context("building a Kubernetes client")
 }
+
+/// An API of `K` in the watched namespace, or in all of them.
+pub fn scoped<K>(client: &kube::Client, namespace: Option<&str>) -> kube::Api<K>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    K::DynamicType: Default,
+{
+    match namespace {
+        Some(ns) => kube::Api::namespaced(client.clone(), ns),
+        None => kube::Api::all(client.clone()),
+    }
+}

@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod events;
+pub mod reconcile;
 pub mod server;
 pub mod telemetry;
 

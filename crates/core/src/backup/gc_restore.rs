@@ -5,13 +5,42 @@
 //! it raises `tikv_gc_life_time`, and restores it on every exit it lives to see. When the
 //! pod dies first and no retry will run, the operator restores it. *Whether* to set the
 //! value is the same decision the agent makes, [`crate::gc::plan_restore`] (only a value a
-//! backup set is restored, and not while another running backup of the cluster holds it);
-//! this module says how to log in (from `spec.from` and the TidbCluster's TLS settings) and
-//! whether a failure is retried ([`GcRestore::must_succeed`]).
+//! backup set is restored, and not while another running backup of the cluster holds it),
+//! taken on what the operator read ([`GcReading`]); this module says when a reading is
+//! worth taking ([`pending`]), how to log in (from `spec.from` and the TidbCluster's TLS
+//! settings), and what to write ([`GcWrite`]).
 
 use tibr_api::{Backup, TidbCluster, constants::defaults, pingcap::v1alpha1::GcLifeTimeRecord};
 
-use super::ClusterRef;
+use super::{ClusterRef, decide::JobInfo, labels::GC_NOT_RESTORED_ANNOTATION};
+use crate::gc::Peer;
+
+/// What the operator read from TiDB for a restore that may be due.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GcReading {
+    /// `tikv_gc_life_time` now, and the other Backups of the same TiDB cluster.
+    Read { current: String, peers: Vec<Peer> },
+    /// TiDB could not be reached or read; why, without any secret.
+    Failed(String),
+}
+
+/// The raise this Backup still owes a restore for, when the operator may have to make it:
+/// recorded and not restored, not given up on (annotation), and no live agent that
+/// restores it itself. Observation reads TiDB only then.
+pub fn pending(backup: &Backup, backup_job: Option<&JobInfo>) -> Option<GcLifeTimeRecord> {
+    let record = backup
+        .status
+        .as_ref()
+        .and_then(|st| st.gc_life_time.clone())
+        .filter(GcLifeTimeRecord::needs_restore)?;
+    let given_up = backup
+        .metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key(GC_NOT_RESTORED_ANNOTATION));
+    let agent_alive = backup_job.is_some_and(JobInfo::is_active);
+    (!given_up && !agent_alive).then_some(record)
+}
 
 /// How to log in to TiDB, from `spec.from`; the password stays in its Secret until the
 /// operator reads it to connect.
@@ -28,14 +57,15 @@ pub struct TidbConnection {
     pub skip_ca: bool,
 }
 
-/// Restore the GC life time a dead backup left raised.
+/// Set the GC life time a dead backup left raised back to `value`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct GcRestore {
+pub struct GcWrite {
     pub connection: TidbConnection,
+    pub value: String,
     pub record: GcLifeTimeRecord,
-    /// A failure to reach TiDB is an error to retry. Otherwise this is the last attempt:
-    /// a failure is reported, recorded on the Backup (annotation), and the operator moves
-    /// on (a Backup being deleted cannot wait forever, nor retry against a TiDB that is gone).
+    /// A failure is an error to retry. Otherwise this is the last attempt: a failure is
+    /// reported, recorded on the Backup (annotation), and the operator moves on (a Backup
+    /// being deleted cannot wait forever, nor retry against a TiDB that is gone).
     pub must_succeed: bool,
 }
 

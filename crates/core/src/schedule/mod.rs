@@ -60,6 +60,7 @@ mod decide;
 mod plan;
 pub mod retention;
 mod runs;
+mod settle;
 mod ticks;
 
 pub use backup::{
@@ -71,11 +72,12 @@ pub use decide::{
     MISSED_TICKS_COUNT_CAP, STUCK_AFTER_AT_LEAST, STUCK_AFTER_PERIODS, WAIT_POLL, decide,
 };
 pub use plan::{
-    ConditionType, Creation, Deletion, EventType, ScheduleCondition, ScheduleEvent,
-    ScheduleMetrics, SchedulePlan, SpecProblem, apply_conditions,
+    ConditionType, Creation, Deletion, ScheduleCondition, ScheduleMetrics, SchedulePlan,
+    SpecProblem, apply_conditions,
 };
 pub use retention::{Retention, RetentionPolicy};
 pub use runs::{Run, RunState, tso_time};
+pub use settle::{Created, Deleted, Outcomes, Settled, settle};
 pub use ticks::DueTicks;
 
 #[cfg(test)]

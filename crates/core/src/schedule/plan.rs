@@ -7,6 +7,8 @@ use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use tibr_api::{Backup, ConditionStatus, pingcap::v1alpha1::BackupScheduleStatus};
 
+use crate::reconcile::{Event, update_condition};
+
 /// Everything one reconcile of a BackupSchedule should do.
 #[derive(Debug, Clone)]
 pub struct SchedulePlan {
@@ -20,12 +22,13 @@ pub struct SchedulePlan {
     pub status: BackupScheduleStatus,
     /// The schedule's conditions, every type every time (see [`ConditionType`]).
     pub conditions: Vec<ScheduleCondition>,
-    /// Events to record on the schedule.
-    pub events: Vec<ScheduleEvent>,
+    /// Events to record on the schedule. Messages avoid the current time, so that the same
+    /// situation on successive reconciles aggregates into one Event with a count.
+    pub events: Vec<Event>,
     /// When to look again, if nothing else triggers a reconcile first: the next tick, the
     /// next retention expiry, or a poll while waiting on a predecessor. `None` when only a
     /// change to the schedule can help (e.g. an unparsable `spec.schedule`).
-    pub requeue_after: Option<Duration>,
+    pub requeue: Option<Duration>,
     /// Facts for the metrics endpoint.
     pub metrics: ScheduleMetrics,
 }
@@ -87,22 +90,6 @@ pub struct ScheduleCondition {
     pub message: String,
 }
 
-/// Whether an Event is routine or needs attention.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventType {
-    Normal,
-    Warning,
-}
-
-/// An Event about the schedule. Messages avoid the current time, so that the same
-/// situation on successive reconciles aggregates into one Event with a count.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScheduleEvent {
-    pub type_: EventType,
-    pub reason: &'static str,
-    pub message: String,
-}
-
 /// A spec field that stops something from working.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpecProblem {
@@ -148,9 +135,9 @@ pub struct ScheduleMetrics {
     pub skipped_ticks: u64,
 }
 
-/// Sets `new` in `conditions` the Kubernetes way: `lastTransitionTime` moves only when a
-/// condition's status changes; `observedGeneration` records the spec the decision saw.
-/// Returns whether anything changed, so unchanged status is not written.
+/// Sets `new` in `conditions` by the one rule every condition follows
+/// ([`update_condition`]). Returns whether anything changed, so unchanged status is not
+/// written.
 pub fn apply_conditions(
     conditions: &mut Vec<Condition>,
     new: &[ScheduleCondition],
@@ -159,26 +146,15 @@ pub fn apply_conditions(
 ) -> bool {
     let mut changed = false;
     for n in new {
-        let status = n.status.as_str().to_string();
+        let status = n.status.as_str();
         match conditions.iter_mut().find(|c| c.type_ == n.type_.as_str()) {
             Some(c) => {
-                let same = c.status == status
-                    && c.reason == n.reason
-                    && c.message == n.message
-                    && c.observed_generation == generation;
-                if c.status != status {
-                    c.last_transition_time = Time(now);
-                }
-                c.status = status;
-                c.reason = n.reason.to_string();
-                c.message = n.message.clone();
-                c.observed_generation = generation;
-                changed |= !same;
+                changed |= update_condition(c, status, n.reason, &n.message, generation, now)
             }
             None => {
                 conditions.push(Condition {
                     type_: n.type_.as_str().to_string(),
-                    status,
+                    status: status.to_string(),
                     reason: n.reason.to_string(),
                     message: n.message.clone(),
                     last_transition_time: Time(now),

@@ -1,6 +1,7 @@
 //! Writes only: carries out a [`Plan`] in a fixed order — finalizer added, Jobs deleted
-//! and created, GC life time restored, data deleted in process, status written, Events
-//! recorded, finalizer removed last (once nothing else can fail).
+//! and created, GC life time written, data deleted in process —, hands what happened to
+//! `settle`, and writes what that returns: status, annotation, Events, and the finalizer
+//! removed last (once nothing else can fail). Nothing here decides.
 //!
 //! Every write to the Backup carries the `metadata.resourceVersion` it was decided on: if
 //! the agent (the other status writer) changed the Backup meanwhile, the API refuses the
@@ -11,22 +12,17 @@
 use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::Job;
 use kube::{
-    Api, ResourceExt,
+    Api, Resource, ResourceExt,
     api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions, PropagationPolicy},
 };
 use serde_json::{Map, Value, json};
 use tibr_api::{
-    Backup, BackupConditionType, constants::BACKUP_PROTECTION_FINALIZER,
-    pingcap::v1alpha1::GcLifeTimeRecord,
+    Backup, constants::BACKUP_PROTECTION_FINALIZER, pingcap::v1alpha1::GcLifeTimeRecord,
 };
-use tibr_core::{
-    backup::{
-        decide::{FinalizerChange, JobAction, Plan, PlannedEvent, StatusUpdate, reasons},
-        gc_restore::GcRestore,
-        labels::{Component, GC_NOT_RESTORED_ANNOTATION},
-        status::NewCondition,
-    },
-    gc::{self as gc_plan, Restore},
+use tibr_core::backup::{
+    decide::{FinalizerChange, JobAction, Outcomes, Plan, Retry, StatusUpdate, settle},
+    gc_restore::GcWrite,
+    labels::{Component, GC_NOT_RESTORED_ANNOTATION},
 };
 
 use crate::{
@@ -36,8 +32,8 @@ use crate::{
     metrics::{CleanLabels, OutcomeLabels},
 };
 
-/// Carries out `plan`; returns how soon to look again when something here (not the plan)
-/// is waiting: a GC life time handed over to another running backup.
+/// Carries out `plan`'s writes, settles what happened (`tibr_core::backup::decide::settle`)
+/// and writes that; returns how soon to look again.
 pub async fn act(
     ctx: &Context,
     mut backup: Backup,
@@ -47,10 +43,6 @@ pub async fn act(
     let namespace = backup.namespace().unwrap_or_default();
     let name = backup.name_any();
     let api: Api<Backup> = Api::namespaced(ctx.client.clone(), &namespace);
-    let mut status = plan.status.clone();
-    let mut events = plan.events.clone();
-    let mut release = plan.finalizer == Some(FinalizerChange::Remove);
-    let mut deferred: Option<Error> = None;
 
     if plan.finalizer == Some(FinalizerChange::Add) {
         backup = set_finalizer(&api, &backup, true).await?;
@@ -58,182 +50,84 @@ pub async fn act(
     for action in &plan.jobs {
         run_job_action(ctx, &namespace, action).await?;
     }
-
-    let mut gc_record: Option<GcLifeTimeRecord> = None;
-    let mut gc_note: Option<String> = None;
-    let mut look_again = None;
-    if let Some(gc) = &plan.gc_restore {
-        let marked = || {
-            let mut record = gc.record.clone();
-            gc_plan::mark_restored(&mut record, now);
-            Some(record)
-        };
-        match restore_gc(ctx, &backup, gc).await {
-            Ok(GcOutcome::Restored(to)) => {
-                gc_record = marked();
-                count_gc(ctx, "restored");
-                events.push(PlannedEvent::normal(
-                    reasons::GC_LIFE_TIME_RESTORED,
-                    "RestoreGcLifeTime",
-                    format!(
-                        "put tikv_gc_life_time back to {to}: the backup pod that raised it to {} is gone",
-                        gc.record.raised_to.clone().unwrap_or_default()
-                    ),
-                ));
-            }
-            Ok(GcOutcome::AlreadyRestored) => {
-                gc_record = marked();
-                count_gc(ctx, "already_restored");
-            }
-            Ok(GcOutcome::HandedOver(to)) => {
-                // The last backup out restores; if it dies too, this Backup (still owing
-                // the restore) finds the value restored or restores it on a later pass.
-                count_gc(ctx, "handed_over");
-                events.push(PlannedEvent::normal(
-                    reasons::GC_LIFE_TIME_HANDED_OVER,
-                    "RestoreGcLifeTime",
-                    format!(
-                        "tikv_gc_life_time stays raised while backup(s) {} of the same TiDB cluster run; the last one restores {}",
-                        to.join(", "),
-                        gc.record.original
-                    ),
-                ));
-                look_again = Some(ctx.settings.backup.wait_interval);
-            }
-            Ok(GcOutcome::LeftAlone(reason)) => {
-                count_gc(ctx, "left_alone");
-                events.push(PlannedEvent::warning(
-                    reasons::GC_LIFE_TIME_NOT_RESTORED,
-                    "RestoreGcLifeTime",
-                    reason.clone(),
-                ));
-                gc_note = Some(reason);
-            }
-            Ok(GcOutcome::Nothing) => {}
-            Err(message) => {
-                count_gc(ctx, "failed");
-                let note = format!(
-                    "could not put tikv_gc_life_time back to {} (this backup raised it to {}): {message}",
-                    gc.record.original,
-                    gc.record.raised_to.clone().unwrap_or_default()
-                );
-                events.push(PlannedEvent::warning(
-                    reasons::GC_LIFE_TIME_NOT_RESTORED,
-                    "RestoreGcLifeTime",
-                    if gc.must_succeed {
-                        format!("{note}; trying again")
-                    } else {
-                        format!("{note}; set it back by hand")
-                    },
-                ));
-                if gc.must_succeed {
-                    deferred = Some(Error::GcRestore {
-                        backup: format!("{namespace}/{name}"),
-                        message,
-                    });
-                } else {
-                    gc_note = Some(format!("{note}; the operator gave up"));
-                }
-            }
+    let starts_clean_job = plan.jobs.iter().any(|a| match a {
+        JobAction::Create(j) => {
+            j.labels()
+                .get(tibr_api::constants::labels::COMPONENT)
+                .map(String::as_str)
+                == Some(Component::Clean.as_str())
         }
-    }
-
-    if let Some(job) = plan.jobs.iter().find_map(|a| match a {
-        JobAction::Create(j) => Some(j),
-        JobAction::Delete { .. } => None,
-    }) && job
-        .labels()
-        .get(tibr_api::constants::labels::COMPONENT)
-        .map(String::as_str)
-        == Some(Component::Clean.as_str())
-    {
+        JobAction::Delete { .. } => false,
+    });
+    if starts_clean_job {
         count_clean(ctx, "job", "started");
     }
-
+    let mut outcomes = Outcomes::default();
+    if let Some(write) = &plan.gc_write {
+        outcomes.gc_write = Some(write_gc(ctx, &namespace, write).await);
+    }
     if let Some(clean) = &plan.clean_in_process {
-        match clean::clean_in_process(
+        let result = clean::clean_in_process(
             &ctx.client,
             &namespace,
             clean,
             ctx.settings.s3_endpoint.as_deref(),
         )
-        .await
-        {
-            Ok(report) => {
-                count_clean(ctx, "operator", "succeeded");
-                let note = format!(
-                    "deleted {} objects at {} from the operator, since no clean Job can run in a namespace being deleted",
-                    report.deleted, clean.backup_path
-                );
-                status.conditions.push(NewCondition::true_(
-                    BackupConditionType::Clean,
-                    reasons::CLEANED_BY_OPERATOR,
-                    note.clone(),
-                ));
-                events.push(
-                    PlannedEvent::normal(
-                        reasons::BACKUP_DATA_DELETED,
-                        "CleanData",
-                        format!("Backup {namespace}/{name}: {note}"),
-                    )
-                    .on_namespace(),
-                );
-                release = true;
-            }
-            Err(message) if clean.give_up_on_failure => {
-                count_clean(ctx, "operator", "gave_up");
-                ctx.metrics.data_kept.inc();
-                events.push(
-                    PlannedEvent::warning(
-                        reasons::BACKUP_DATA_KEPT,
-                        "CleanData",
-                        format!(
-                            "namespace {namespace} is being deleted; deleting the data of Backup {namespace}/{name} at {} kept failing ({message}), so it is kept: delete it by hand if it is not needed",
-                            clean.backup_path
-                        ),
-                    )
-                    .on_namespace(),
-                );
-                release = true;
-            }
-            Err(message) => {
-                count_clean(ctx, "operator", "failed");
-                status.conditions.push(NewCondition::true_(
-                    BackupConditionType::CleanFailed,
-                    reasons::CLEAN_BACKUP_DATA_FAILED,
-                    message.clone(),
-                ));
-                events.push(
-                    PlannedEvent::warning(
-                        reasons::CLEAN_FAILED,
-                        "CleanData",
-                        format!("Backup {namespace}/{name}: deleting the data at {} failed, trying again: {message}", clean.backup_path),
-                    )
-                    .on_namespace(),
-                );
-                deferred = Some(Error::Clean {
-                    backup: format!("{namespace}/{name}"),
-                    message,
-                });
-            }
-        }
-    }
-    if plan.keep_data.is_some() {
-        ctx.metrics.data_kept.inc();
+        .await;
+        outcomes.clean = Some(result.map(|report| report.deleted));
     }
 
-    backup = write_status(&api, &backup, &status, gc_record, now).await?;
-    if let Some(reason) = gc_note {
-        backup = annotate(&api, &backup, GC_NOT_RESTORED_ANNOTATION, &reason).await?;
+    let settled = settle(&backup, plan, &outcomes, now);
+    if let Some(outcome) = settled.gc_outcome {
+        count_gc(ctx, outcome);
     }
-    for event in &events {
-        events::publish(ctx, &backup, event).await;
+    if let Some(outcome) = settled.clean_outcome {
+        count_clean(ctx, "operator", outcome);
     }
-    if release && deferred.is_none() {
+    if settled.data_kept {
+        ctx.metrics.data_kept.inc();
+    }
+    backup = write_status(
+        &api,
+        &backup,
+        &settled.status,
+        settled.gc_record.clone(),
+        now,
+    )
+    .await?;
+    if let Some(reason) = &settled.gc_given_up {
+        backup = annotate(&api, &backup, GC_NOT_RESTORED_ANNOTATION, reason).await?;
+    }
+    let about = backup.object_ref(&());
+    for event in &settled.events {
+        events::publish(ctx, &about, event).await;
+    }
+    if settled.release_finalizer {
         set_finalizer(&api, &backup, false).await?;
         tracing::info!(backup.namespace = %namespace, backup.name = %name, "released the Backup");
     }
-    deferred.map_or(Ok(look_again), Err)
+    let backup_id = format!("{namespace}/{name}");
+    match settled.retry {
+        Some(Retry::GcRestore(message)) => Err(Error::GcRestore {
+            backup: backup_id,
+            message,
+        }),
+        Some(Retry::Clean(message)) => Err(Error::Clean {
+            backup: backup_id,
+            message,
+        }),
+        None => Ok(settled.requeue),
+    }
+}
+
+/// Logs in to TiDB (the password read from its Secret now) and sets the value.
+async fn write_gc(
+    ctx: &Context,
+    namespace: &str,
+    write: &GcWrite,
+) -> std::result::Result<(), String> {
+    let endpoint = gc::endpoint(&ctx.client, namespace, &write.connection).await?;
+    ctx.gc.write(&endpoint, &write.value).await
 }
 
 fn count_gc(ctx: &Context, outcome: &'static str) {
@@ -288,38 +182,6 @@ async fn run_job_action(ctx: &Context, namespace: &str, action: &JobAction) -> R
                 Err(e) => Err(Error::kube(format!("deleting Job {namespace}/{name}"), e)),
             }
         }
-    }
-}
-
-enum GcOutcome {
-    Restored(String),
-    AlreadyRestored,
-    HandedOver(Vec<String>),
-    LeftAlone(String),
-    Nothing,
-}
-
-/// Logs in to TiDB, reads the value and decides with `tibr_core::gc::plan_restore`, the
-/// agent's own rule, against the other Backups of the cluster. A value someone else changed
-/// is left alone, and the record stays open: the annotation says why, and stops retries.
-async fn restore_gc(
-    ctx: &Context,
-    backup: &Backup,
-    gc: &GcRestore,
-) -> std::result::Result<GcOutcome, String> {
-    let namespace = backup.namespace().unwrap_or_default();
-    let endpoint = gc::endpoint(&ctx.client, &namespace, &gc.connection).await?;
-    let current = ctx.gc.read(&endpoint).await?;
-    let peers = gc::peers(&ctx.client, ctx.settings.namespace.as_deref(), backup).await?;
-    match gc_plan::plan_restore(&gc.record, &current, &peers) {
-        Restore::Set { value } => {
-            ctx.gc.write(&endpoint, &value).await?;
-            Ok(GcOutcome::Restored(value))
-        }
-        Restore::AlreadyRestored => Ok(GcOutcome::AlreadyRestored),
-        Restore::HandOver { to } => Ok(GcOutcome::HandedOver(to)),
-        Restore::Skip { reason } => Ok(GcOutcome::LeftAlone(reason)),
-        Restore::Nothing => Ok(GcOutcome::Nothing),
     }
 }
 

@@ -12,12 +12,12 @@
 mod act;
 mod observe;
 
-use std::{collections::BTreeMap, sync::Arc, time::Instant};
+use std::{collections::BTreeMap, sync::Arc};
 
 use futures::StreamExt;
 use k8s_openapi::api::{batch::v1::Job, core::v1::Secret};
 use kube::{
-    Api, Client, Resource, ResourceExt,
+    ResourceExt,
     core::{DeserializeGuard, PartialObjectMeta},
     runtime::{
         Controller,
@@ -32,6 +32,7 @@ use tibr_core::backup::{
     decide::{self, Observed, is_settled},
     secrets::referenced_secrets,
 };
+use tibr_runtime::{client::scoped, reconcile::after_error};
 
 use crate::{
     Context,
@@ -46,18 +47,6 @@ pub use observe::observe;
 pub const CONTROLLER: &str = "backup";
 
 pub type Guarded = DeserializeGuard<Backup>;
-
-/// An API of `K` in the watched namespace, or in all of them.
-pub fn scoped<K>(client: &Client, namespace: Option<&str>) -> Api<K>
-where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
-    K::DynamicType: Default,
-{
-    match namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    }
-}
 
 /// The controller, before it runs: its store serves the Secret guard and the metrics.
 pub fn controller(ctx: &Context) -> Controller<Guarded> {
@@ -144,14 +133,10 @@ fn backups_naming_secret(
 }
 
 async fn reconcile(obj: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
-    let started = Instant::now();
-    let result = reconcile_guarded(&obj, &ctx).await;
-    ctx.metrics.observe(
-        CONTROLLER,
-        started.elapsed(),
-        result.as_ref().err().map(Error::category),
-    );
-    result
+    ctx.metrics
+        .reconcile
+        .instrument(CONTROLLER, reconcile_guarded(&obj, &ctx))
+        .await
 }
 
 async fn reconcile_guarded(obj: &Guarded, ctx: &Context) -> Result<Action> {
@@ -170,7 +155,7 @@ async fn reconcile_backup(cached: &Backup, ctx: &Context) -> Result<Action> {
     let (backup, observed) = if settled {
         (cached.clone(), Observed::default())
     } else {
-        match observe(&ctx.client, &namespace, &name).await? {
+        match observe(ctx, &namespace, &name).await? {
             Some(found) => found,
             None => return Ok(Action::await_change()),
         }
@@ -191,7 +176,8 @@ async fn reconcile_backup(cached: &Backup, ctx: &Context) -> Result<Action> {
 }
 
 fn error_policy(obj: Arc<Guarded>, error: &Error, _ctx: Arc<Context>) -> Action {
-    error.requeue(
+    after_error(
+        error,
         "Backup",
         &obj.namespace().unwrap_or_default(),
         &obj.name_any(),

@@ -19,20 +19,26 @@ use tibr_core::{
     backup::{
         ClusterRef,
         decide::{JobInfo, Observed, SecretInfo},
+        gc_restore::{self, GcReading},
         labels::Component,
         secrets::referenced_secrets,
     },
     names,
 };
 
-use crate::error::{Error, Result};
+use crate::{
+    Context,
+    error::{Error, Result},
+    gc,
+};
 
 /// The Backup as it is now and what surrounds it; `None` if it is gone.
 pub async fn observe(
-    client: &Client,
+    ctx: &Context,
     namespace: &str,
     name: &str,
 ) -> Result<Option<(Backup, Observed)>> {
+    let client = &ctx.client;
     let backup_job = read_job(client, namespace, name, Component::Backup).await?;
     let clean_job = read_job(client, namespace, name, Component::Clean).await?;
     let backups: Api<Backup> = Api::namespaced(client.clone(), namespace);
@@ -76,7 +82,25 @@ pub async fn observe(
         n.metadata.deletion_timestamp.is_some()
             || n.status.and_then(|s| s.phase).as_deref() == Some("Terminating")
     });
+    if gc_restore::pending(&backup, observed.backup_job.as_ref()).is_some() {
+        observed.gc = Some(read_gc(ctx, &backup, observed.cluster.as_ref()).await);
+    }
     Ok(Some((backup, observed)))
+}
+
+/// TiKV's GC life time and the other Backups of the same TiDB cluster, for a restore the
+/// operator may have to make. A failure is part of the reading: the decision says what it
+/// means (retry, or give up once the patience is over).
+async fn read_gc(ctx: &Context, backup: &Backup, cluster: Option<&TidbCluster>) -> GcReading {
+    let namespace = backup.namespace().unwrap_or_default();
+    let read = async {
+        let connection = gc_restore::connection(backup, cluster)?;
+        let endpoint = gc::endpoint(&ctx.client, &namespace, &connection).await?;
+        let current = ctx.gc.read(&endpoint).await?;
+        let peers = gc::peers(&ctx.client, ctx.settings.namespace.as_deref(), backup).await?;
+        Ok::<_, String>(GcReading::Read { current, peers })
+    };
+    read.await.unwrap_or_else(GcReading::Failed)
 }
 
 /// Key names only: the values are dropped here and never reach a decision.

@@ -15,7 +15,7 @@
 mod act;
 pub mod metrics;
 
-use std::{collections::BTreeSet, sync::Arc, time::Duration, time::Instant};
+use std::{collections::BTreeSet, sync::Arc, time::Duration};
 
 use futures::StreamExt;
 use kube::{
@@ -31,10 +31,10 @@ use kube::{
 };
 use tibr_api::{Backup, BackupSchedule, constants::labels};
 use tibr_core::schedule;
+use tibr_runtime::{client::scoped, reconcile::after_error};
 
 use crate::{
     Context,
-    backup::scoped,
     error::{Error, Result},
     unreadable,
 };
@@ -154,17 +154,16 @@ fn schedules_of_backup(
 }
 
 async fn reconcile(obj: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
-    let started = Instant::now();
-    let result = match &obj.0 {
-        Ok(schedule) => reconcile_schedule(schedule, &ctx).await,
-        Err(invalid) => Err(unreadable::schedule(&ctx, invalid).await),
+    let reconcile = async {
+        match &obj.0 {
+            Ok(schedule) => reconcile_schedule(schedule, &ctx).await,
+            Err(invalid) => Err(unreadable::schedule(&ctx, invalid).await),
+        }
     };
-    ctx.metrics.observe(
-        CONTROLLER,
-        started.elapsed(),
-        result.as_ref().err().map(Error::category),
-    );
-    result
+    ctx.metrics
+        .reconcile
+        .instrument(CONTROLLER, reconcile)
+        .await
 }
 
 async fn reconcile_schedule(schedule: &BackupSchedule, ctx: &Context) -> Result<Action> {
@@ -182,10 +181,10 @@ async fn reconcile_schedule(schedule: &BackupSchedule, ctx: &Context) -> Result<
         schedule.name = %name,
         create = ?plan.create.as_ref().map(|c| c.backup.name_any()),
         delete = plan.delete.len(),
-        requeue = ?plan.requeue_after,
+        requeue = ?plan.requeue,
         "decided"
     );
-    let requeue = plan.requeue_after;
+    let requeue = plan.requeue;
     act(ctx, schedule, plan, now).await?;
     Ok(Action::requeue(
         requeue.map_or(MAX_SLEEP, |r| r.min(MAX_SLEEP)),
@@ -230,7 +229,8 @@ async fn list_runs(
 }
 
 fn error_policy(obj: Arc<Guarded>, error: &Error, _ctx: Arc<Context>) -> Action {
-    error.requeue(
+    after_error(
+        error,
         "BackupSchedule",
         &obj.namespace().unwrap_or_default(),
         &obj.name_any(),

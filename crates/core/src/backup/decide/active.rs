@@ -19,17 +19,20 @@ use tibr_api::{
 };
 
 use super::{
-    FinalizerChange, JobAction, JobInfo, JobState, Observed, Plan, PlannedEvent, Settings,
-    has_protection, is_clean_candidate, is_true, name, no_pod, reasons, unknown_clean_policy,
+    FinalizerChange, JobAction, JobInfo, JobState, Observed, Plan, Settings, has_protection,
+    is_clean_candidate, is_true, name, no_pod, settle, unknown_clean_policy,
 };
 use crate::backup::{
-    ValidBackup, gc_restore,
+    ValidBackup,
+    gc_restore::{self, GcReading},
     job::backup_job,
     labels::GC_NOT_RESTORED_ANNOTATION,
     retry::{self, FailureDecision},
     status::NewCondition,
     validate,
 };
+use crate::gc::{Restore, mark_restored, plan_restore};
+use crate::reconcile::{Event, reasons};
 
 pub(super) fn decide(backup: &Backup, obs: &Observed, s: &Settings, now: Timestamp) -> Plan {
     let mut plan = Plan::default();
@@ -52,7 +55,7 @@ pub(super) fn decide(backup: &Backup, obs: &Observed, s: &Settings, now: Timesta
             .max()
             .unwrap_or(now);
         let within = retry::add(ended, s.gc_restore_patience) > now;
-        restore_gc_after_end(backup, obs, s, &mut plan, within);
+        restore_gc_after_end(backup, obs, s, &mut plan, within, now);
         return plan;
     }
     if invalid_for_this_generation(backup) {
@@ -192,11 +195,7 @@ fn start_retry(
     plan.condition(
         backup,
         NewCondition::true_(Type::Restart, reasons::BACKOFF_RETRY, note.clone()),
-        Some(PlannedEvent::normal(
-            reasons::RETRYING_BACKUP,
-            "Retry",
-            note,
-        )),
+        Some(Event::normal(reasons::RETRYING_BACKUP, "Retry", note)),
     );
 }
 
@@ -239,7 +238,7 @@ fn unreported_failure(
                     reasons::RETRY_FAILED_BACKUP,
                     note.clone(),
                 ),
-                Some(PlannedEvent::warning(
+                Some(Event::warning(
                     reasons::BACKUP_POD_LOST,
                     "DetectFailure",
                     note,
@@ -252,52 +251,46 @@ fn unreported_failure(
             plan.condition(
                 backup,
                 NewCondition::true_(Type::Failed, reasons::ALREADY_FAILED, note.clone()),
-                Some(PlannedEvent::warning(
+                Some(Event::warning(
                     reasons::ALREADY_FAILED,
                     "DetectFailure",
                     note,
                 )),
             );
-            restore_gc_after_end(backup, obs, s, plan, true);
+            restore_gc_after_end(backup, obs, s, plan, true, now);
         }
     }
 }
 
 /// The run is over and no retry will follow: if a dead pod left TiKV's GC life time
-/// raised, the operator puts it back.
+/// raised, the operator puts it back, deciding on what it read from TiDB (the agent's own
+/// rule, [`crate::gc::plan_restore`]); the write itself is the act step's.
 pub(super) fn restore_gc_after_end(
     backup: &Backup,
     obs: &Observed,
     s: &Settings,
     plan: &mut Plan,
     must_succeed: bool,
+    now: Timestamp,
 ) {
-    let Some(record) = backup
+    let owed = backup
         .status
         .as_ref()
-        .and_then(|st| st.gc_life_time.clone())
-        .filter(|r| r.needs_restore())
-    else {
-        return;
-    };
-    if backup.annotations_contains(GC_NOT_RESTORED_ANNOTATION) {
-        return;
-    }
-    if obs.backup_job.as_ref().is_some_and(JobInfo::is_active) {
+        .and_then(|st| st.gc_life_time.as_ref())
+        .is_some_and(|r| r.needs_restore())
+        && !backup.annotations_contains(GC_NOT_RESTORED_ANNOTATION);
+    if owed && obs.backup_job.as_ref().is_some_and(JobInfo::is_active) {
         // The agent is alive and restores it itself on its way out.
         plan.requeue_after(s.resync_interval);
         return;
     }
-    match gc_restore::connection(backup, obs.cluster.as_ref()) {
-        Ok(connection) => {
-            plan.gc_restore = Some(gc_restore::GcRestore {
-                connection,
-                record,
-                must_succeed,
-            });
-        }
+    let Some(record) = gc_restore::pending(backup, obs.backup_job.as_ref()) else {
+        return;
+    };
+    let connection = match gc_restore::connection(backup, obs.cluster.as_ref()) {
+        Ok(connection) => connection,
         Err(reason) => {
-            plan.events.push(PlannedEvent::warning(
+            plan.events.push(Event::warning(
                 reasons::GC_LIFE_TIME_NOT_RESTORED,
                 "RestoreGcLifeTime",
                 format!(
@@ -306,7 +299,63 @@ pub(super) fn restore_gc_after_end(
                     record.original
                 ),
             ));
+            return;
         }
+    };
+    let (current, peers) = match &obs.gc {
+        Some(GcReading::Read { current, peers }) => (current, peers),
+        Some(GcReading::Failed(message)) => {
+            settle::gc_failed(plan, &record, message, must_succeed);
+            return;
+        }
+        // Observed before the restore was due: look again soon, with a reading.
+        None => {
+            plan.requeue_after(s.short_interval);
+            return;
+        }
+    };
+    match plan_restore(&record, current, peers) {
+        Restore::Set { value } => {
+            plan.gc_write = Some(gc_restore::GcWrite {
+                connection,
+                value,
+                record,
+                must_succeed,
+            });
+        }
+        Restore::AlreadyRestored => {
+            let mut record = record;
+            mark_restored(&mut record, now);
+            plan.gc_record = Some(record);
+            plan.gc_outcome = Some("already_restored");
+        }
+        Restore::HandOver { to } => {
+            // The last backup out restores; if it dies too, this Backup (still owing the
+            // restore) finds the value restored or restores it on a later pass.
+            plan.gc_outcome = Some("handed_over");
+            plan.events.push(Event::normal(
+                reasons::GC_LIFE_TIME_HANDED_OVER,
+                "RestoreGcLifeTime",
+                format!(
+                    "tikv_gc_life_time stays raised while backup(s) {} of the same TiDB cluster run; the last one restores {}",
+                    to.join(", "),
+                    record.original
+                ),
+            ));
+            plan.requeue_after(s.wait_interval);
+        }
+        Restore::Skip { reason } => {
+            // Someone else changed the value: it is left alone, the record stays open, and
+            // the annotation says why and stops further attempts.
+            plan.gc_outcome = Some("left_alone");
+            plan.events.push(Event::warning(
+                reasons::GC_LIFE_TIME_NOT_RESTORED,
+                "RestoreGcLifeTime",
+                reason.clone(),
+            ));
+            plan.gc_given_up = Some(reason);
+        }
+        Restore::Nothing => {}
     }
 }
 
@@ -336,11 +385,7 @@ fn create(backup: &Backup, obs: &Observed, s: &Settings, plan: &mut Plan) {
             plan.condition(
                 backup,
                 NewCondition::true_(Type::Invalid, reasons::INVALID_SPEC, note.clone()),
-                Some(PlannedEvent::warning(
-                    reasons::INVALID_SPEC,
-                    "Validate",
-                    note,
-                )),
+                Some(Event::warning(reasons::INVALID_SPEC, "Validate", note)),
             );
             return;
         }
@@ -392,17 +437,13 @@ fn create(backup: &Backup, obs: &Observed, s: &Settings, plan: &mut Plan) {
     plan.condition(
         backup,
         NewCondition::true_(Type::Scheduled, reasons::JOB_CREATED, note.clone()),
-        Some(PlannedEvent::normal(
-            reasons::SUCCESSFUL_CREATE,
-            "CreateJob",
-            note,
-        )),
+        Some(Event::normal(reasons::SUCCESSFUL_CREATE, "CreateJob", note)),
     );
     if let Some(policy) = unknown_clean_policy(&backup.spec) {
         plan.events.push(unknown_policy_event(&policy));
     }
     for warning in &valid.warnings {
-        plan.events.push(PlannedEvent::warning(
+        plan.events.push(Event::warning(
             reasons::SPEC_WARNING,
             "Validate",
             warning.to_string(),
@@ -411,8 +452,8 @@ fn create(backup: &Backup, obs: &Observed, s: &Settings, plan: &mut Plan) {
     plan.requeue_after(s.resync_interval);
 }
 
-pub(super) fn unknown_policy_event(policy: &str) -> PlannedEvent {
-    PlannedEvent::warning(
+pub(super) fn unknown_policy_event(policy: &str) -> Event {
+    Event::warning(
         reasons::UNKNOWN_CLEAN_POLICY,
         "ReadCleanPolicy",
         format!(
@@ -430,9 +471,9 @@ fn retry_failed(
     warning: bool,
 ) {
     let event = if warning {
-        PlannedEvent::warning(reason, "Prepare", note.clone())
+        Event::warning(reason, "Prepare", note.clone())
     } else {
-        PlannedEvent::normal(reasons::WAITING_FOR_TIDB_CLUSTER, "Prepare", note.clone())
+        Event::normal(reasons::WAITING_FOR_TIDB_CLUSTER, "Prepare", note.clone())
     };
     plan.condition(
         backup,

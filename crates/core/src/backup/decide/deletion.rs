@@ -25,11 +25,12 @@ use tibr_api::{
 };
 
 use super::{
-    FinalizerChange, InProcessClean, JobAction, KeptData, Observed, Plan, PlannedEvent, Settings,
+    FinalizerChange, InProcessClean, JobAction, KeptData, Observed, Plan, Settings,
     active::{restore_gc_after_end, unknown_policy_event},
-    has_protection, is_true, name, namespace, no_pod, reasons,
+    has_protection, is_true, name, namespace, no_pod,
 };
 use crate::backup::{job::clean_job, retry, status::NewCondition};
+use crate::reconcile::{Event, reasons};
 use crate::storage::{Location, Target, s3_target};
 
 pub(super) fn decide(backup: &Backup, obs: &Observed, s: &Settings, now: Timestamp) -> Plan {
@@ -55,7 +56,7 @@ pub(super) fn decide(backup: &Backup, obs: &Observed, s: &Settings, now: Timesta
                 name: j.name.clone(),
                 uid: j.uid.clone(),
             });
-            plan.events.push(PlannedEvent::normal(
+            plan.events.push(Event::normal(
                 reasons::STOPPING_BACKUP,
                 "DeleteJob",
                 format!(
@@ -68,7 +69,14 @@ pub(super) fn decide(backup: &Backup, obs: &Observed, s: &Settings, now: Timesta
         }
     }
 
-    restore_gc_after_end(backup, obs, s, &mut plan, !(terminating || patience_over));
+    restore_gc_after_end(
+        backup,
+        obs,
+        s,
+        &mut plan,
+        !(terminating || patience_over),
+        now,
+    );
 
     let policy = backup.spec.clean_policy.clone().unwrap_or_default();
     let delete_data = match &policy {
@@ -131,7 +139,7 @@ fn with_clean_job(
                     reasons::GET_S3_SECRET_FAILED,
                     note.clone(),
                 ),
-                Some(PlannedEvent::warning(
+                Some(Event::warning(
                     reasons::GET_S3_SECRET_FAILED,
                     "CreateCleanJob",
                     note,
@@ -148,7 +156,7 @@ fn with_clean_job(
         plan.condition(
             backup,
             NewCondition::false_(Type::Clean, reasons::CLEAN_JOB_CREATED, note.clone()),
-            Some(PlannedEvent::normal(
+            Some(Event::normal(
                 reasons::SUCCESSFUL_CREATE,
                 "CreateCleanJob",
                 note,
@@ -187,11 +195,7 @@ fn with_clean_job(
     plan.condition(
         backup,
         NewCondition::true_(Type::CleanFailed, reasons::CLEAN_JOB_FAILED, note.clone()),
-        Some(PlannedEvent::warning(
-            reasons::CLEAN_FAILED,
-            "CleanData",
-            note,
-        )),
+        Some(Event::warning(reasons::CLEAN_FAILED, "CleanData", note)),
     );
     plan.requeue_after(retry::until(now, retry_at));
 }
@@ -229,7 +233,7 @@ fn in_namespace_deletion(
     let ns = namespace(backup);
     let keep = |plan: &mut Plan, reason: String| {
         plan.events.push(
-            PlannedEvent::warning(
+            Event::warning(
                 reasons::BACKUP_DATA_KEPT,
                 "CleanData",
                 format!(

@@ -19,6 +19,7 @@ mod active;
 mod deletion;
 mod no_pod;
 mod observed;
+mod settle;
 #[cfg(test)]
 mod tests;
 
@@ -29,55 +30,20 @@ use k8s_openapi::api::batch::v1::Job;
 use tibr_api::{
     Backup, BackupConditionType,
     constants::BACKUP_PROTECTION_FINALIZER,
-    pingcap::v1alpha1::{BackoffRetryRecord, BackupSpec, BackupStatus, CleanPolicy as WirePolicy},
+    pingcap::v1alpha1::{
+        BackoffRetryRecord, BackupSpec, BackupStatus, CleanPolicy as WirePolicy, GcLifeTimeRecord,
+    },
 };
 
 pub use observed::{FAILED_CREATE, JobInfo, JobState, JobWarning, Observed, SecretInfo};
+pub use settle::{Outcomes, Retry, Settled, settle};
 
 use super::{
     CleanSettings,
-    gc_restore::GcRestore,
+    gc_restore::GcWrite,
     status::{NewCondition, amend_condition, set_condition},
 };
-
-/// Condition reasons and Event reasons the operator uses. TiDB Operator's where it has
-/// one (alerts match them), CamelCase words of our own otherwise.
-pub mod reasons {
-    pub const INVALID_SPEC: &str = "InvalidSpec";
-    pub const SPEC_CORRECTED: &str = "SpecCorrected";
-    pub const TIDB_CLUSTER_NOT_FOUND: &str = "TidbClusterNotFound";
-    pub const TIDB_CLUSTER_NOT_READY: &str = "TidbClusterNotReady";
-    pub const GET_TIDB_SECRET_FAILED: &str = "GetTidbSecretFailed";
-    pub const TIDB_KEY_NOT_EXIST: &str = "KeyNotExist";
-    pub const GET_S3_SECRET_FAILED: &str = "GetS3SecretFailed";
-    pub const S3_KEY_NOT_EXIST: &str = "s3KeyNotExist";
-    pub const JOB_CREATED: &str = "JobCreated";
-    pub const RETRY_FAILED_BACKUP: &str = "RetryFailedBackup";
-    pub const BACKOFF_RETRY: &str = "BackoffRetry";
-    pub const ALREADY_FAILED: &str = "AlreadyFailed";
-    pub const NOTHING_TO_CLEAN: &str = "NothingToClean";
-    pub const CLEAN_JOB_CREATED: &str = "CleanJobCreated";
-    pub const CLEAN_JOB_FAILED: &str = "CleanJobFailed";
-    pub const CLEANED_BY_OPERATOR: &str = "CleanedByOperator";
-    pub const CLEAN_BACKUP_DATA_FAILED: &str = "CleanBackupDataFailed";
-    // Events only.
-    pub const SUCCESSFUL_CREATE: &str = "SuccessfulCreate";
-    pub const SUCCESSFUL_DELETE: &str = "SuccessfulDelete";
-    pub const BACKUP_POD_LOST: &str = "BackupPodLost";
-    pub const RETRYING_BACKUP: &str = "RetryingBackup";
-    pub const WAITING_FOR_TIDB_CLUSTER: &str = "WaitingForTidbCluster";
-    pub const UNKNOWN_CLEAN_POLICY: &str = "UnknownCleanPolicy";
-    /// Allowed, but worth a word: a backup at a bucket root.
-    pub const SPEC_WARNING: &str = "SpecWarning";
-    pub const STOPPING_BACKUP: &str = "StoppingBackupJob";
-    pub const CLEAN_FAILED: &str = "CleanFailed";
-    pub const BACKUP_DATA_KEPT: &str = "BackupDataKept";
-    pub const BACKUP_DATA_DELETED: &str = "BackupDataDeleted";
-    pub const GC_LIFE_TIME_RESTORED: &str = "GcLifeTimeRestored";
-    pub const GC_LIFE_TIME_NOT_RESTORED: &str = "GcLifeTimeNotRestored";
-    pub const GC_LIFE_TIME_HANDED_OVER: &str = "GcLifeTimeHandedOver";
-    pub const INVALID_OBJECT: &str = "InvalidObject";
-}
+use crate::reconcile::{Event, reasons, sooner};
 
 /// How the operator is configured, as far as decisions go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,17 +84,28 @@ impl Settings {
 }
 
 /// Everything the operator should do about one Backup now, in the order it does it:
-/// finalizer added, Jobs deleted and created, GC life time restored, data cleaned in
-/// process, status written, Events recorded, finalizer removed.
+/// finalizer added, Jobs deleted and created, GC life time written, data cleaned in
+/// process; then [`settle`] turns how those went into the status, annotation, Events and
+/// finalizer release to write.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Plan {
     pub finalizer: Option<FinalizerChange>,
     pub jobs: Vec<JobAction>,
-    pub gc_restore: Option<GcRestore>,
+    /// Put TiKV's GC life time back (the agent that raised it is gone).
+    pub gc_write: Option<GcWrite>,
+    /// The GC life time record to store, already decided (marked restored).
+    pub gc_record: Option<GcLifeTimeRecord>,
+    /// The operator gives up restoring the GC life time, for this reason (recorded as an
+    /// annotation, which also stops further attempts).
+    pub gc_given_up: Option<String>,
+    /// How the GC life time decision went, for metrics.
+    pub gc_outcome: Option<&'static str>,
     pub clean_in_process: Option<InProcessClean>,
     pub keep_data: Option<KeptData>,
     pub status: StatusUpdate,
-    pub events: Vec<PlannedEvent>,
+    pub events: Vec<Event>,
+    /// The reconcile ends in this error, to be retried with back-off, once the rest is done.
+    pub retry_error: Option<String>,
     /// Reconcile again after this long (the shortest wait that applies).
     pub requeue: Option<Duration>,
 }
@@ -225,58 +202,6 @@ pub struct KeptData {
     pub reason: String,
 }
 
-/// Severity of an Event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
-    Normal,
-    Warning,
-}
-
-/// What an Event is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventSubject {
-    /// The Backup.
-    Backup,
-    /// The Backup's Namespace: for Events that must outlive a namespace being deleted
-    /// (Events can no longer be created inside it).
-    Namespace,
-}
-
-/// An Event to record. Notes never carry a secret value: only names of Secrets and keys.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlannedEvent {
-    pub kind: EventKind,
-    pub reason: String,
-    /// What the operator did or tried (CamelCase).
-    pub action: String,
-    pub note: String,
-    pub subject: EventSubject,
-}
-
-impl PlannedEvent {
-    pub fn normal(reason: &str, action: &str, note: impl Into<String>) -> Self {
-        PlannedEvent {
-            kind: EventKind::Normal,
-            reason: reason.into(),
-            action: action.into(),
-            note: note.into(),
-            subject: EventSubject::Backup,
-        }
-    }
-
-    pub fn warning(reason: &str, action: &str, note: impl Into<String>) -> Self {
-        PlannedEvent {
-            kind: EventKind::Warning,
-            ..Self::normal(reason, action, note)
-        }
-    }
-
-    pub fn on_namespace(mut self) -> Self {
-        self.subject = EventSubject::Namespace;
-        self
-    }
-}
-
 /// Decides what to do about `backup` now.
 pub fn decide(backup: &Backup, observed: &Observed, settings: &Settings, now: Timestamp) -> Plan {
     let mut plan = if backup.metadata.deletion_timestamp.is_some() {
@@ -357,8 +282,14 @@ impl Plan {
                 JobAction::Delete { name, .. } => format!("delete Job {name}"),
             });
         }
-        if self.gc_restore.is_some() {
-            parts.push("restore GC life time".into());
+        if let Some(w) = &self.gc_write {
+            parts.push(format!("set GC life time to {}", w.value));
+        }
+        if self.gc_record.is_some() {
+            parts.push("record the GC life time restored".into());
+        }
+        if self.gc_given_up.is_some() {
+            parts.push("give up the GC life time restore".into());
         }
         if let Some(c) = &self.clean_in_process {
             parts.push(format!("clean {} in process", c.backup_path));
@@ -402,7 +333,7 @@ impl Plan {
 
     /// Adds a condition; the Event goes with it only if the condition changes something
     /// (status, reason, message, generation or phase), so waiting does not repeat Events.
-    fn condition(&mut self, backup: &Backup, condition: NewCondition, event: Option<PlannedEvent>) {
+    fn condition(&mut self, backup: &Backup, condition: NewCondition, event: Option<Event>) {
         let mut probe = backup.status.clone().unwrap_or_default();
         self.status.apply(
             &mut probe,
@@ -422,7 +353,7 @@ impl Plan {
     }
 
     fn requeue_after(&mut self, d: Duration) {
-        self.requeue = Some(self.requeue.map_or(d, |r| r.min(d)));
+        sooner(&mut self.requeue, d);
     }
 }
 

@@ -13,7 +13,7 @@
 use jiff::Timestamp;
 use tibr_api::{Backup, BackupConditionType as Type, constants::defaults};
 
-use super::{FAILED_CREATE, JobInfo, Plan, PlannedEvent, Settings, reasons};
+use super::{Event, FAILED_CREATE, JobInfo, Plan, Settings, reasons};
 use crate::backup::{retry, status::NewCondition};
 
 /// The backup Job is unfinished: report a refused pod, or clear one reported before.
@@ -33,7 +33,7 @@ pub(super) fn backup_job(
             plan.condition(
                 backup,
                 NewCondition::true_(Type::Scheduled, &w.reason, note.clone()),
-                Some(PlannedEvent::warning(&w.reason, "CreatePod", note)),
+                Some(Event::warning(&w.reason, "CreatePod", note)),
             );
             plan.requeue_after(s.wait_interval);
         }
@@ -102,7 +102,7 @@ pub(super) fn clean_job(
             plan.condition(
                 backup,
                 NewCondition::false_(Type::Clean, &w.reason, note.clone()),
-                Some(PlannedEvent::warning(&w.reason, "CreatePod", note)),
+                Some(Event::warning(&w.reason, "CreatePod", note)),
             );
             plan.requeue_after(s.wait_interval);
         }

@@ -10,6 +10,8 @@ use k8s_openapi::api::{
 };
 use tibr_api::TidbCluster;
 
+use crate::backup::gc_restore::GcReading;
+
 /// The world around one Backup, read just before deciding.
 #[derive(Debug, Clone, Default)]
 pub struct Observed {
@@ -23,6 +25,9 @@ pub struct Observed {
     pub clean_job: Option<JobInfo>,
     /// Whether the Backup's namespace is being deleted.
     pub namespace_terminating: bool,
+    /// TiDB's GC life time and the cluster's other Backups, read when a restore may be due
+    /// (`crate::backup::gc_restore::pending`).
+    pub gc: Option<GcReading>,
 }
 
 /// A Secret, without its values.

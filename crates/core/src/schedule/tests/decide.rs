@@ -7,7 +7,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use tibr_api::{BackupConditionType as C, pingcap::v1alpha1::BackupMode};
 
 use super::support::*;
-use crate::schedule::{ConditionType, EventType, apply_conditions, decide};
+use crate::reconcile::EventKind;
+use crate::schedule::{ConditionType, apply_conditions, decide};
 
 const SCHED: &str = "sched";
 
@@ -25,7 +26,7 @@ fn nothing_before_the_first_tick_then_a_backup_named_after_it() {
         plan.status.next_backup_time,
         Some(Time(ts("2026-11-21T07:02:00Z")))
     );
-    assert_eq!(plan.requeue_after, Some(Duration::from_secs(60)));
+    assert_eq!(plan.requeue, Some(Duration::from_secs(60)));
     assert_eq!(condition(&plan, ConditionType::Valid).0, "True");
     assert!(
         condition(&plan, ConditionType::Valid)
@@ -55,7 +56,7 @@ fn nothing_before_the_first_tick_then_a_backup_named_after_it() {
         plan.status.next_backup_time,
         Some(Time(ts("2026-11-21T07:04:00Z")))
     );
-    assert_eq!(plan.requeue_after, Some(Duration::from_secs(110)));
+    assert_eq!(plan.requeue, Some(Duration::from_secs(110)));
     assert_eq!(plan.metrics.created, 1);
     assert!(!event_reasons(&plan).contains(&"MissedTicks"));
 }
@@ -75,15 +76,15 @@ fn hours_of_downtime_give_one_catch_up_and_report_the_rest() {
         .iter()
         .find(|e| e.reason == "MissedTicks")
         .expect("reported");
-    assert_eq!(missed.type_, EventType::Warning);
+    assert_eq!(missed.kind, EventKind::Warning);
     assert!(
         missed
-            .message
+            .note
             .starts_with("103 run(s) due from 2026-11-21T07:04:00Z on were missed"),
         "{}",
-        missed.message
+        missed.note
     );
-    assert!(missed.message.contains("2026-11-21T10:30:00Z"));
+    assert!(missed.note.contains("2026-11-21T10:30:00Z"));
     assert_eq!(
         plan.status.next_backup_time,
         Some(Time(ts("2026-11-21T10:32:00Z")))
@@ -162,15 +163,15 @@ fn a_predecessor_running_through_several_ticks_holds_them_visibly_then_one_run()
             .iter()
             .find(|e| e.reason == "WaitingForBackup")
             .unwrap();
-        assert_eq!(event.type_, EventType::Warning);
-        assert_eq!(event.message, message);
+        assert_eq!(event.kind, EventKind::Warning);
+        assert_eq!(event.note, message);
         // The overdue tick is what status shows, and the wait is polled.
         assert_eq!(
             plan.status.next_backup_time,
             Some(Time(ts("2026-11-21T07:04:00Z")))
         );
         assert_eq!(plan.metrics.blocked_since, Some(ts("2026-11-21T07:04:00Z")));
-        assert_eq!(plan.requeue_after, Some(Duration::from_secs(60)));
+        assert_eq!(plan.requeue, Some(Duration::from_secs(60)));
         assert!(plan.status.last_backup_time == s.status.as_ref().unwrap().last_backup_time);
     }
 
@@ -210,7 +211,7 @@ fn a_stuck_predecessor_is_called_stuck_and_still_not_run_beside() {
         condition(&plan, ConditionType::Blocked).1,
         "WaitingForBackup"
     );
-    assert_eq!(plan.requeue_after, Some(Duration::from_secs(30)));
+    assert_eq!(plan.requeue, Some(Duration::from_secs(30)));
     // An hour in flight (more than two 2-minute periods, and the one-hour floor).
     let plan = decide(
         &s,
@@ -330,12 +331,12 @@ fn an_invalid_schedule_says_which_field_and_creates_nothing() {
         .find(|e| e.reason == "InvalidSchedule")
         .unwrap();
     assert_eq!(
-        (event.type_, event.message.as_str()),
-        (EventType::Warning, message)
+        (event.kind, event.note.as_str()),
+        (EventKind::Warning, message)
     );
     // Retention, being valid, still runs; nothing else brings the schedule back.
     assert_eq!(deleted(&plan), ["sched-2026-11-21t07-00-00"]);
-    assert_eq!(plan.requeue_after, None);
+    assert_eq!(plan.requeue, None);
 }
 
 #[test]
@@ -365,7 +366,7 @@ fn a_template_a_backup_would_refuse_creates_nothing() {
         .iter()
         .find(|e| e.reason == "InvalidTemplate")
         .unwrap();
-    assert_eq!(event.type_, EventType::Warning);
+    assert_eq!(event.kind, EventKind::Warning);
 }
 
 #[test]
@@ -407,7 +408,7 @@ fn every_schedules_say_how_they_are_anchored() {
         plan.status.next_backup_time,
         Some(Time(ts("2026-11-21T07:00:10Z")))
     );
-    assert_eq!(plan.requeue_after, Some(Duration::from_secs(3)));
+    assert_eq!(plan.requeue, Some(Duration::from_secs(3)));
 }
 
 #[test]

@@ -2,5 +2,6 @@ mod cron_parse;
 mod decide;
 mod naming;
 mod retention;
+mod settle;
 mod support;
 mod ticks;

@@ -86,13 +86,13 @@ fn max_reserved_time_deletes_by_commit_time() {
     assert_eq!(plan.metrics.deleted_by_retention, 2);
     // The 09:00 backup's data is exactly 3h old: not older yet, so it goes on the next
     // look, a second later, not at the next tick.
-    assert_eq!(plan.requeue_after, Some(Duration::from_secs(1)));
+    assert_eq!(plan.requeue, Some(Duration::from_secs(1)));
     let plan = decide(&s, &backups, ts("2026-11-21T12:00:31Z"));
     assert_eq!(deleted(&plan)[2], "h-2026-11-21t09-00-00");
     // Then the next look is the 13:00 tick, which comes before 11:00's expiry (14:00:30).
     let rest = [complete(&s, 11), complete(&s, 12)];
     let plan = decide(&s, &rest, ts("2026-11-21T12:00:31Z"));
-    assert_eq!(plan.requeue_after, Some(Duration::from_secs(3569)));
+    assert_eq!(plan.requeue, Some(Duration::from_secs(3569)));
 }
 
 #[test]

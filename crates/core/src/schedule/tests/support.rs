@@ -163,8 +163,8 @@ pub fn deleted(plan: &SchedulePlan) -> Vec<&str> {
 }
 
 /// The reasons of the plan's Events.
-pub fn event_reasons(plan: &SchedulePlan) -> Vec<&'static str> {
-    plan.events.iter().map(|e| e.reason).collect()
+pub fn event_reasons(plan: &SchedulePlan) -> Vec<&str> {
+    plan.events.iter().map(|e| e.reason.as_str()).collect()
 }
 
 /// The condition of a type, as (status, reason, message).

@@ -367,7 +367,7 @@ fn retries_run_out_into_already_failed_and_gc_is_restored() {
     assert_eq!(conditions(&plan), [cond("Failed", "True", "AlreadyFailed")]);
     assert!(message(&plan, T::Failed).contains("maxRetryTimes is 2"));
     assert!(plan.status.new_retry.is_none());
-    let gc = plan.gc_restore.expect("GC life time is put back");
+    let gc = plan.gc_write.expect("GC life time is put back");
     assert!(gc.must_succeed);
     assert_eq!(gc.record.original, "10m0s");
     assert_eq!(gc.connection.password_secret, SECRET_TIDB);
@@ -386,7 +386,7 @@ fn failures_the_agent_reported_are_final() {
     status["gcLifeTime"] = json!({"original": "10m0s", "raisedTo": "72h", "restored": false});
     let plan = run(&backup(status.clone(), json!({})), &o);
     assert!(plan.jobs.is_empty() && plan.status.is_empty());
-    assert!(plan.gc_restore.is_some());
+    assert!(plan.gc_write.is_some());
     // ...unless it is still running (it restores on its way out), or was told to leave it.
     let busy = Observed {
         backup_job: Some(running_job()),
@@ -394,13 +394,13 @@ fn failures_the_agent_reported_are_final() {
     };
     assert!(
         run(&backup(status.clone(), json!({})), &busy)
-            .gc_restore
+            .gc_write
             .is_none()
     );
     let annotated = json!({"metadata": {"annotations": {"tidb.pingcap.com/gc-life-time-not-restored": "changed"}}});
     assert!(
         run(&backup(status.clone(), annotated), &o)
-            .gc_restore
+            .gc_write
             .is_none()
     );
     status["gcLifeTime"]["restored"] = json!(true);
@@ -511,13 +511,13 @@ fn gc_restores_are_retried_for_a_while_then_tried_once_more() {
     status["gcLifeTime"] = json!({"original": "10m0s", "raisedTo": "72h", "restored": false});
     assert!(
         run(&backup(status.clone(), json!({})), &observed())
-            .gc_restore
+            .gc_write
             .unwrap()
             .must_succeed
     );
     status["conditions"][0]["lastTransitionTime"] = json!("2026-03-01T10:30:00Z");
     let last = run(&backup(status, json!({})), &observed())
-        .gc_restore
+        .gc_write
         .unwrap();
     assert!(
         !last.must_succeed,

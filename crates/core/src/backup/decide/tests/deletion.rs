@@ -4,11 +4,11 @@
 use super::*;
 use tibr_api::BackupConditionType as T;
 
-const PATH: &str = "s3://my-bucket/my-folder";
+pub(super) const PATH: &str = "s3://my-bucket/my-folder";
 
 /// The seed Backup being deleted, with the protection finalizer, `policy`, a status, and
 /// the deletion at `deleted`.
-fn deleting(policy: &str, status: Value, deleted: &str) -> Backup {
+pub(super) fn deleting(policy: &str, status: Value, deleted: &str) -> Backup {
     backup(
         status,
         json!({"metadata": {"deletionTimestamp": deleted, "finalizers": ["tidb.pingcap.com/backup-protection"]},
@@ -16,7 +16,7 @@ fn deleting(policy: &str, status: Value, deleted: &str) -> Backup {
     )
 }
 
-fn with_path(mut status: Value) -> Value {
+pub(super) fn with_path(mut status: Value) -> Value {
     status["backupPath"] = json!(PATH);
     status
 }
@@ -220,7 +220,7 @@ fn the_clean_job_runs_reports_and_is_replaced_after_failing() {
     assert!(message(&plan, T::CleanFailed).contains("Secret test1/s3-secret"));
 }
 
-fn terminating() -> Observed {
+pub(super) fn terminating() -> Observed {
     Observed {
         namespace_terminating: true,
         ..observed()
@@ -304,10 +304,10 @@ fn gc_life_time_is_restored_before_the_backup_goes() {
     status["gcLifeTime"] = json!({"original": "10m0s", "raisedTo": "72h", "restored": false});
     // The pod is gone (stopped): restore, and the rest of the plan goes on.
     let plan = run(&deleting("Retain", status.clone(), NOW), &observed());
-    let gc = plan.gc_restore.expect("restored");
+    let gc = plan.gc_write.expect("restored");
     assert!(gc.must_succeed);
     assert_eq!(plan.finalizer, Some(FinalizerChange::Remove));
     // In a namespace being deleted it is tried, but cannot hold the namespace.
     let plan = run(&deleting("Retain", status, NOW), &terminating());
-    assert!(!plan.gc_restore.unwrap().must_succeed);
+    assert!(!plan.gc_write.unwrap().must_succeed);
 }

@@ -4,6 +4,7 @@
 mod active;
 mod deletion;
 mod no_pod;
+mod settle;
 
 use std::time::Duration;
 
@@ -12,11 +13,10 @@ use k8s_openapi::api::{batch::v1::Job, core::v1::Pod};
 use serde_json::{Value, json};
 use tibr_api::{Backup, BackupConditionType};
 
-use super::{
-    EventKind, EventSubject, FinalizerChange, JobAction, JobInfo, Observed, Plan, SecretInfo,
-    Settings, decide,
-};
+use super::{FinalizerChange, JobAction, JobInfo, Observed, Plan, SecretInfo, Settings, decide};
 use crate::backup::fixtures::{self, SECRET_S3, SECRET_TIDB};
+use crate::backup::gc_restore::GcReading;
+use crate::reconcile::{EventKind, EventSubject};
 
 const NOW: &str = "2026-03-01T12:00:00Z";
 
@@ -32,10 +32,15 @@ fn settings() -> Settings {
     Settings::new("ghcr.io/tibr/tibr-agent:v0.1.0")
 }
 
-/// Everything the seed's static-keys Backup needs exists, the cluster is Ready.
+/// Everything the seed's static-keys Backup needs exists, the cluster is Ready, and TiDB
+/// holds the value the seed's backups raise the GC life time to, with no other backup.
 fn observed() -> Observed {
     let mut o = Observed {
         cluster: Some(fixtures::cluster()),
+        gc: Some(GcReading::Read {
+            current: "72h".into(),
+            peers: vec![],
+        }),
         ..Observed::default()
     };
     o.secrets.insert(
@@ -185,5 +190,5 @@ fn status_updates_apply_retries_and_conditions_in_order() {
     assert_eq!(status.conditions[1].observed_generation, Some(3));
     // Applying again changes nothing: the retry already started, the conditions are set.
     assert!(!plan.status.apply(&mut status, Some(3), now()));
-    let _ = (EventSubject::Backup, FinalizerChange::Add);
+    let _ = (EventSubject::Object, FinalizerChange::Add);
 }

@@ -1,0 +1,67 @@
+//! Every reason a condition or Event of ours carries, in one list. TiDB Operator's where it
+//! has one (alerts and runbooks match them), CamelCase words of our own otherwise.
+
+// Backups: conditions.
+pub const INVALID_SPEC: &str = "InvalidSpec";
+pub const SPEC_CORRECTED: &str = "SpecCorrected";
+pub const TIDB_CLUSTER_NOT_FOUND: &str = "TidbClusterNotFound";
+pub const TIDB_CLUSTER_NOT_READY: &str = "TidbClusterNotReady";
+pub const GET_TIDB_SECRET_FAILED: &str = "GetTidbSecretFailed";
+pub const TIDB_KEY_NOT_EXIST: &str = "KeyNotExist";
+pub const GET_S3_SECRET_FAILED: &str = "GetS3SecretFailed";
+pub const S3_KEY_NOT_EXIST: &str = "s3KeyNotExist";
+pub const JOB_CREATED: &str = "JobCreated";
+pub const RETRY_FAILED_BACKUP: &str = "RetryFailedBackup";
+pub const BACKOFF_RETRY: &str = "BackoffRetry";
+pub const ALREADY_FAILED: &str = "AlreadyFailed";
+pub const NOTHING_TO_CLEAN: &str = "NothingToClean";
+pub const CLEAN_JOB_CREATED: &str = "CleanJobCreated";
+pub const CLEAN_JOB_FAILED: &str = "CleanJobFailed";
+pub const CLEANED_BY_OPERATOR: &str = "CleanedByOperator";
+pub const CLEAN_BACKUP_DATA_FAILED: &str = "CleanBackupDataFailed";
+/// An object the API holds that cannot be read as its kind.
+pub const INVALID_OBJECT: &str = "InvalidObject";
+
+// Backups: Events.
+pub const BACKUP_POD_LOST: &str = "BackupPodLost";
+pub const RETRYING_BACKUP: &str = "RetryingBackup";
+pub const WAITING_FOR_TIDB_CLUSTER: &str = "WaitingForTidbCluster";
+pub const UNKNOWN_CLEAN_POLICY: &str = "UnknownCleanPolicy";
+/// Allowed, but worth a word: a backup at a bucket root.
+pub const SPEC_WARNING: &str = "SpecWarning";
+pub const STOPPING_BACKUP: &str = "StoppingBackupJob";
+pub const CLEAN_FAILED: &str = "CleanFailed";
+pub const BACKUP_DATA_KEPT: &str = "BackupDataKept";
+pub const BACKUP_DATA_DELETED: &str = "BackupDataDeleted";
+pub const GC_LIFE_TIME_RESTORED: &str = "GcLifeTimeRestored";
+pub const GC_LIFE_TIME_NOT_RESTORED: &str = "GcLifeTimeNotRestored";
+pub const GC_LIFE_TIME_HANDED_OVER: &str = "GcLifeTimeHandedOver";
+
+// Objects created and deleted, by any controller (Kubernetes' own words).
+pub const SUCCESSFUL_CREATE: &str = "SuccessfulCreate";
+pub const SUCCESSFUL_DELETE: &str = "SuccessfulDelete";
+pub const FAILED_CREATE: &str = "FailedCreate";
+pub const FAILED_DELETE: &str = "FailedDelete";
+
+// Schedules: conditions and Events.
+pub const INVALID_SCHEDULE: &str = "InvalidSchedule";
+pub const INVALID_TEMPLATE: &str = "InvalidTemplate";
+pub const NAME_TOO_LONG: &str = "NameTooLong";
+pub const NO_UID: &str = "NoUid";
+pub const INVALID_MAX_RESERVED_TIME: &str = "InvalidMaxReservedTime";
+pub const INVALID_MAX_BACKUPS: &str = "InvalidMaxBackups";
+pub const VALID: &str = "Valid";
+pub const PAUSED: &str = "Paused";
+pub const ACTIVE: &str = "Active";
+pub const NOT_BLOCKED: &str = "NotBlocked";
+pub const WAITING_FOR_BACKUP: &str = "WaitingForBackup";
+pub const PREDECESSOR_STUCK: &str = "PredecessorStuck";
+/// A tick's Backup could not be created; the schedule retries.
+pub const CREATE_FAILED: &str = "CreateFailed";
+pub const TICK_NAME_TAKEN: &str = "TickNameTaken";
+pub const MISSED_TICKS: &str = "MissedTicks";
+pub const CLOCK_SKEW: &str = "ClockSkew";
+pub const MAX_RESERVED_TIME: &str = "MaxReservedTime";
+pub const MAX_BACKUPS: &str = "MaxBackups";
+pub const KEEP_ALL: &str = "KeepAll";
+pub const NEWEST_COMPLETE_KEPT: &str = "NewestCompleteKept";
