@@ -3,10 +3,11 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::{AGENT_IMAGE, Env, NS, condition, wait_for};
-use kube::{Api, ResourceExt, api::ListParams};
+use kube::{
+    Api, ResourceExt,
+    api::{ListParams, Patch, PatchParams},
+};
 use serde_json::json;
 
 #[tokio::test]
@@ -164,7 +165,8 @@ async fn a_failure_the_agent_reported_is_never_retried() {
     )
     .await;
     env.wait_phase(NS, "broken", "Failed", 60).await;
-    // Wait for the Job to fail, and longer than a retry would take.
+    // Wait for the Job to fail, then for a decision taken after that: a retry would be
+    // decided there (backoffRetryStatus), if the failure were not final.
     wait_for(30, "Job backup-broken failed", || async {
         let job = env.jobs(NS).get_opt("backup-broken").await.unwrap()?;
         job.status?
@@ -174,7 +176,7 @@ async fn a_failure_the_agent_reported_is_never_retried() {
             .then_some(())
     })
     .await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    decided_again(&env, "broken").await;
     let b = env.get(NS, "broken").await.unwrap();
     let status = b.status.unwrap();
     assert_eq!(status.phase.unwrap().as_str(), "Failed");
@@ -437,4 +439,33 @@ async fn a_gc_life_time_another_running_backup_holds_is_handed_over() {
         "a hand-over is not a refusal"
     );
     env.stop().await;
+}
+
+/// Reconciles of Backups the operator has finished, from its metrics.
+async fn reconciles(env: &Env) -> f64 {
+    let (_, body) = env.http_get("/metrics").await;
+    body.lines()
+        .find(|l| l.starts_with("tibr_operator_reconciles_total{controller=\"backup\"}"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Waits for proof that the operator decided about Backup `name` after this moment: a
+/// metadata change triggers a reconcile; two of them, each awaited, make sure the last one
+/// counted started after the first change (one already running when the first was made
+/// could only account for the first count).
+async fn decided_again(env: &Env, name: &str) {
+    let before = reconciles(env).await;
+    for round in 1..=2 {
+        let patch = json!({"metadata": {"annotations": {"test.tibr.io/nudge": round.to_string()}}});
+        env.backups(NS)
+            .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .unwrap();
+        wait_for(30, "a reconcile after the nudge", || async {
+            (reconciles(env).await >= before + f64::from(round)).then_some(())
+        })
+        .await;
+    }
 }

@@ -70,6 +70,39 @@ fn tick_of(schedule: &str, backup: &str) -> Timestamp {
     civil.to_zoned(jiff::tz::TimeZone::UTC).unwrap().timestamp()
 }
 
+/// Makes the controller decide about schedule `name` again now, and waits until it has: a
+/// spec change that means nothing to a BR template (`storageSize`) bumps the generation,
+/// which every condition then records. What the tests assert after this was decided after
+/// this moment, so an assertion that something did not happen can fail.
+async fn decided_again(env: &Env, name: &str) {
+    let marker = format!("{}Mi", Timestamp::now().as_millisecond() % 1_000_000);
+    let patched = schedules(env)
+        .patch(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"storageSize": marker}})),
+        )
+        .await
+        .unwrap();
+    let generation = patched.metadata.generation;
+    wait_for(30, "a decision on the new generation", || async {
+        let s = get_schedule(env, name).await;
+        let conditions = s.status?.conditions;
+        (!conditions.is_empty()
+            && conditions
+                .iter()
+                .all(|c| c.observed_generation == generation))
+        .then_some(())
+    })
+    .await;
+}
+
+/// Waits until `ticks` periods of `@every <period>` have passed since now (the clock has to
+/// move for ticks to come due).
+async fn ticks_pass(period: std::time::Duration, ticks: u32) {
+    tokio::time::sleep(period * ticks).await;
+}
+
 /// The value of the metric line starting with `series` in the operator's `/metrics`.
 async fn metric(env: &Env, series: &str) -> Option<f64> {
     let (_, body) = env.http_get("/metrics").await;
@@ -221,7 +254,8 @@ async fn a_running_predecessor_holds_the_next_run_visibly_then_one_run_follows()
         (status == "True").then_some(s)
     })
     .await;
-    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    ticks_pass(std::time::Duration::from_secs(2), 2).await;
+    decided_again(&env, "held").await;
     assert_eq!(
         runs(&env, "held").await.len(),
         1,
@@ -260,7 +294,8 @@ async fn a_running_predecessor_holds_the_next_run_visibly_then_one_run_follows()
     })
     .await;
     assert!(tick_of("held", &next_run.name_any()) > tick_of("held", &first));
-    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    ticks_pass(std::time::Duration::from_secs(2), 2).await;
+    decided_again(&env, "held").await;
     let after: Vec<String> = runs(&env, "held")
         .await
         .iter()
@@ -299,7 +334,8 @@ async fn pause_creates_nothing_and_unpausing_catches_up_once() {
         s.status.unwrap().next_backup_time.is_none(),
         "no next run while paused"
     );
-    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    ticks_pass(std::time::Duration::from_secs(1), 3).await;
+    decided_again(&env, "paused").await;
     assert!(
         runs(&env, "paused").await.is_empty(),
         "nothing while paused"
@@ -318,7 +354,8 @@ async fn pause_creates_nothing_and_unpausing_catches_up_once() {
     })
     .await;
     // The stub sleeps, so every later tick waits on this one: exactly one run.
-    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    ticks_pass(std::time::Duration::from_secs(1), 3).await;
+    decided_again(&env, "paused").await;
     assert_eq!(runs(&env, "paused").await.len(), 1);
     let events = env.events(NS, Some("paused")).await;
     let missed = events
@@ -448,12 +485,8 @@ async fn after_an_operator_restart_one_catch_up_run_and_no_duplicate() {
         .map(|b| b.name_any())
         .collect();
     let stopped_at = Timestamp::now();
-    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-    assert_eq!(
-        runs(&env, "restart").await.len(),
-        before.len(),
-        "nothing is created while the operator is down"
-    );
+    // Ticks come due while nobody watches.
+    ticks_pass(std::time::Duration::from_secs(1), 5).await;
 
     env.start_operator().await;
     let new = wait_for(30, "the catch-up run", || async {

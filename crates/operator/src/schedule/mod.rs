@@ -14,13 +14,13 @@
 
 mod act;
 pub mod metrics;
+mod observe;
 
 use std::{collections::BTreeSet, sync::Arc, time::Duration};
 
 use futures::StreamExt;
 use kube::{
     ResourceExt,
-    api::ListParams,
     core::DeserializeGuard,
     runtime::{
         Controller,
@@ -41,6 +41,7 @@ use crate::{
 
 pub use act::act;
 use metrics::ScheduleLabels;
+pub use observe::observe;
 
 /// The controller's name in metrics.
 pub const CONTROLLER: &str = "backupschedule";
@@ -173,7 +174,7 @@ async fn reconcile_schedule(schedule: &BackupSchedule, ctx: &Context) -> Result<
     }
     let namespace = schedule.namespace().unwrap_or_default();
     let name = schedule.name_any();
-    let backups = list_runs(ctx, schedule, &namespace).await?;
+    let backups = observe(ctx, schedule, &namespace).await?;
     let now = jiff::Timestamp::now();
     let plan = schedule::decide(schedule, &backups, now);
     tracing::debug!(
@@ -189,43 +190,6 @@ async fn reconcile_schedule(schedule: &BackupSchedule, ctx: &Context) -> Result<
     Ok(Action::requeue(
         requeue.map_or(MAX_SLEEP, |r| r.min(MAX_SLEEP)),
     ))
-}
-
-/// The schedule's Backups, read fresh (not from a cache): with a group, every
-/// schedule-made Backup of the namespace, since the group's other members' runs can hold
-/// this schedule back.
-async fn list_runs(
-    ctx: &Context,
-    schedule: &BackupSchedule,
-    namespace: &str,
-) -> Result<Vec<Backup>> {
-    let grouped = schedule
-        .labels()
-        .get(labels::BACKUP_SCHEDULE_GROUP)
-        .is_some_and(|g| !g.is_empty());
-    let selector = if grouped {
-        labels::BACKUP_SCHEDULE.to_string()
-    } else {
-        format!("{}={}", labels::BACKUP_SCHEDULE, schedule.name_any())
-    };
-    // A run that cannot be read is left out: the schedule goes on without it (the Backup
-    // controller marks it Invalid, which holds no run back either), and retention never
-    // deletes a Backup it could not read.
-    unreadable::list(
-        &ctx.client,
-        Some(namespace),
-        &ListParams::default().labels(&selector),
-    )
-    .await
-    .map_err(|e| {
-        Error::kube(
-            format!(
-                "listing the Backups of BackupSchedule {namespace}/{}",
-                schedule.name_any()
-            ),
-            e,
-        )
-    })
 }
 
 fn error_policy(obj: Arc<Guarded>, error: &Error, _ctx: Arc<Context>) -> Action {
