@@ -12,3 +12,4 @@ pub mod reconcile;
 pub mod schedule;
 pub mod storage;
 pub mod unreadable;
+pub mod volume;
