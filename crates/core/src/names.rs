@@ -6,6 +6,17 @@ pub fn backup_job(backup: &str) -> String {
     format!("backup-{backup}")
 }
 
+/// The Job that pauses GC and PD scheduling for a volume-snapshot backup (the first data
+/// plane of a VolumeBackup only).
+pub fn init_job(backup: &str) -> String {
+    format!("backup-{backup}-init")
+}
+
+/// The ConfigMap holding the volume file (`clustermeta`) of a volume-snapshot backup.
+pub fn clustermeta_config_map(backup: &str) -> String {
+    format!("backup-{backup}-clustermeta")
+}
+
 /// The Job that deletes a backup's data.
 pub fn clean_job(backup: &str) -> String {
     format!("clean-{backup}")

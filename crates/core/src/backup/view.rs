@@ -128,6 +128,32 @@ pub struct BrSettings {
     pub options: Vec<String>,
 }
 
+/// A data plane's step in a VolumeBackup (`spec.federalVolumeBackupPhase`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FederalPhase {
+    /// Pause GC and PD scheduling for the whole TiDB cluster (the first data plane only).
+    Initialize,
+    /// Snapshot this data plane's TiKV volumes.
+    Execute,
+    /// Resume GC and PD scheduling, and finish.
+    Teardown,
+}
+
+/// `backupMode: volume-snapshot`, as a data plane takes part in a VolumeBackup.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VolumeSettings {
+    pub phase: FederalPhase,
+    /// The federation asks for GC and PD scheduling to resume (`spec.resumeGcSchedule`).
+    pub resume_gc: bool,
+    /// The init Job's `activeDeadlineSeconds`: the longest GC and scheduling stay paused.
+    pub init_deadline: Duration,
+    /// Which sizes to compute (`spec.calcSizeLevel`).
+    pub full_size: bool,
+    pub incremental_size: bool,
+    /// EBS snapshots deleted per second when cleaning.
+    pub delete_ratio: f64,
+}
+
 /// What happens to the data when the Backup is deleted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CleanPolicy {
@@ -156,7 +182,7 @@ pub struct RetryPolicy {
 }
 
 /// A `Backup` whose spec passed validation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ValidBackup {
     pub name: String,
     pub namespace: String,
@@ -174,6 +200,8 @@ pub struct ValidBackup {
     pub tool_image: Option<String>,
     /// What is allowed but deserves a word (a backup at a bucket root).
     pub warnings: Vec<FieldError>,
+    /// Set for `backupMode: volume-snapshot`.
+    pub volume: Option<VolumeSettings>,
 }
 
 impl ValidBackup {

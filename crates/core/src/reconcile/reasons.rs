@@ -65,3 +65,15 @@ pub const MAX_RESERVED_TIME: &str = "MaxReservedTime";
 pub const MAX_BACKUPS: &str = "MaxBackups";
 pub const KEEP_ALL: &str = "KeepAll";
 pub const NEWEST_COMPLETE_KEPT: &str = "NewestCompleteKept";
+
+// Volume-snapshot backups in a data plane (TiDB Operator's words where it has them).
+pub const INITIALIZE_JOB_CREATED: &str = "InitializeJobCreated";
+pub const INITIALIZE_JOB_DELETED: &str = "InitializeJobDeleted";
+pub const INITIALIZE_JOB_COMPLETED_OR_FAILED: &str = "InitializeJobCompletedOrFailed";
+/// The init Job was stopped on request, so GC and PD scheduling run again.
+pub const GC_AND_SCHEDULING_RESUMED: &str = "GcAndSchedulingResumed";
+/// The data plane's TiKV volumes could not be mapped to EBS volumes.
+pub const COLLECT_VOLUMES_FAILED: &str = "CollectVolumesFailed";
+/// The execute Job ended, or went away, without the agent reporting.
+pub const BACKUP_JOB_LOST: &str = "BackupJobLost";
+pub const VOLUME_BACKUP_TORN_DOWN: &str = "VolumeBackupTornDown";

@@ -15,12 +15,14 @@
 
 use jiff::Timestamp;
 use tibr_api::{
-    Backup, BackupConditionType as Type, constants::defaults, pingcap::v1alpha1::BackupStatus,
+    Backup, BackupConditionType as Type,
+    constants::defaults,
+    pingcap::v1alpha1::{BackupMode, BackupStatus},
 };
 
 use super::{
     FinalizerChange, JobAction, JobInfo, JobState, Observed, Plan, Settings, has_protection,
-    is_clean_candidate, is_true, name, no_pod, settle, unknown_clean_policy,
+    is_clean_candidate, is_true, name, no_pod, settle, unknown_clean_policy, volume,
 };
 use crate::backup::{
     ValidBackup,
@@ -35,6 +37,9 @@ use crate::gc::{Restore, mark_restored, plan_restore};
 use crate::reconcile::{Event, reasons};
 
 pub(super) fn decide(backup: &Backup, obs: &Observed, s: &Settings, now: Timestamp) -> Plan {
+    if backup.spec.mode() == BackupMode::VolumeSnapshot {
+        return volume::decide(backup, obs, s, now);
+    }
     let mut plan = Plan::default();
     if is_clean_candidate(&backup.spec) && !has_protection(backup) {
         plan.finalizer = Some(FinalizerChange::Add);
@@ -372,8 +377,14 @@ impl AnnotationsExt for Backup {
     }
 }
 
-/// Creates the backup Job once the spec is valid and everything it needs exists.
-fn create(backup: &Backup, obs: &Observed, s: &Settings, plan: &mut Plan) {
+/// The valid spec and its TidbCluster, once everything the backup needs exists; otherwise
+/// the plan says what is missing (`Invalid`, or `RetryFailed` while waiting).
+pub(super) fn ready<'o>(
+    backup: &Backup,
+    obs: &'o Observed,
+    s: &Settings,
+    plan: &mut Plan,
+) -> Option<(ValidBackup, &'o tibr_api::TidbCluster)> {
     let valid = match validate(backup, obs.cluster.as_ref()) {
         Ok(v) => v,
         Err(errors) => {
@@ -387,7 +398,7 @@ fn create(backup: &Backup, obs: &Observed, s: &Settings, plan: &mut Plan) {
                 NewCondition::true_(Type::Invalid, reasons::INVALID_SPEC, note.clone()),
                 Some(Event::warning(reasons::INVALID_SPEC, "Validate", note)),
             );
-            return;
+            return None;
         }
     };
     if is_true(backup, Type::Invalid) {
@@ -405,7 +416,7 @@ fn create(backup: &Backup, obs: &Observed, s: &Settings, plan: &mut Plan) {
     let Some(cluster) = obs.cluster.as_ref() else {
         let note = format!("TidbCluster {cluster_ref} (spec.br.cluster) not found");
         retry_failed(backup, s, plan, reasons::TIDB_CLUSTER_NOT_FOUND, note, true);
-        return;
+        return None;
     };
     if !cluster.is_ready() {
         let why = cluster
@@ -424,21 +435,17 @@ fn create(backup: &Backup, obs: &Observed, s: &Settings, plan: &mut Plan) {
             note,
             false,
         );
-        return;
+        return None;
     }
     if let Some((reason, note)) = missing_secret(&valid, obs) {
         retry_failed(backup, s, plan, reason, note, true);
-        return;
+        return None;
     }
-    let job = backup_job(backup, &valid, cluster, &s.agent_image);
-    let job_name = job.metadata.name.clone().unwrap_or_default();
-    plan.jobs.push(JobAction::Create(Box::new(job)));
-    let note = format!("created Job {job_name}");
-    plan.condition(
-        backup,
-        NewCondition::true_(Type::Scheduled, reasons::JOB_CREATED, note.clone()),
-        Some(Event::normal(reasons::SUCCESSFUL_CREATE, "CreateJob", note)),
-    );
+    Some((valid, cluster))
+}
+
+/// What a new backup Job is announced with: the Events for values allowed with a warning.
+pub(super) fn announce(backup: &Backup, valid: &ValidBackup, plan: &mut Plan) {
     if let Some(policy) = unknown_clean_policy(&backup.spec) {
         plan.events.push(unknown_policy_event(&policy));
     }
@@ -449,6 +456,23 @@ fn create(backup: &Backup, obs: &Observed, s: &Settings, plan: &mut Plan) {
             warning.to_string(),
         ));
     }
+}
+
+/// Creates the backup Job once the spec is valid and everything it needs exists.
+fn create(backup: &Backup, obs: &Observed, s: &Settings, plan: &mut Plan) {
+    let Some((valid, cluster)) = ready(backup, obs, s, plan) else {
+        return;
+    };
+    let job = backup_job(backup, &valid, cluster, &s.agent_image);
+    let job_name = job.metadata.name.clone().unwrap_or_default();
+    plan.jobs.push(JobAction::Create(Box::new(job)));
+    let note = format!("created Job {job_name}");
+    plan.condition(
+        backup,
+        NewCondition::true_(Type::Scheduled, reasons::JOB_CREATED, note.clone()),
+        Some(Event::normal(reasons::SUCCESSFUL_CREATE, "CreateJob", note)),
+    );
+    announce(backup, &valid, plan);
     plan.requeue_after(s.resync_interval);
 }
 

@@ -22,6 +22,7 @@ mod observed;
 mod settle;
 #[cfg(test)]
 mod tests;
+mod volume;
 
 use std::time::Duration;
 
@@ -35,7 +36,9 @@ use tibr_api::{
     },
 };
 
-pub use observed::{FAILED_CREATE, JobInfo, JobState, JobWarning, Observed, SecretInfo};
+pub use observed::{
+    FAILED_CREATE, JobInfo, JobState, JobWarning, Observed, ObservedVolumes, SecretInfo,
+};
 pub use settle::{Outcomes, Retry, Settled, settle};
 
 use super::{
@@ -102,6 +105,8 @@ pub struct Plan {
     pub gc_outcome: Option<&'static str>,
     pub clean_in_process: Option<InProcessClean>,
     pub keep_data: Option<KeptData>,
+    /// Volume snapshots: the volume file, created before the execute Job that reads it.
+    pub clustermeta: Option<Box<k8s_openapi::api::core::v1::ConfigMap>>,
     pub status: StatusUpdate,
     pub events: Vec<Event>,
     /// The reconcile ends in this error, to be retried with back-off, once the rest is done.
@@ -272,6 +277,9 @@ impl Plan {
             Some(FinalizerChange::Add) => parts.push("add finalizer".into()),
             Some(FinalizerChange::Remove) => parts.push("remove finalizer".into()),
             None => {}
+        }
+        if self.clustermeta.is_some() {
+            parts.push("create the volume file".into());
         }
         for job in &self.jobs {
             parts.push(match job {

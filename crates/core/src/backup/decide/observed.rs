@@ -28,6 +28,21 @@ pub struct Observed {
     /// TiDB's GC life time and the cluster's other Backups, read when a restore may be due
     /// (`crate::backup::gc_restore::pending`).
     pub gc: Option<GcReading>,
+    /// Volume snapshots: the init Job `backup-<name>-init`, if it exists.
+    pub init_job: Option<JobInfo>,
+    /// Volume snapshots: what the volume file is built from, read when the execute Job is
+    /// about to be created.
+    pub volumes: Option<ObservedVolumes>,
+}
+
+/// A data plane's TiDB cluster as the volume file needs it.
+#[derive(Debug, Clone, Default)]
+pub struct ObservedVolumes {
+    /// The TidbCluster as stored, whole.
+    pub tidb_cluster: serde_json::Value,
+    pub tikv_pods: Vec<Pod>,
+    pub pvcs: Vec<k8s_openapi::api::core::v1::PersistentVolumeClaim>,
+    pub pvs: Vec<k8s_openapi::api::core::v1::PersistentVolume>,
 }
 
 /// A Secret, without its values.

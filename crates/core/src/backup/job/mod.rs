@@ -12,6 +12,7 @@
 pub mod env;
 #[cfg(test)]
 mod tests;
+pub mod volume;
 
 use std::collections::BTreeMap;
 

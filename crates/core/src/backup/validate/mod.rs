@@ -14,6 +14,7 @@ use tibr_api::{
 mod br_options;
 mod image;
 mod storage;
+mod volume;
 
 use storage::validate_storage;
 
@@ -72,12 +73,18 @@ pub fn validate(
     let name = backup.metadata.name.clone().unwrap_or_default();
     let namespace = backup.metadata.namespace.clone().unwrap_or_default();
     let mut errors = Errors(Vec::new());
-    if name.len() + "backup-".len() > crate::names::MAX_LABEL_VALUE {
+    // The longest Job name the Backup gets is a label value.
+    let longest_job = if backup.spec.mode() == BackupMode::VolumeSnapshot {
+        crate::names::init_job(&name)
+    } else {
+        crate::names::backup_job(&name)
+    };
+    if longest_job.len() > crate::names::MAX_LABEL_VALUE {
         errors.push(
             "metadata.name",
             format!(
-                "must be at most {} characters: the Job backup-<name> is used as a label value",
-                crate::names::MAX_LABEL_VALUE - "backup-".len()
+                "must be at most {} characters: the Job {longest_job:?} is used as a label value",
+                crate::names::MAX_LABEL_VALUE - (longest_job.len() - name.len())
             ),
         );
     }
@@ -121,12 +128,15 @@ fn check_spec(
 
     match spec.backup_mode.clone().unwrap_or_default() {
         BackupMode::Snapshot => {}
-        BackupMode::Log => errors.push(&f("backupMode"), "log backup is not supported by this version of tibr"),
-        BackupMode::VolumeSnapshot => errors.push(
+        BackupMode::Log => errors.push(
             &f("backupMode"),
-            "volume-snapshot backups are taken through a VolumeBackup of the federation manager, which this version of tibr does not run yet",
+            "log backup is not supported by this version of tibr",
         ),
-        BackupMode::Other(m) => errors.push(&f("backupMode"), format!("unknown mode {m:?}: use snapshot, log or volume-snapshot")),
+        BackupMode::VolumeSnapshot => {}
+        BackupMode::Other(m) => errors.push(
+            &f("backupMode"),
+            format!("unknown mode {m:?}: use snapshot, log or volume-snapshot"),
+        ),
     }
 
     let Some(br) = spec.br.as_ref() else {
@@ -227,7 +237,9 @@ fn check_spec(
              values in the Secrets (they are only ever passed by reference) and remove useKMS",
         );
     }
-    if from.is_none() {
+    let volume_mode = spec.mode() == BackupMode::VolumeSnapshot;
+    // Volume snapshots hold nothing through TiDB: GC is paused through PD by BR itself.
+    if from.is_none() && !volume_mode {
         let tikv = cluster
             .and_then(TidbCluster::tikv_version)
             .and_then(|v| parse_version(&v));
@@ -257,6 +269,11 @@ fn check_spec(
         ));
     }
     image::check_tool_image(&mut errors, &f("toolImage"), &spec.tool_image);
+    let volume_settings = if volume_mode {
+        volume::check(&mut errors, &mut warnings, &f, spec, cluster)
+    } else {
+        None
+    };
 
     if let Some(t) = non_empty(&br.time_ago)
         && let Err(e) = parse_go_duration(&t)
@@ -324,6 +341,7 @@ fn check_spec(
                 .unwrap_or_else(|| defaults::SERVICE_ACCOUNT.to_string()),
             tool_image: non_empty(&spec.tool_image),
             warnings,
+            volume: volume_settings,
         }),
         _ => Err(errors.0),
     }

@@ -5,6 +5,7 @@ mod active;
 mod deletion;
 mod no_pod;
 mod settle;
+mod volume;
 
 use std::time::Duration;
 
