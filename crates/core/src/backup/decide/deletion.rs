@@ -25,7 +25,7 @@ use tibr_api::{
 };
 
 use super::{
-    FinalizerChange, InProcessClean, JobAction, KeptData, Observed, Plan, Settings,
+    FinalizerChange, InProcessClean, JobAction, JobInfo, KeptData, Observed, Plan, Settings,
     active::{restore_gc_after_end, unknown_policy_event},
     has_protection, is_true, name, namespace, no_pod,
 };
@@ -46,12 +46,20 @@ pub(super) fn decide(backup: &Backup, obs: &Observed, s: &Settings, now: Timesta
     let patience_over = retry::add(deleted_at, s.deletion_patience) < now;
     let terminating = obs.namespace_terminating;
 
-    if let Some(j) = &obs.backup_job {
-        if j.deleting {
-            plan.requeue_after(s.short_interval);
-            return plan;
-        }
-        if j.is_active() {
+    // The backup Job, and a volume-snapshot backup's init Job (whose end resumes GC and
+    // PD scheduling), are stopped first.
+    let jobs = [&obs.backup_job, &obs.init_job];
+    if jobs.iter().any(|j| j.as_ref().is_some_and(|j| j.deleting)) {
+        plan.requeue_after(s.short_interval);
+        return plan;
+    }
+    let active: Vec<&JobInfo> = jobs
+        .iter()
+        .filter_map(|j| j.as_ref())
+        .filter(|j| j.is_active())
+        .collect();
+    if !active.is_empty() {
+        for j in active {
             plan.jobs.push(JobAction::Delete {
                 name: j.name.clone(),
                 uid: j.uid.clone(),
@@ -64,9 +72,9 @@ pub(super) fn decide(backup: &Backup, obs: &Observed, s: &Settings, now: Timesta
                     j.name
                 ),
             ));
-            plan.requeue_after(s.short_interval);
-            return plan;
         }
+        plan.requeue_after(s.short_interval);
+        return plan;
     }
 
     restore_gc_after_end(

@@ -304,3 +304,30 @@ fn teardown_waits_for_the_execute_job_then_completes_or_fails() {
         [cond("Failed", "True", "VolumeBackupTornDown")]
     );
 }
+
+#[test]
+fn deleting_a_member_stops_both_its_jobs_first() {
+    let running = conds(&[
+        ("Scheduled", "InitializeJobCreated"),
+        ("VolumeBackupInitialized", ""),
+    ]);
+    let mut b = member("execute", false, running);
+    b = fixtures::tweak(
+        &b,
+        json!({"metadata": {"deletionTimestamp": NOW,
+        "finalizers": ["tidb.pingcap.com/backup-protection"]}, "spec": {"cleanPolicy": "Delete"}}),
+    );
+    let o = Observed {
+        init_job: Some(job_named("backup-fed-vbk1-init", "active")),
+        backup_job: Some(job_named("backup-fed-vbk1", "active")),
+        ..across()
+    };
+    let plan = run(&b, &o);
+    let mut stopped = deleted_jobs(&plan);
+    stopped.sort();
+    assert_eq!(stopped, ["backup-fed-vbk1", "backup-fed-vbk1-init"]);
+    assert!(
+        plan.finalizer.is_none(),
+        "the data is dealt with once both are gone"
+    );
+}
