@@ -10,7 +10,7 @@
 //! only the fields the operator writes.
 
 use jiff::Timestamp;
-use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::{batch::v1::Job, core::v1::ConfigMap};
 use kube::{
     Api, Resource, ResourceExt,
     api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions, PropagationPolicy},
@@ -46,6 +46,9 @@ pub async fn act(
 
     if plan.finalizer == Some(FinalizerChange::Add) {
         backup = set_finalizer(&api, &backup, true).await?;
+    }
+    if let Some(config_map) = &plan.clustermeta {
+        create_config_map(ctx, &namespace, config_map).await?;
     }
     for action in &plan.jobs {
         run_job_action(ctx, &namespace, action).await?;
@@ -142,6 +145,25 @@ fn count_clean(ctx: &Context, by: &'static str, outcome: &'static str) {
         .clean_runs
         .get_or_create(&CleanLabels { by, outcome })
         .inc();
+}
+
+/// The volume file the execute Job reads; one left by an earlier pass is kept (the plan
+/// would build the same).
+async fn create_config_map(ctx: &Context, namespace: &str, config_map: &ConfigMap) -> Result<()> {
+    let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), namespace);
+    let name = config_map.name_any();
+    let params = PostParams {
+        field_manager: Some(NAME.into()),
+        ..PostParams::default()
+    };
+    match api.create(&params, config_map).await {
+        Ok(_) => Ok(()),
+        Err(e) if is_conflict(&e) => Ok(()),
+        Err(e) => Err(Error::kube(
+            format!("creating ConfigMap {namespace}/{name}"),
+            e,
+        )),
+    }
 }
 
 async fn run_job_action(ctx: &Context, namespace: &str, action: &JobAction) -> Result<()> {

@@ -11,6 +11,7 @@
 
 mod act;
 mod observe;
+mod volumes;
 
 use std::{collections::BTreeMap, sync::Arc};
 

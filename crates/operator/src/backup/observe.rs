@@ -14,11 +14,12 @@ use kube::{Api, Client, ResourceExt, api::ListParams};
 use tibr_api::{
     Backup, TidbCluster,
     constants::{label_values, labels},
+    pingcap::v1alpha1::BackupMode,
 };
 use tibr_core::{
     backup::{
         ClusterRef,
-        decide::{JobInfo, Observed, SecretInfo},
+        decide::{JobInfo, Observed, SecretInfo, needs_volumes},
         gc_restore::{self, GcReading},
         labels::Component,
         secrets::referenced_secrets,
@@ -39,8 +40,22 @@ pub async fn observe(
     name: &str,
 ) -> Result<Option<(Backup, Observed)>> {
     let client = &ctx.client;
-    let backup_job = read_job(client, namespace, name, Component::Backup).await?;
-    let clean_job = read_job(client, namespace, name, Component::Clean).await?;
+    let backup_job = read_job(
+        client,
+        namespace,
+        name,
+        &names::backup_job(name),
+        Component::Backup,
+    )
+    .await?;
+    let clean_job = read_job(
+        client,
+        namespace,
+        name,
+        &names::clean_job(name),
+        Component::Clean,
+    )
+    .await?;
     let backups: Api<Backup> = Api::namespaced(client.clone(), namespace);
     let Some(backup) = backups
         .get_opt(name)
@@ -49,9 +64,23 @@ pub async fn observe(
     else {
         return Ok(None);
     };
+    let volume_mode = backup.spec.mode() == BackupMode::VolumeSnapshot;
+    let init_job = if volume_mode {
+        read_job(
+            client,
+            namespace,
+            name,
+            &names::init_job(name),
+            Component::Backup,
+        )
+        .await?
+    } else {
+        None
+    };
     let mut observed = Observed {
         backup_job,
         clean_job,
+        init_job,
         ..Observed::default()
     };
     if let Some(cluster) = ClusterRef::of(&backup) {
@@ -82,6 +111,11 @@ pub async fn observe(
         n.metadata.deletion_timestamp.is_some()
             || n.status.and_then(|s| s.phase).as_deref() == Some("Terminating")
     });
+    if needs_volumes(&backup, observed.backup_job.as_ref())
+        && let Some(cluster) = ClusterRef::of(&backup)
+    {
+        observed.volumes = Some(super::volumes::read(client, &cluster).await?);
+    }
     if gc_restore::pending(&backup, observed.backup_job.as_ref()).is_some() {
         observed.gc = Some(read_gc(ctx, &backup, observed.cluster.as_ref()).await);
     }
@@ -122,15 +156,12 @@ async fn read_job(
     client: &Client,
     namespace: &str,
     backup: &str,
+    name: &str,
     component: Component,
 ) -> Result<Option<JobInfo>> {
-    let name = match component {
-        Component::Backup => names::backup_job(backup),
-        Component::Clean => names::clean_job(backup),
-    };
     let jobs: Api<Job> = Api::namespaced(client.clone(), namespace);
     let Some(job) = jobs
-        .get_opt(&name)
+        .get_opt(name)
         .await
         .map_err(|e| Error::kube(format!("reading Job {namespace}/{name}"), e))?
     else {

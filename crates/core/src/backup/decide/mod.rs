@@ -40,6 +40,7 @@ pub use observed::{
     FAILED_CREATE, JobInfo, JobState, JobWarning, Observed, ObservedVolumes, SecretInfo,
 };
 pub use settle::{Outcomes, Retry, Settled, settle};
+pub use volume::needs_volumes;
 
 use super::{
     CleanSettings,

@@ -334,3 +334,21 @@ fn teardown(backup: &Backup, obs: &Observed, s: &Settings, plan: &mut Plan) {
         Some(event),
     );
 }
+
+/// Whether deciding about `backup` needs its data plane's volumes read: a volume-snapshot
+/// Backup in `execute` whose Job has not been created yet. Observation reads them only then.
+pub fn needs_volumes(backup: &Backup, backup_job: Option<&JobInfo>) -> bool {
+    let execute = matches!(
+        backup.spec.federal_volume_backup_phase,
+        Some(tibr_api::pingcap::v1alpha1::FederalVolumeBackupPhase::Execute)
+    );
+    let created = backup
+        .status
+        .iter()
+        .flat_map(|st| &st.conditions)
+        .any(|c| c.reason.as_deref() == Some(reasons::JOB_CREATED));
+    backup.spec.mode() == tibr_api::pingcap::v1alpha1::BackupMode::VolumeSnapshot
+        && execute
+        && backup_job.is_none()
+        && !created
+}
