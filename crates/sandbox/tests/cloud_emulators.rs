@@ -11,12 +11,12 @@ use k8s_openapi::api::{
     core::v1::{Namespace, Pod, ServiceAccount},
 };
 use kube::{Api, api::PostParams};
+use kube_emulator::{ClusterOptions, RunningCluster, Tls, pod_identity::PodIdentityWebhook};
 use object_store::{
     ClientOptions, ObjectStoreExt, PutPayload, aws::AmazonS3Builder, path::Path as ObjectPath,
 };
 use serde_json::{Value, json};
 use tibr_sandbox::{
-    apiserver::{ClusterOptions, RunningCluster, Tls, pod_identity::PodIdentityWebhook},
     cloud::{Cloud, CloudConfig, CredentialStore},
     s3::{REGION, S3Server},
 };

@@ -4,13 +4,12 @@
 //! mistyped field fails), nothing is pruned, `kubectl get -o wide` shows TiDB Operator's
 //! columns, `kubectl explain` shows our descriptions, and wrong values are refused.
 
-mod common;
 #[path = "../../api/tests/support/seeds.rs"]
 mod seeds;
 
 use std::path::{Path, PathBuf};
 
-use common::*;
+use kube_emulator::testing::{Kubectl, TestCluster as Env, api_error};
 use serde_json::{Value, json};
 
 fn workspace() -> PathBuf {
@@ -27,7 +26,7 @@ fn path_str(p: &Path) -> String {
 /// A cluster with our CRDs, namespaces `test1` and `test2`, and `backup-rbac.yaml` in both,
 /// installed as the documents tell users to.
 async fn cluster_with_crds() -> (Env, Kubectl) {
-    let env = start().await;
+    let env = Env::start().await;
     let k = Kubectl::new(&env.cluster);
     let mut crds: Vec<PathBuf> = std::fs::read_dir(workspace().join("deploy/crds"))
         .unwrap()

@@ -13,10 +13,10 @@ use kube::{
     Api, Client,
     api::{DeleteParams, PostParams},
 };
+use kube_emulator::{ClusterOptions, RunningCluster, Tls};
 use serde_json::{Value, json};
 use tibr_api::Backup;
 use tibr_sandbox::{
-    apiserver::{ClusterOptions, RunningCluster, Tls},
     runner::{ImageRule, Runner, RunnerConfig, RunnerHandle},
     s3::S3Server,
     sandbox::{find_crds_dir, install_manifests, tidb_cluster},

@@ -6,7 +6,7 @@
 //! - kube2iam (pod annotation `iam.amazonaws.com/role`): the instance metadata
 //!   emulator (`imds`), one endpoint per pod;
 //! - IRSA (ServiceAccount annotation `eks.amazonaws.com/role-arn`): the pod identity
-//!   webhook in the API emulator (`apiserver::pod_identity`), the kubelet's projected
+//!   webhook in the API emulator (`kube_emulator::pod_identity`), the kubelet's projected
 //!   token, and the STS emulator (`sts`) trading that token for credentials.
 //!
 //! Where a real pod reaches AWS through DNS and public CAs, the kubelet adds
@@ -28,7 +28,7 @@ use anyhow::Context;
 pub use credentials::{CredentialStore, S3Keys, TemporaryCredentials};
 pub use imds::{MetadataService, PodRegistration, ROLE_ANNOTATION};
 
-use crate::apiserver::{Tls, cluster::Cluster};
+use kube_emulator::{Tls, cluster::Cluster};
 
 /// The account of the sandbox's cloud: the seed document's example account, so its
 /// role ARNs (`arn:aws:iam::123456789012:role/user`) name roles of this account.

@@ -24,7 +24,7 @@ use super::{
     form,
     serve::{self, Handler, Reply, Served, reply},
 };
-use crate::apiserver::{
+use kube_emulator::{
     cluster::{Cluster, TokenError},
     pod_identity::{DEFAULT_AUDIENCE, ROLE_ARN_ANNOTATION},
     registry::GroupResource,
@@ -225,7 +225,7 @@ impl Sts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apiserver::{ClusterOptions, cluster::IssuedToken};
+    use kube_emulator::{ClusterOptions, cluster::IssuedToken};
 
     fn call(sts: &Sts, token: &str) -> (u16, String) {
         let body = format!(
@@ -250,7 +250,7 @@ mod tests {
             namespace: "test1".into(),
             service_account: "sa".into(),
             audiences: vec![aud.into()],
-            expires: crate::apiserver::cluster::now() + jiff::SignedDuration::from_secs(secs),
+            expires: kube_emulator::cluster::now() + jiff::SignedDuration::from_secs(secs),
             pod: None,
         };
         {

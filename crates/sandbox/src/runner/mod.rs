@@ -89,7 +89,7 @@ pub struct RunnerConfig {
 
 impl RunnerConfig {
     /// A configuration for `cluster`, with Kubernetes' back-off timings.
-    pub fn for_cluster(cluster: &crate::apiserver::RunningCluster, work_dir: PathBuf) -> Self {
+    pub fn for_cluster(cluster: &kube_emulator::RunningCluster, work_dir: PathBuf) -> Self {
         RunnerConfig {
             node_name: format!("{}-node", cluster.name()),
             work_dir,

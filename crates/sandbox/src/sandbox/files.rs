@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde_json::Value;
 
-use crate::apiserver::{
+use kube_emulator::{
     RunningCluster,
     cluster::now,
     ops::{self, WriteOptions},

@@ -21,10 +21,11 @@ use anyhow::Context;
 
 pub use files::{find_crds_dir, install_files, install_manifests, write_private};
 
+use kube_emulator::{
+    ClusterOptions, RunningCluster, Tls, kubeconfig_yaml, pod_identity::PodIdentityWebhook,
+};
+
 use crate::{
-    apiserver::{
-        ClusterOptions, RunningCluster, Tls, kubeconfig_yaml, pod_identity::PodIdentityWebhook,
-    },
     cloud::{Cloud, CloudConfig, CredentialStore},
     runner::{ImageRule, Runner, RunnerConfig, RunnerHandle},
     s3::{DEFAULT_BUCKET, REGION, S3Server},

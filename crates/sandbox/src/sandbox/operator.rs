@@ -23,7 +23,7 @@ use tokio::{sync::oneshot, task::JoinHandle};
 use tracing::Instrument;
 
 use super::files::install_files;
-use crate::apiserver::{
+use kube_emulator::{
     RunningCluster,
     cluster::now,
     ops::{self, WriteOptions},

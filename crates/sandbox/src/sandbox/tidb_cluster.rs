@@ -11,7 +11,7 @@
 use anyhow::Context;
 use serde_json::{Value, json};
 
-use crate::apiserver::{
+use kube_emulator::{
     RunningCluster,
     cluster::{now, rfc3339},
     ops::{self, WriteOptions},

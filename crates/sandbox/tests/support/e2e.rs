@@ -402,7 +402,7 @@ pub fn pod_identity(pod: &Pod) -> (String, String, std::collections::BTreeMap<St
 /// call that ran is allowed. The agent's calls stay in its namespace (a Role grants no more).
 /// Returns how many distinct requests each made, so a test can tell the check saw them.
 pub fn assert_rbac_covers_what_ran(env: &Env) -> (usize, usize) {
-    use tibr_sandbox::apiserver::cluster::Identity;
+    use kube_emulator::cluster::Identity;
     let readme = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/README.md");
     let documented: BTreeSet<rbac_table::Call> =
         rbac_table::calls(&std::fs::read_to_string(readme).unwrap())

@@ -11,11 +11,9 @@ use kube::{
     Api, Client,
     api::{ListParams, PostParams},
 };
+use kube_emulator::{ClusterOptions, RunningCluster, Tls};
 use serde_json::{Value, json};
-use tibr_sandbox::{
-    apiserver::{ClusterOptions, RunningCluster, Tls},
-    runner::{Runner, RunnerConfig, RunnerHandle},
-};
+use tibr_sandbox::runner::{Runner, RunnerConfig, RunnerHandle};
 
 pub struct Env {
     pub dir: tempfile::TempDir,
