@@ -8,4 +8,3 @@ pub mod runner;
 pub mod s3;
 pub mod sandbox;
 pub mod testing;
-pub mod tidb;

@@ -19,9 +19,9 @@ use tibr_api::Backup;
 use tibr_sandbox::{
     runner::{ImageRule, Runner, RunnerConfig, RunnerHandle},
     s3::S3Server,
-    sandbox::{find_crds_dir, install_manifests, tidb_cluster},
-    tidb::{TidbConfig, TidbServer},
+    sandbox::{find_crds_dir, install_manifests},
 };
+use tibr_tidb_sim::{TidbConfig, TidbServer, tidb_cluster};
 
 pub const AGENT_IMAGE: &str = "ghcr.io/tibr/tibr-agent:v0.1.0";
 pub const NS: &str = "test1";
@@ -58,7 +58,7 @@ impl Env {
         let client = cluster.client().await.unwrap();
         let crds = find_crds_dir().expect("deploy/crds of the workspace");
         install_manifests(&cluster, &crds).unwrap();
-        assert!(tidb_cluster::create(&cluster, tibr_sandbox::tidb::TIDB_VERSION).unwrap());
+        assert!(tidb_cluster::create(&cluster, tibr_tidb_sim::TIDB_VERSION).unwrap());
         let s3 = S3Server::start(dir.path().join("s3"), 0).await.unwrap();
         s3.ensure_bucket("my-bucket").unwrap();
         let tidb = TidbServer::start(TidbConfig::generated()).await.unwrap();

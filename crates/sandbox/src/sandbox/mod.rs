@@ -4,7 +4,6 @@
 //! `DIR/sandbox.env`.
 //!
 //! - `files`: CRD manifests and private files.
-//! - `tidb_cluster`: namespace `test1` and `TidbCluster demo1`.
 //! - `programs`: `tibr-agent` and the BR stand-in for Job pods (this binary, multi-call).
 //! - `operator`: the tibr operator of every cluster, in this process.
 //! - `apply`: `kubectl apply` for manifests (the demo's and tests').
@@ -13,7 +12,6 @@ pub mod apply;
 mod files;
 pub mod operator;
 pub mod programs;
-pub mod tidb_cluster;
 
 use std::path::PathBuf;
 
@@ -25,11 +23,12 @@ use kube_emulator::{
     ClusterOptions, RunningCluster, Tls, kubeconfig_yaml, pod_identity::PodIdentityWebhook,
 };
 
+use tibr_tidb_sim::{TidbConfig, TidbServer, tidb_cluster};
+
 use crate::{
     cloud::{Cloud, CloudConfig, CredentialStore},
     runner::{ImageRule, Runner, RunnerConfig, RunnerHandle},
     s3::{DEFAULT_BUCKET, REGION, S3Server},
-    tidb::{TidbConfig, TidbServer},
 };
 
 #[derive(Debug, Clone)]
@@ -186,7 +185,7 @@ impl Sandbox {
     pub fn create_tidb_clusters(&self) -> anyhow::Result<usize> {
         let mut created = 0;
         for cluster in &self.clusters {
-            if tidb_cluster::create(cluster, crate::tidb::TIDB_VERSION)
+            if tidb_cluster::create(cluster, tibr_tidb_sim::TIDB_VERSION)
                 .with_context(|| format!("TiDB cluster demo1 in {}", cluster.name()))?
             {
                 created += 1;

@@ -6,7 +6,7 @@
 use std::process::Stdio;
 
 use mysql_async::{Opts, OptsBuilder, Row, prelude::Queryable};
-use tibr_sandbox::tidb::{TidbConfig, TidbServer};
+use tibr_tidb_sim::{TidbConfig, TidbServer};
 
 async fn server() -> TidbServer {
     TidbServer::start(TidbConfig::generated())

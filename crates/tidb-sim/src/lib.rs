@@ -18,12 +18,14 @@
 //! - `lexer` and `sql`: recognising statements.
 //! - `database`: the `mysql.tidb` rows, system variables and statement results.
 //! - `session`: handshake, authentication and commands of one connection.
+//! - `tidb_cluster`: how the simulated TiDB appears in a cluster (`TidbCluster demo1`).
 
 mod database;
 mod lexer;
 mod packet;
 mod session;
 mod sql;
+pub mod tidb_cluster;
 
 use std::{
     net::SocketAddr,

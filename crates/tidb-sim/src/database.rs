@@ -485,7 +485,7 @@ pub fn format_go_duration(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tidb::sql::parse;
+    use crate::sql::parse;
 
     fn run(
         db: &Database,
