@@ -16,11 +16,11 @@ use kube::{
 use kube_emulator::{ClusterOptions, RunningCluster, Tls};
 use serde_json::{Value, json};
 use tibr_api::Backup;
-use tibr_sandbox::{
+use tibr_cloud_sim::{
     runner::{ImageRule, Runner, RunnerConfig, RunnerHandle},
     s3::S3Server,
-    sandbox::{find_crds_dir, install_manifests},
 };
+use tibr_sandbox::sandbox::{find_crds_dir, install_manifests};
 use tibr_tidb_sim::{TidbConfig, TidbServer, tidb_cluster};
 
 pub const AGENT_IMAGE: &str = "ghcr.io/tibr/tibr-agent:v0.1.0";

@@ -70,7 +70,7 @@ fn s3_store(sandbox: &Sandbox, bucket: &str) -> anyhow::Result<object_store::aws
     Ok(object_store::aws::AmazonS3Builder::new()
         .with_endpoint(sandbox.s3.endpoint())
         .with_allow_http(true)
-        .with_region(crate::s3::REGION)
+        .with_region(tibr_cloud_sim::s3::REGION)
         .with_bucket_name(bucket)
         .with_access_key_id(&sandbox.s3.access_key)
         .with_secret_access_key(&sandbox.s3.secret_key)

@@ -17,7 +17,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-pub use files::{find_crds_dir, install_files, install_manifests, write_private};
+pub use files::{find_crds_dir, install_files, install_manifests};
+pub use tibr_cloud_sim::write_private;
 
 use kube_emulator::{
     ClusterOptions, RunningCluster, Tls, kubeconfig_yaml, pod_identity::PodIdentityWebhook,
@@ -25,7 +26,7 @@ use kube_emulator::{
 
 use tibr_tidb_sim::{TidbConfig, TidbServer, tidb_cluster};
 
-use crate::{
+use tibr_cloud_sim::{
     cloud::{Cloud, CloudConfig, CredentialStore},
     runner::{ImageRule, Runner, RunnerConfig, RunnerHandle},
     s3::{DEFAULT_BUCKET, REGION, S3Server},

@@ -5,8 +5,7 @@
 //! MariaDB (`tibr_tidb::testing`) plays TiDB.
 #![allow(dead_code)]
 
-#[path = "procs.rs"]
-mod procs;
+use tibr_cloud_sim::procs;
 #[path = "programs.rs"]
 mod programs;
 

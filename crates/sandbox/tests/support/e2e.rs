@@ -9,8 +9,7 @@
 //! test runs, so a secret that reaches a command line is caught.
 #![allow(dead_code)]
 
-#[path = "procs.rs"]
-mod procs;
+use tibr_cloud_sim::procs;
 #[path = "programs.rs"]
 pub mod programs;
 #[path = "../../../../xtask/src/rbac_table.rs"]

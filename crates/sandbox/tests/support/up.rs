@@ -11,8 +11,7 @@ use std::{
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-#[path = "procs.rs"]
-mod procs;
+use tibr_cloud_sim::procs;
 
 /// The workspace, where users run `up` from (for `deploy/`).
 pub fn workspace() -> PathBuf {

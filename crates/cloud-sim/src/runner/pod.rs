@@ -333,7 +333,7 @@ impl Worker {
                 let cfg = &self.shared.config;
                 let path = root.join("kubeconfig");
                 let doc = credentials::kubeconfig(&dir, &cfg.api_host, cfg.api_port, &self.ns());
-                crate::sandbox::write_private(&path, &doc).map_err(|e| volumes::MountError {
+                crate::write_private(&path, &doc).map_err(|e| volumes::MountError {
                     volume: "kube-api-access".to_string(),
                     message: e.to_string(),
                 })?;

@@ -16,7 +16,7 @@ use object_store::{
     ClientOptions, ObjectStoreExt, PutPayload, aws::AmazonS3Builder, path::Path as ObjectPath,
 };
 use serde_json::{Value, json};
-use tibr_sandbox::{
+use tibr_cloud_sim::{
     cloud::{Cloud, CloudConfig, CredentialStore},
     s3::{REGION, S3Server},
 };

@@ -1,10 +1,7 @@
-//! A cluster with a job runner, and waiting helpers, for the runner tests.
+//! A cluster with a job runner, and what the runner tests build pods and Jobs with.
 #![allow(dead_code)]
 
-#[path = "procs.rs"]
-mod procs;
-
-use std::{future::Future, path::PathBuf, time::Duration};
+use std::{path::PathBuf, time::Duration};
 
 use k8s_openapi::api::core::v1::{Event, Namespace, Pod};
 use kube::{
@@ -13,7 +10,7 @@ use kube::{
 };
 use kube_emulator::{ClusterOptions, RunningCluster, Tls};
 use serde_json::{Value, json};
-use tibr_sandbox::runner::{Runner, RunnerConfig, RunnerHandle};
+use tibr_cloud_sim::runner::{Runner, RunnerConfig, RunnerHandle};
 
 pub struct Env {
     pub dir: tempfile::TempDir,
@@ -103,25 +100,9 @@ impl Env {
     }
 }
 
-/// Polls `probe` every 100 ms until it returns `Some`, failing after `secs` seconds with
-/// `what` and the last state `describe` reports.
-pub async fn wait_for<T, F, Fut>(secs: u64, what: &str, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, String>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        let last = match probe().await {
-            Ok(v) => return v,
-            Err(state) => state,
-        };
-        if tokio::time::Instant::now() > deadline {
-            panic!("timed out waiting for {what}; last state: {last}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+// Not every test binary that includes this module waits.
+#[allow(unused_imports)]
+pub use kube_emulator::testing::wait_until as wait_for;
 
 /// A Job running `command` with `restartPolicy: Never`.
 pub fn job(name: &str, command: &[&str], spec: Value) -> Value {
@@ -178,10 +159,12 @@ pub fn condition(status: &Value, kind: &str) -> Option<(String, String)> {
 
 /// Process ids of `sleep` processes with `arg` among their arguments.
 pub fn sleeps(arg: &str) -> Vec<u32> {
-    procs::processes(|_, args| args[0].ends_with("sleep") && args.iter().any(|a| a == arg))
-        .into_iter()
-        .map(|(pid, _)| pid as u32)
-        .collect()
+    tibr_cloud_sim::procs::processes(|_, args| {
+        args[0].ends_with("sleep") && args.iter().any(|a| a == arg)
+    })
+    .into_iter()
+    .map(|(pid, _)| pid as u32)
+    .collect()
 }
 
 /// A pod's status as JSON.

@@ -1,14 +1,13 @@
 //! The kubelet end to end: what a container sees (environment, volumes, in-cluster
 //! credentials) and how it ends.
 
-#[path = "support/runner.rs"]
 mod support;
 
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret};
 use kube::{Api, api::DeleteParams};
 use serde_json::{Value, json};
 use support::{Env, pod, pod_status, sleeps, wait_for, wait_phase};
-use tibr_sandbox::runner::ImageRule;
+use tibr_cloud_sim::runner::ImageRule;
 
 fn log(env: &Env, ns: &str, pod: &str) -> String {
     std::fs::read_to_string(env.log_dir().join(ns).join(pod).join("main.log")).unwrap_or_default()
@@ -452,8 +451,8 @@ async fn volume_paths_in_variables_resolve_without_mount_namespaces() {
 /// metadata endpoint, and the pod spec shows neither.
 #[tokio::test]
 async fn the_cloud_hook_adds_variables_to_processes_only() {
-    let credentials = std::sync::Arc::new(tibr_sandbox::cloud::CredentialStore::default());
-    let (metadata, served) = tibr_sandbox::cloud::MetadataService::start(
+    let credentials = std::sync::Arc::new(tibr_cloud_sim::cloud::CredentialStore::default());
+    let (metadata, served) = tibr_cloud_sim::cloud::MetadataService::start(
         credentials,
         "123456789012",
         "us-west-2",
@@ -461,7 +460,7 @@ async fn the_cloud_hook_adds_variables_to_processes_only() {
     )
     .await
     .unwrap();
-    let cloud = tibr_sandbox::cloud::CloudEnv {
+    let cloud = tibr_cloud_sim::cloud::CloudEnv {
         vars: vec![("AWS_ENDPOINT_URL_S3".into(), "https://127.0.0.1:1".into())],
         metadata: Some(metadata.clone()),
     };

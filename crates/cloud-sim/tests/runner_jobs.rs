@@ -1,7 +1,6 @@
 //! The job controller end to end: Jobs run as local processes and finish with the
 //! conditions, counts and events of the real controller.
 
-#[path = "support/runner.rs"]
 mod support;
 
 use std::time::Duration;
