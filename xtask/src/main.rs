@@ -144,9 +144,6 @@ fn yaml_files(dir: &Path) -> Result<Vec<String>> {
 }
 
 #[cfg(test)]
-mod rbac_table;
-
-#[cfg(test)]
 mod tests {
     //! The hand-written manifests in `deploy/` stay well-formed and in step with the code.
 
@@ -234,8 +231,10 @@ mod tests {
         assert_eq!(agent["value"], format!("ghcr.io/tibr/tibr-agent{tag}"));
     }
 
-    fn documented_calls() -> Vec<super::rbac_table::Call> {
-        super::rbac_table::calls(&std::fs::read_to_string(deploy().join("README.md")).unwrap())
+    fn documented_calls() -> Vec<tibr_testkit::rbac_table::Call> {
+        tibr_testkit::rbac_table::calls(
+            &std::fs::read_to_string(deploy().join("README.md")).unwrap(),
+        )
     }
 
     fn allows(
@@ -275,7 +274,7 @@ mod tests {
                 "no {who} rows in deploy/README.md"
             );
         }
-        for super::rbac_table::Call {
+        for tibr_testkit::rbac_table::Call {
             who,
             group,
             resource,

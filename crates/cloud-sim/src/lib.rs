@@ -7,6 +7,7 @@ pub mod cloud;
 pub mod procs;
 pub mod runner;
 pub mod s3;
+pub mod world;
 
 /// Files holding credentials are readable by their owner only.
 pub fn write_private(path: &std::path::Path, content: &str) -> anyhow::Result<()> {

@@ -75,6 +75,34 @@ pub fn api_error<T: std::fmt::Debug>(result: Result<T, kube::Error>) -> kube::co
     }
 }
 
+/// The Events (core/v1) in `namespace` as `Type Reason: message`, about the object named
+/// `regarding` (any when `None`).
+pub async fn events(
+    client: &kube::Client,
+    namespace: &str,
+    regarding: Option<&str>,
+) -> Vec<String> {
+    let mut params = kube::api::ListParams::default();
+    if let Some(name) = regarding {
+        params = params.fields(&format!("involvedObject.name={name}"));
+    }
+    kube::Api::<k8s_openapi::api::core::v1::Event>::namespaced(client.clone(), namespace)
+        .list(&params)
+        .await
+        .expect("listing Events")
+        .items
+        .into_iter()
+        .map(|e| {
+            format!(
+                "{} {}: {}",
+                e.type_.unwrap_or_default(),
+                e.reason.unwrap_or_default(),
+                e.message.unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
 /// A cluster of one test's own, with an admin client; its files live in `dir`.
 pub struct TestCluster {
     pub cluster: RunningCluster,

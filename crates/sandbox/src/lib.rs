@@ -6,4 +6,3 @@
 pub mod cli;
 pub mod demo;
 pub mod sandbox;
-pub mod testing;

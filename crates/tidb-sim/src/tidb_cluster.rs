@@ -11,11 +11,7 @@
 use anyhow::Context;
 use serde_json::{Value, json};
 
-use kube_emulator::{
-    RunningCluster,
-    cluster::{now, rfc3339},
-    ops::{self, WriteOptions},
-};
+use kube_emulator::{RunningCluster, timestamp_now};
 
 pub const NAMESPACE: &str = "test1";
 pub const NAME: &str = "demo1";
@@ -75,54 +71,19 @@ pub fn object(version: &str, now: &str) -> Value {
 }
 
 /// Creates namespace `test1` and, if the cluster serves `TidbCluster`, `demo1` with its
-/// status. Returns whether `demo1` was created (or already existed).
-pub fn create(cluster: &RunningCluster, version: &str) -> anyhow::Result<bool> {
-    let mut state = cluster.cluster.lock();
-    let opts = WriteOptions::internal("tibr-sandbox", now());
-    let namespaces = state
-        .registry
-        .lookup("", "v1", "namespaces")
-        .context("namespaces type")?;
-    match ops::create(
-        &mut state,
-        &namespaces,
-        None,
-        json!({"metadata": {"name": NAMESPACE}}),
-        &opts,
-    ) {
-        Ok(_) => {}
-        Err(e) if e.code == 409 => {}
-        Err(e) => anyhow::bail!("creating namespace {NAMESPACE}: {e}"),
-    }
-    let Some(rt) = state.registry.by_kind(API_VERSION, KIND) else {
-        drop(state);
-        cluster.cluster.notify_changed();
-        return Ok(false);
-    };
-    let obj = object(version, &rfc3339(now()));
-    let written = match ops::create(&mut state, &rt, Some(NAMESPACE), obj.clone(), &opts) {
-        Ok(w) => w.object,
-        Err(e) if e.code == 409 => {
-            drop(state);
-            return Ok(true);
-        }
-        Err(e) => anyhow::bail!("creating TidbCluster {NAMESPACE}/{NAME}: {e}"),
-    };
-    if rt.has_status() {
-        // Status is dropped on create; the operator writes it through the subresource.
-        let mut with_status = written;
-        with_status["status"] = obj["status"].clone();
-        ops::update(
-            &mut state,
-            &rt,
-            Some(NAMESPACE),
-            NAME,
-            with_status,
-            &opts.clone().status(),
+/// status, as `manager`. Returns whether `demo1` was created (or already existed).
+pub fn create(cluster: &RunningCluster, manager: &str, version: &str) -> anyhow::Result<bool> {
+    cluster
+        .install_objects(
+            manager,
+            vec![json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})],
         )
-        .map_err(|e| anyhow::anyhow!("writing TidbCluster status: {e}"))?;
+        .with_context(|| format!("creating namespace {NAMESPACE}"))?;
+    if !cluster.serves(API_VERSION, KIND) {
+        return Ok(false);
     }
-    drop(state);
-    cluster.cluster.notify_changed();
+    cluster
+        .install_with_status(manager, object(version, &timestamp_now()))
+        .with_context(|| format!("creating TidbCluster {NAMESPACE}/{NAME}"))?;
     Ok(true)
 }

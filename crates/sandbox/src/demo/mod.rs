@@ -6,6 +6,7 @@ mod backups;
 mod basics;
 mod cloud;
 mod render;
+pub mod runs;
 mod schedule;
 pub mod seed;
 
@@ -100,21 +101,12 @@ pub async fn http_get(addr: &str, path: &str) -> anyhow::Result<String> {
 }
 
 /// Polls `check` every 100 ms until it yields a value or `timeout` passes.
-pub async fn wait_for<T, F, Fut>(timeout: Duration, mut check: F) -> Option<T>
+pub async fn wait_for<T, F, Fut>(timeout: Duration, check: F) -> Option<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if let Some(v) = check().await {
-            return Some(v);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    kube_emulator::testing::poll(timeout, check).await.ok()
 }
 
 /// Runs every scenario against a fresh sandbox; true when all checks passed.

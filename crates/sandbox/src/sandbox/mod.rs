@@ -27,9 +27,10 @@ use kube_emulator::{
 use tibr_tidb_sim::{TidbConfig, TidbServer, tidb_cluster};
 
 use tibr_cloud_sim::{
-    cloud::{Cloud, CloudConfig, CredentialStore},
-    runner::{ImageRule, Runner, RunnerConfig, RunnerHandle},
+    cloud::Cloud,
+    runner::{ImageRule, RunnerHandle},
     s3::{DEFAULT_BUCKET, REGION, S3Server},
+    world::PodWorld,
 };
 
 #[derive(Debug, Clone)]
@@ -103,40 +104,13 @@ impl Sandbox {
             options.pod_identity_webhook = Some(PodIdentityWebhook::eks(REGION));
             clusters.push(RunningCluster::start(options, &tls, 0).await?);
         }
-        let credentials = std::sync::Arc::new(CredentialStore::default());
-        let s3 = S3Server::start_with(
-            config.dir.join("s3"),
-            0,
-            credentials.clone(),
-            Some(tls.server_config.clone()),
-        )
-        .await?;
-        for bucket in &config.buckets {
-            s3.ensure_bucket(bucket)?;
-        }
-        let cloud = Cloud::start(
-            CloudConfig::new(config.dir.join("cloud"), REGION),
-            &tls,
-            clusters.iter().map(|c| c.cluster.clone()).collect(),
-            credentials,
-        )
-        .await?;
-        let s3_for_pods = s3.tls_endpoint().context("the S3 server serves HTTPS")?;
         // The configured rules first: the first match wins.
         let mut images = config.images.clone();
         if let Some(exe) = &config.programs {
             images.extend(programs::install(&config.dir, exe)?);
         }
-        let mut runners = Vec::new();
-        for cluster in &clusters {
-            let mut runner = RunnerConfig::for_cluster(
-                cluster,
-                config.dir.join("pods").join(cluster.name()).join("work"),
-            );
-            runner.images = images.clone();
-            runner.cloud = Some(cloud.pod_env(&s3_for_pods));
-            runners.push(Runner::start(cluster.client().await?, runner));
-        }
+        let PodWorld { s3, cloud, runners } =
+            PodWorld::start(&config.dir, &tls, &clusters, &images, &config.buckets).await?;
         let tidb = TidbServer::start(TidbConfig::generated()).await?;
         let mut sandbox = Sandbox {
             config,
@@ -186,7 +160,7 @@ impl Sandbox {
     pub fn create_tidb_clusters(&self) -> anyhow::Result<usize> {
         let mut created = 0;
         for cluster in &self.clusters {
-            if tidb_cluster::create(cluster, tibr_tidb_sim::TIDB_VERSION)
+            if tidb_cluster::create(cluster, files::MANAGER, tibr_tidb_sim::TIDB_VERSION)
                 .with_context(|| format!("TiDB cluster demo1 in {}", cluster.name()))?
             {
                 created += 1;

@@ -1,6 +1,5 @@
-//! `tibr-sandbox up` as a user runs it, and a shell with its `sandbox.env` loaded: shared by
-//! the tests that drive the sandbox from the outside (`sandbox_cli`, `e2e_cli`).
-#![allow(dead_code)]
+//! The sandbox as a user drives it from outside: `up` started as a process, and a shell
+//! with its `sandbox.env` loaded running the real kubectl.
 
 use std::{
     collections::BTreeMap,
@@ -11,29 +10,20 @@ use std::{
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use tibr_cloud_sim::procs;
-
-/// The workspace, where users run `up` from (for `deploy/`).
-pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-/// `tibr-sandbox up --dir DIR ARGS...` from the workspace with `envs`, until it has printed
-/// its endpoints; returns the process and the lines.
+/// `<sandbox> up --dir DIR ARGS...` from the workspace with `envs`, until it has printed
+/// its endpoints; returns the process and the lines. `sandbox` is the built executable.
 pub async fn start_up(
+    sandbox: &Path,
     dir: &Path,
     args: &[&str],
     envs: &[(&str, &Path)],
 ) -> (tokio::process::Child, Vec<String>) {
-    let mut up = tokio::process::Command::new(env!("CARGO_BIN_EXE_tibr-sandbox"))
+    let mut up = tokio::process::Command::new(sandbox)
         .args(["up", "--dir"])
         .arg(dir)
         .args(args)
         .envs(envs.iter().map(|(k, v)| (*k, *v)))
-        .current_dir(workspace())
+        .current_dir(crate::workspace())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -68,7 +58,7 @@ pub async fn stop_up(up: &mut tokio::process::Child, dir: &Path) {
         .unwrap();
     assert!(status.success(), "up exits 0 on SIGTERM: {status:?}");
     let marker = dir.to_string_lossy().into_owned();
-    let left = procs::processes(|_, a| a.iter().any(|x| x.contains(&marker)));
+    let left = crate::procs::processes(|_, a| a.iter().any(|x| x.contains(&marker)));
     assert!(left.is_empty(), "processes left behind: {left:?}");
 }
 

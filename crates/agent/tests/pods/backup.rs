@@ -2,18 +2,14 @@
 //! the seed's static-key Backup end to end, the GC life time raised only while BR runs (and
 //! never lowered), BR failures, and two backups of one cluster at once.
 
-#[path = "support/agent.rs"]
-mod agent;
-
 use std::time::Duration;
 
-use agent::*;
+use crate::support::*;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use tibr_api::{BackupConditionType, ConditionStatus};
 use tibr_tidb::testing::MariaDb;
 
-#[tokio::test]
-async fn the_seeds_static_key_backup_completes_with_gc_held_only_while_br_runs() {
+pub async fn the_seeds_static_key_backup_completes_with_gc_held_only_while_br_runs() {
     let db = MariaDb::shared().lease().await;
     let env = Env::start().await;
     env.sandbox_secrets(db.password()).await;
@@ -49,12 +45,12 @@ async fn the_seeds_static_key_backup_completes_with_gc_held_only_while_br_runs()
         assert!(
             tokio::time::Instant::now() < deadline,
             "no end in sight:\n{}",
-            env.logs(&job).await
+            env.job_logs(&job).await
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(env.wait_job(&job, 30).await, "{}", env.logs(&job).await);
-    let logs = env.logs(&job).await;
+    assert!(env.wait_job(&job, 30).await, "{}", env.job_logs(&job).await);
+    let logs = env.job_logs(&job).await;
     let b = env.backup(name).await;
     let s = b.status.clone().unwrap();
     assert_eq!(
@@ -165,18 +161,17 @@ async fn the_seeds_static_key_backup_completes_with_gc_held_only_while_br_runs()
 
     // No secret value anywhere a human or another process can read.
     let secrets = [
-        env.sandbox.s3.secret_key.as_str(),
-        env.sandbox.s3.access_key.as_str(),
+        env.s3.secret_key.as_str(),
+        env.s3.access_key.as_str(),
         db.password(),
     ];
     assert_no_secrets("the pod logs", &logs, &secrets);
-    assert_no_secrets("the Events", &env.events().await, &secrets);
+    assert_no_secrets("the Events", &env.events_json().await, &secrets);
     assert_no_secrets("the status", &status(&b).to_string(), &secrets);
     env.stop().await;
 }
 
-#[tokio::test]
-async fn a_longer_gc_life_time_is_never_lowered() {
+pub async fn a_longer_gc_life_time_is_never_lowered() {
     let db = MariaDb::shared().lease().await;
     db.set_gc_life_time("100h");
     let env = Env::start().await;
@@ -187,7 +182,7 @@ async fn a_longer_gc_life_time_is_never_lowered() {
     job_env.extend(quick_br());
     env.create_job(backup_job("long-gc", job_env)).await;
     let ok = env.wait_job("backup-long-gc", 90).await;
-    let logs = env.logs("backup-long-gc").await;
+    let logs = env.job_logs("backup-long-gc").await;
     assert!(ok, "{logs}");
     let b = env.backup("long-gc").await;
     assert_eq!(
@@ -207,8 +202,7 @@ async fn a_longer_gc_life_time_is_never_lowered() {
     env.stop().await;
 }
 
-#[tokio::test]
-async fn a_br_failure_is_reported_with_brs_message_and_gc_restored() {
+pub async fn a_br_failure_is_reported_with_brs_message_and_gc_restored() {
     let db = MariaDb::shared().lease().await;
     let env = Env::start().await;
     env.sandbox_secrets(db.password()).await;
@@ -218,7 +212,7 @@ async fn a_br_failure_is_reported_with_brs_message_and_gc_restored() {
     job_env.extend(vars(&[("BR_SIM_FAIL_AT_PERCENT", "50")]));
     env.create_job(backup_job("fails", job_env)).await;
     let ok = env.wait_job("backup-fails", 90).await;
-    let logs = env.logs("backup-fails").await;
+    let logs = env.job_logs("backup-fails").await;
     assert!(!ok, "the Job fails when BR fails:\n{logs}");
     let b = env.backup("fails").await;
     let s = b.status.clone().unwrap();
@@ -246,13 +240,12 @@ async fn a_br_failure_is_reported_with_brs_message_and_gc_restored() {
     assert_no_secrets(
         "the failure",
         &format!("{message}{logs}"),
-        &[env.sandbox.s3.secret_key.as_str(), db.password()],
+        &[env.s3.secret_key.as_str(), db.password()],
     );
     env.stop().await;
 }
 
-#[tokio::test]
-async fn two_backups_of_one_cluster_restore_the_original_once_both_are_done() {
+pub async fn two_backups_of_one_cluster_restore_the_original_once_both_are_done() {
     let db = MariaDb::shared().lease().await;
     let env = Env::start().await;
     env.sandbox_secrets(db.password()).await;
@@ -288,7 +281,7 @@ async fn two_backups_of_one_cluster_restore_the_original_once_both_are_done() {
     assert!(
         env.wait_job("backup-short", 60).await,
         "{}",
-        env.logs("backup-short").await
+        env.job_logs("backup-short").await
     );
     let short = env.backup("short").await;
     let long_phase = env.backup("long").await.status.unwrap().phase;
@@ -318,7 +311,7 @@ async fn two_backups_of_one_cluster_restore_the_original_once_both_are_done() {
     assert!(
         env.wait_job("backup-long", 90).await,
         "{}",
-        env.logs("backup-long").await
+        env.job_logs("backup-long").await
     );
     assert_eq!(db.gc_life_time(), "10m0s");
     let long_gc = env
@@ -337,8 +330,7 @@ async fn two_backups_of_one_cluster_restore_the_original_once_both_are_done() {
     env.stop().await;
 }
 
-#[tokio::test]
-async fn a_backup_that_cannot_be_read_does_not_stop_the_gc_step_of_others() {
+pub async fn a_backup_that_cannot_be_read_does_not_stop_the_gc_step_of_others() {
     let db = MariaDb::shared().lease().await;
     let env = Env::start().await;
     env.sandbox_secrets(db.password()).await;
@@ -376,7 +368,7 @@ async fn a_backup_that_cannot_be_read_does_not_stop_the_gc_step_of_others() {
     job_env.extend(quick_br());
     env.create_job(backup_job("beside", job_env)).await;
     let ok = env.wait_job("backup-beside", 90).await;
-    let logs = env.logs("backup-beside").await;
+    let logs = env.job_logs("backup-beside").await;
     assert!(ok, "{logs}");
     let b = env.backup("beside").await;
     assert_eq!(

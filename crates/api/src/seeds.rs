@@ -1,10 +1,9 @@
 //! The YAML of the two seed documents (`crates/api/tests/seeds/*.md`), extracted from their
 //! code fences and filled in so that it can be parsed and applied.
 //!
-//! Shared by the api tests and the sandbox's `seeds` test (which includes this file with
-//! `#[path]`), so both check exactly the same manifests. Uses only std, serde_json and
-//! yaml_serde, which both crates have.
-#![allow(dead_code)]
+//! Shared by the api tests (the YAML against our types) and the sandbox's `seeds` test (the
+//! YAML against the CRDs with kubectl), so both check exactly the same manifests. Only for
+//! tests: behind the `test-support` feature.
 
 use std::path::{Path, PathBuf};
 
@@ -44,11 +43,10 @@ impl std::fmt::Display for Block {
 }
 
 /// `crates/api/tests/seeds`, given any crate directory of the workspace.
-pub fn seeds_dir(crate_dir: &str) -> PathBuf {
-    let crates = Path::new(crate_dir)
-        .parent()
-        .expect("crates live in crates/");
-    crates.join("api").join("tests").join("seeds")
+pub fn seeds_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("seeds")
 }
 
 /// Every YAML block (fences tagged `yaml`, and untagged ones, which in these documents hold

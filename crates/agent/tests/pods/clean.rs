@@ -1,10 +1,7 @@
 //! `tibr-agent clean` as a Job pod in the sandbox: deleting a backup's objects (and nothing
 //! next to them), a Backup that never wrote anything, and credentials S3 refuses.
 
-#[path = "support/agent.rs"]
-mod agent;
-
-use agent::*;
+use crate::support::*;
 use bytes::Bytes;
 use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
@@ -37,8 +34,7 @@ fn phase(b: &Backup) -> Option<BackupConditionType> {
     b.status.as_ref().and_then(|s| s.phase.clone())
 }
 
-#[tokio::test]
-async fn clean_deletes_everything_under_the_prefix_and_nothing_beside_it() {
+pub async fn clean_deletes_everything_under_the_prefix_and_nothing_beside_it() {
     let env = Env::start().await;
     env.sandbox_secrets("unused").await;
     let name = "to-clean";
@@ -49,7 +45,7 @@ async fn clean_deletes_everything_under_the_prefix_and_nothing_beside_it() {
     assert!(
         env.wait_job("backup-to-clean", 90).await,
         "{}",
-        env.logs("backup-to-clean").await
+        env.job_logs("backup-to-clean").await
     );
     let written = env.objects("my-bucket", "team/to-clean");
     assert!(
@@ -66,7 +62,7 @@ async fn clean_deletes_everything_under_the_prefix_and_nothing_beside_it() {
     env.create_job(clean_job(name, operator_env(false, true, "us-west-1")))
         .await;
     let ok = env.wait_job("clean-to-clean", 60).await;
-    let logs = env.logs("clean-to-clean").await;
+    let logs = env.job_logs("clean-to-clean").await;
     assert!(ok, "{logs}");
     assert_eq!(
         env.objects("my-bucket", "team/to-clean"),
@@ -103,16 +99,11 @@ async fn clean_deletes_everything_under_the_prefix_and_nothing_beside_it() {
             .await
             .contains(&"BackupDataCleaned".to_string())
     );
-    assert_no_secrets(
-        "the clean pod's log",
-        &logs,
-        &[env.sandbox.s3.secret_key.as_str()],
-    );
+    assert_no_secrets("the clean pod's log", &logs, &[env.s3.secret_key.as_str()]);
     env.stop().await;
 }
 
-#[tokio::test]
-async fn a_backup_that_wrote_nothing_is_clean_not_failed() {
+pub async fn a_backup_that_wrote_nothing_is_clean_not_failed() {
     let env = Env::start().await;
     env.sandbox_secrets("unused").await;
     env.create_backup("never-ran", spec("never-ran")).await;
@@ -136,11 +127,10 @@ async fn a_backup_that_wrote_nothing_is_clean_not_failed() {
     env.stop().await;
 }
 
-#[tokio::test]
-async fn wrong_credentials_are_clean_failed_and_the_job_fails() {
+pub async fn wrong_credentials_are_clean_failed_and_the_job_fails() {
     let env = Env::start().await;
     let wrong = "WrongSecretKey0123456789abcdefghijklmnop";
-    let access = env.sandbox.s3.access_key.clone();
+    let access = env.s3.access_key.clone();
     env.secrets("unused", &access, wrong).await;
     env.create_backup("denied", spec("denied")).await;
     recorded_path(&env, "denied", "s3://my-bucket/denied").await;
@@ -153,7 +143,7 @@ async fn wrong_credentials_are_clean_failed_and_the_job_fails() {
     env.create_job(clean_job("denied", operator_env(false, true, "us-west-1")))
         .await;
     let ok = env.wait_job("clean-denied", 60).await;
-    let logs = env.logs("clean-denied").await;
+    let logs = env.job_logs("clean-denied").await;
     assert!(!ok, "the Job fails so that its next pod retries:\n{logs}");
     let b = env.backup("denied").await;
     assert_eq!(phase(&b), Some(BackupConditionType::CleanFailed), "{logs}");
@@ -172,7 +162,7 @@ async fn wrong_credentials_are_clean_failed_and_the_job_fails() {
         ["denied/backupmeta"],
         "nothing was deleted"
     );
-    let events = env.events().await;
+    let events = env.events_json().await;
     assert!(
         env.event_reasons("denied")
             .await

@@ -2,18 +2,14 @@
 //! subresource that carry the resourceVersion they were computed from, so concurrent writers
 //! (the agent's progress task, its main flow, the operator) never lose each other's changes.
 
-#[path = "support/agent.rs"]
-mod agent;
-
-use agent::*;
+use crate::support::*;
 use serde_json::json;
 use tibr_agent::{Secrets, StatusWriter};
 use tibr_api::BackupConditionType;
 use tibr_api::pingcap::v1alpha1::Progress;
 use tibr_core::backup::status::{NewCondition, set_condition};
 
-#[tokio::test]
-async fn concurrent_writers_lose_nothing_and_phase_follows_the_latest_condition() {
+pub async fn concurrent_writers_lose_nothing_and_phase_follows_the_latest_condition() {
     let env = Env::start().await;
     let backup = env
         .create_backup(

@@ -2,10 +2,7 @@
 //! as S3 does (the sandbox's own S3 does not). The agent runs as a Job pod in the sandbox;
 //! the Backup names moto as its endpoint. Needs `TIBR_TEST_MOTO_ENDPOINT` (`./scripts/test`).
 
-#[path = "support/agent.rs"]
-mod agent;
-
-use agent::*;
+use crate::support::*;
 use serde_json::{Value, json};
 use tibr_api::BackupConditionType;
 use tibr_storage::testing::{Moto, unique_name};
@@ -28,8 +25,7 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-#[tokio::test]
-async fn brs_objects_get_standard_ia_by_default_and_the_acl_only_when_asked() {
+pub async fn brs_objects_get_standard_ia_by_default_and_the_acl_only_when_asked() {
     let moto = Moto::from_env();
     let bucket = unique_name("agent");
     moto.create_bucket(&bucket).await;
@@ -62,7 +58,7 @@ async fn brs_objects_get_standard_ia_by_default_and_the_acl_only_when_asked() {
     }
     for name in ["defaults", "explicit"] {
         let job = format!("backup-{name}");
-        assert!(env.wait_job(&job, 90).await, "{}", env.logs(&job).await);
+        assert!(env.wait_job(&job, 90).await, "{}", env.job_logs(&job).await);
         let b = env.backup(name).await;
         let s = b.status.unwrap();
         assert_eq!(s.phase, Some(BackupConditionType::Complete));

@@ -2,18 +2,14 @@
 //! the operator, and the retry restores the original), stopped with SIGTERM (BR stopped, GC
 //! restored, no `Failed`), and a GC restore that fails after a good backup.
 
-#[path = "support/agent.rs"]
-mod agent;
-
 use std::time::Duration;
 
-use agent::*;
+use crate::support::*;
 use serde_json::json;
 use tibr_api::BackupConditionType;
 use tibr_tidb::testing::MariaDb;
 
-#[tokio::test]
-async fn a_killed_agent_leaves_the_original_recorded_and_the_rerun_restores_it() {
+pub async fn a_killed_agent_leaves_the_original_recorded_and_the_rerun_restores_it() {
     use k8s_openapi::api::batch::v1::Job;
     use kube::api::{DeleteParams, Patch, PatchParams};
     use nix::sys::signal::{Signal, killpg};
@@ -66,7 +62,7 @@ async fn a_killed_agent_leaves_the_original_recorded_and_the_rerun_restores_it()
     job_env.extend(quick_br());
     env.create_job(backup_job("killed", job_env)).await;
     let ok = env.wait_job("backup-killed", 90).await;
-    let logs = env.logs("backup-killed").await;
+    let logs = env.job_logs("backup-killed").await;
     assert!(ok, "{logs}");
     let b = env.backup("killed").await;
     let s = b.status.clone().unwrap();
@@ -103,8 +99,7 @@ impl Drop for NoUpdate<'_> {
     }
 }
 
-#[tokio::test]
-async fn a_failed_gc_restore_keeps_a_good_backup_complete_and_says_so() {
+pub async fn a_failed_gc_restore_keeps_a_good_backup_complete_and_says_so() {
     let db = MariaDb::shared().lease().await;
     let env = Env::start().await;
     env.sandbox_secrets(db.password()).await;
@@ -133,7 +128,7 @@ async fn a_failed_gc_restore_keeps_a_good_backup_complete_and_says_so() {
     let _grant_back = NoUpdate(&db);
 
     let ok = env.wait_job("backup-no-restore", 90).await;
-    let logs = env.logs("backup-no-restore").await;
+    let logs = env.job_logs("backup-no-restore").await;
     assert!(ok, "the backup itself succeeded:\n{logs}");
     let b = env.backup("no-restore").await;
     let s = b.status.clone().unwrap();
@@ -166,8 +161,7 @@ async fn a_failed_gc_restore_keeps_a_good_backup_complete_and_says_so() {
     env.stop().await;
 }
 
-#[tokio::test]
-async fn sigterm_stops_br_and_still_restores_gc() {
+pub async fn sigterm_stops_br_and_still_restores_gc() {
     use nix::sys::signal::{Signal, kill};
     use nix::unistd::Pid;
     let db = MariaDb::shared().lease().await;
@@ -184,8 +178,8 @@ async fn sigterm_stops_br_and_still_restores_gc() {
         "BR's arguments",
         &String::from_utf8_lossy(&cmdline),
         &[
-            env.sandbox.s3.secret_key.as_str(),
-            env.sandbox.s3.access_key.as_str(),
+            env.s3.secret_key.as_str(),
+            env.s3.access_key.as_str(),
             db.password(),
         ],
     );
@@ -197,7 +191,7 @@ async fn sigterm_stops_br_and_still_restores_gc() {
     // What the kubelet does when the pod is deleted or evicted.
     kill(Pid::from_raw(pid), Signal::SIGTERM).unwrap();
     let ok = env.wait_job("backup-stopped", 60).await;
-    let logs = env.logs("backup-stopped").await;
+    let logs = env.job_logs("backup-stopped").await;
     assert!(!ok, "{logs}");
     assert_eq!(
         db.gc_life_time(),
