@@ -2,6 +2,10 @@
 //!
 //! - `crds`: write the CRD manifests generated from `tibr-api` into `deploy/crds/`.
 //! - `crds --check`: fail if `deploy/crds/` differs from what `crds` would write.
+//! - `deps`: print the dependency graph among workspace packages (dev included).
+//! - `deps --check`: the same, failing on any cycle.
+
+mod deps;
 
 use std::{
     collections::BTreeMap,
@@ -12,7 +16,7 @@ use std::{
 use anyhow::{Context, Result, bail};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 
-const USAGE: &str = "usage: cargo xtask crds [--check]";
+const USAGE: &str = "usage: cargo xtask crds [--check] | deps [--check]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -20,6 +24,8 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["crds"] => write_crds(&crds_dir()),
         ["crds", "--check"] => check_crds(&crds_dir()),
+        ["deps"] => deps::run(false),
+        ["deps", "--check"] => deps::run(true),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
