@@ -5,7 +5,7 @@
 use crate::support::*;
 use serde_json::{Value, json};
 use tibr_api::BackupConditionType;
-use tibr_storage::testing::{Moto, unique_name};
+use tibr_storage::testing::Moto;
 
 fn spec(moto: &Moto, bucket: &str, prefix: &str, extra: Value) -> Value {
     let mut s3 = json!({"provider": "aws", "secretName": S3_SECRET, "region": "us-east-1",
@@ -26,16 +26,10 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 pub async fn brs_objects_get_standard_ia_by_default_and_the_acl_only_when_asked() {
-    let moto = Moto::from_env();
-    let bucket = unique_name("agent");
-    moto.create_bucket(&bucket).await;
+    let (moto, bucket) = Moto::with_bucket("agent").await;
     let env = Env::start().await;
-    env.secrets(
-        "unused",
-        "AKIAMOTOTESTKEY00000",
-        "moto-test-secret-not-checked-0000000000",
-    )
-    .await;
+    env.secrets("unused", Moto::ACCESS_KEY, Moto::SECRET_KEY)
+        .await;
     env.create_backup("defaults", spec(&moto, &bucket, "defaults", json!({})))
         .await;
     env.create_backup(
