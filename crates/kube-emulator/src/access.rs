@@ -30,7 +30,7 @@ pub struct Access {
 }
 
 /// The RBAC verb of a request, as kube-apiserver's request-info resolver derives it.
-pub fn verb(method: &Method, path: &ResourcePath, query: &Query) -> &'static str {
+pub(crate) fn verb(method: &Method, path: &ResourcePath, query: &Query) -> &'static str {
     match *method {
         Method::GET | Method::HEAD if path.name.is_some() => "get",
         Method::GET | Method::HEAD if query.flag("watch") => "watch",
@@ -49,7 +49,13 @@ pub fn verb(method: &Method, path: &ResourcePath, query: &Query) -> &'static str
 pub struct AccessLog(Mutex<BTreeSet<Access>>);
 
 impl AccessLog {
-    pub fn record(&self, user: &Identity, method: &Method, path: &ResourcePath, query: &Query) {
+    pub(crate) fn record(
+        &self,
+        user: &Identity,
+        method: &Method,
+        path: &ResourcePath,
+        query: &Query,
+    ) {
         let resource = match &path.subresource {
             Some(sub) => format!("{}/{sub}", path.plural),
             None => path.plural.clone(),

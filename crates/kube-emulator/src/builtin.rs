@@ -18,7 +18,7 @@ fn roundtrip<T: DeserializeOwned + Serialize>(v: &Value) -> Result<Value, String
 
 /// Decodes `object` as its built-in type; returns the re-encoded object and the paths of
 /// fields the type does not have.
-pub fn decode(which: Builtin, object: &Value) -> Result<(Value, Vec<String>), String> {
+pub(crate) fn decode(which: Builtin, object: &Value) -> Result<(Value, Vec<String>), String> {
     use k8s_openapi::{
         api::{batch, coordination, core::v1 as core, events, rbac::v1 as rbac},
         apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiext,
@@ -114,7 +114,7 @@ fn default_pod_spec(spec: &mut Value) {
 }
 
 /// Defaults applied on create (and, for fields that are not immutable, on update).
-pub fn apply_defaults(which: Builtin, obj: &mut Value, uid: &str) {
+pub(crate) fn apply_defaults(which: Builtin, obj: &mut Value, uid: &str) {
     match which {
         Builtin::Namespace => {
             let name = obj["metadata"]["name"]
@@ -211,7 +211,7 @@ fn default_job(obj: &mut Value, uid: &str) {
 }
 
 /// Kind-specific validation beyond the schema; `old` is set on updates.
-pub fn validate(which: Builtin, obj: &Value, old: Option<&Value>) -> Vec<FieldCause> {
+pub(crate) fn validate(which: Builtin, obj: &Value, old: Option<&Value>) -> Vec<FieldCause> {
     let mut causes = Vec::new();
     match which {
         Builtin::Pod => validate_pod_spec(&obj["spec"], "spec", &mut causes),
@@ -346,7 +346,7 @@ const EVENT_SHARED: [&str; 7] = [
 ];
 
 /// Converts an `events.k8s.io/v1` Event into the core/v1 form it is stored in.
-pub fn event_v1_to_core(v1: &Value) -> Value {
+pub(crate) fn event_v1_to_core(v1: &Value) -> Value {
     let mut core = json!({"apiVersion": "v1", "kind": "Event", "metadata": v1["metadata"].clone()});
     let renames: Vec<(&str, &str)> = EVENT_RENAMES.to_vec();
     copy_fields(v1, &mut core, &renames, &EVENT_SHARED);
@@ -354,7 +354,7 @@ pub fn event_v1_to_core(v1: &Value) -> Value {
 }
 
 /// Converts a stored core/v1 Event to `events.k8s.io/v1`.
-pub fn event_core_to_v1(core: &Value) -> Value {
+pub(crate) fn event_core_to_v1(core: &Value) -> Value {
     let mut v1 = json!({"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": core["metadata"].clone()});
     let renames: Vec<(&str, &str)> = EVENT_RENAMES.iter().map(|(a, b)| (*b, *a)).collect();
     copy_fields(core, &mut v1, &renames, &EVENT_SHARED);

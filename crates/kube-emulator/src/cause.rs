@@ -8,9 +8,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// The `reason` of a `StatusCause`, as the API server spells it.
+// The variants are serialized by name and must be spelled as the API server spells them.
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum CauseReason {
-    FieldValueNotFound,
+pub(crate) enum CauseReason {
     FieldValueRequired,
     FieldValueDuplicate,
     FieldValueInvalid,
@@ -19,14 +20,12 @@ pub enum CauseReason {
     FieldValueTooLong,
     FieldValueTooMany,
     FieldValueTypeInvalid,
-    InternalError,
 }
 
 impl CauseReason {
     /// The human text the API server prints before the value.
-    pub fn text(self) -> &'static str {
+    pub(crate) fn text(self) -> &'static str {
         match self {
-            CauseReason::FieldValueNotFound => "Not found",
             CauseReason::FieldValueRequired => "Required value",
             CauseReason::FieldValueDuplicate => "Duplicate value",
             CauseReason::FieldValueInvalid | CauseReason::FieldValueTypeInvalid => "Invalid value",
@@ -34,20 +33,19 @@ impl CauseReason {
             CauseReason::FieldValueForbidden => "Forbidden",
             CauseReason::FieldValueTooLong => "Too long",
             CauseReason::FieldValueTooMany => "Too many",
-            CauseReason::InternalError => "Internal error",
         }
     }
 }
 
 /// One `details.causes[]` entry of a `Status`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FieldCause {
-    pub reason: CauseReason,
+pub(crate) struct FieldCause {
+    pub(crate) reason: CauseReason,
     /// The message without the field path, e.g. `Required value` or
     /// `Unsupported value: "x": supported values: "a", "b"`.
-    pub message: String,
+    pub(crate) message: String,
     /// The field path, e.g. `spec.br.cluster` or `spec.containers[0].name`.
-    pub field: String,
+    pub(crate) field: String,
 }
 
 impl FieldCause {
@@ -77,35 +75,23 @@ impl FieldCause {
         }
     }
 
-    pub fn required(field: &str, detail: &str) -> Self {
+    pub(crate) fn required(field: &str, detail: &str) -> Self {
         Self::without_value(CauseReason::FieldValueRequired, field, detail)
     }
 
-    pub fn forbidden(field: &str, detail: &str) -> Self {
+    pub(crate) fn forbidden(field: &str, detail: &str) -> Self {
         Self::without_value(CauseReason::FieldValueForbidden, field, detail)
     }
 
-    pub fn internal(field: &str, detail: &str) -> Self {
-        Self::without_value(CauseReason::InternalError, field, detail)
-    }
-
-    pub fn invalid(field: &str, value: &Value, detail: &str) -> Self {
+    pub(crate) fn invalid(field: &str, value: &Value, detail: &str) -> Self {
         Self::with_value(CauseReason::FieldValueInvalid, field, value, detail)
     }
 
-    pub fn type_invalid(field: &str, value: &Value, detail: &str) -> Self {
-        Self::with_value(CauseReason::FieldValueTypeInvalid, field, value, detail)
-    }
-
-    pub fn not_found(field: &str, value: &Value) -> Self {
-        Self::with_value(CauseReason::FieldValueNotFound, field, value, "")
-    }
-
-    pub fn duplicate(field: &str, value: &Value) -> Self {
+    pub(crate) fn duplicate(field: &str, value: &Value) -> Self {
         Self::with_value(CauseReason::FieldValueDuplicate, field, value, "")
     }
 
-    pub fn not_supported(field: &str, value: &Value, supported: &[Value]) -> Self {
+    pub(crate) fn not_supported(field: &str, value: &Value, supported: &[Value]) -> Self {
         let list: Vec<String> = supported.iter().map(render_value).collect();
         let detail = if list.is_empty() {
             String::new()
@@ -115,7 +101,7 @@ impl FieldCause {
         Self::with_value(CauseReason::FieldValueNotSupported, field, value, &detail)
     }
 
-    pub fn too_long(field: &str, max: usize) -> Self {
+    pub(crate) fn too_long(field: &str, max: usize) -> Self {
         Self::without_value(
             CauseReason::FieldValueTooLong,
             field,
@@ -123,7 +109,7 @@ impl FieldCause {
         )
     }
 
-    pub fn too_many(field: &str, actual: usize, max: usize) -> Self {
+    pub(crate) fn too_many(field: &str, actual: usize, max: usize) -> Self {
         Self::with_value(
             CauseReason::FieldValueTooMany,
             field,
@@ -133,7 +119,7 @@ impl FieldCause {
     }
 
     /// `field: message`, the form joined into a `Status.message`.
-    pub fn full_message(&self) -> String {
+    pub(crate) fn full_message(&self) -> String {
         if self.field.is_empty() {
             self.message.clone()
         } else {
@@ -144,7 +130,7 @@ impl FieldCause {
 
 /// Values are printed as Go's `%#v`-like form the API server uses: strings quoted,
 /// numbers and booleans bare, `null` for null, compact JSON for objects and arrays.
-pub fn render_value(value: &Value) -> String {
+pub(crate) fn render_value(value: &Value) -> String {
     match value {
         Value::String(s) => format!("{s:?}"),
         Value::Null => "null".to_string(),

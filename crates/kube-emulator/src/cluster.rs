@@ -11,7 +11,12 @@ use std::{
 use jiff::Timestamp;
 use tokio::sync::{Notify, watch};
 
-use super::{registry::Registry, store::Store};
+use serde_json::Value;
+
+use super::{
+    registry::{GroupResource, Registry},
+    store::Store,
+};
 
 /// Who a bearer token authenticates.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -22,7 +27,7 @@ pub enum Identity {
 
 /// The audience of tokens that authenticate to the API server itself; a token requested
 /// with no audience gets it, as kube-apiserver gives its `--api-audiences`.
-pub const API_AUDIENCE: &str = "https://kubernetes.default.svc.cluster.local";
+pub(crate) const API_AUDIENCE: &str = "https://kubernetes.default.svc.cluster.local";
 
 /// A ServiceAccount token issued through the TokenRequest API, as its issuer knows it:
 /// what an OIDC relying party (AWS STS for IRSA) checks before trusting it.
@@ -71,24 +76,24 @@ impl ClusterOptions {
     }
 }
 
-pub struct State {
-    pub registry: Registry,
-    pub store: Store,
+pub(crate) struct State {
+    pub(crate) registry: Registry,
+    pub(crate) store: Store,
     /// Bearer tokens that authenticate to this API server.
-    pub tokens: HashMap<String, Identity>,
+    pub(crate) tokens: HashMap<String, Identity>,
     /// Every token issued through TokenRequest, whatever its audience.
-    pub issued: HashMap<String, IssuedToken>,
-    pub pod_identity_webhook: Option<super::pod_identity::PodIdentityWebhook>,
+    pub(crate) issued: HashMap<String, IssuedToken>,
+    pub(crate) pod_identity_webhook: Option<super::pod_identity::PodIdentityWebhook>,
     /// The cluster CA, published in every namespace's `kube-root-ca.crt` ConfigMap.
-    pub ca_pem: String,
+    pub(crate) ca_pem: String,
 }
 
 pub struct Cluster {
     pub options: ClusterOptions,
     state: Mutex<State>,
     /// Signalled after every committed write so controllers inside the emulator re-check.
-    pub changed: Notify,
-    pub shutdown: watch::Sender<bool>,
+    pub(crate) changed: Notify,
+    pub(crate) shutdown: watch::Sender<bool>,
     /// Who made which kind of request (for RBAC checks in tests).
     pub accesses: super::access::AccessLog,
 }
@@ -115,7 +120,7 @@ impl Cluster {
         }
     }
 
-    pub fn lock(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock leaves consistent data (writes are single
         // assignments), so poisoning is not a reason to stop serving.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
@@ -138,9 +143,37 @@ impl Cluster {
         Ok(issued)
     }
 
-    pub fn notify_changed(&self) {
+    pub(crate) fn notify_changed(&self) {
         self.changed.notify_waiters();
         self.changed.notify_one();
+    }
+
+    /// The stored object `namespace/name` (namespace `""` when cluster-scoped) of `resource`
+    /// (a plural) in API group `group`, as the cluster holds it: what an emulator beside the
+    /// cluster (an STS trusting its ServiceAccounts, say) reads without a client.
+    pub fn object(
+        &self,
+        group: &str,
+        resource: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Option<Value> {
+        self.lock()
+            .store
+            .get(&GroupResource::new(group, resource), namespace, name)
+            .map(|o| (*o).clone())
+    }
+
+    /// Records `token` as issued by this cluster (the TokenRequest API does this for the
+    /// tokens it mints), so [`Cluster::verify_token`] knows it.
+    pub fn record_issued_token(&self, token: &str, issued: IssuedToken) {
+        self.lock().issued.insert(token.to_string(), issued);
+    }
+
+    /// Forgets all change history up to now, as etcd compaction does: a watch from an older
+    /// resourceVersion gets `410 Expired`.
+    pub fn compact_history(&self) {
+        self.lock().store.compact();
     }
 }
 
@@ -152,20 +185,16 @@ pub enum TokenError {
     Expired,
 }
 
-pub fn now() -> Timestamp {
+pub(crate) fn now() -> Timestamp {
     Timestamp::now()
 }
 
 /// Kubernetes `Time`: RFC 3339 in UTC with second precision.
-pub fn rfc3339(ts: Timestamp) -> String {
+pub(crate) fn rfc3339(ts: Timestamp) -> String {
     ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// Kubernetes `MicroTime`: RFC 3339 in UTC with microseconds.
-pub fn rfc3339_micro(ts: Timestamp) -> String {
+pub(crate) fn rfc3339_micro(ts: Timestamp) -> String {
     ts.strftime("%Y-%m-%dT%H:%M:%S.%6fZ").to_string()
-}
-
-pub fn parse_time(s: &str) -> Option<Timestamp> {
-    s.parse().ok()
 }

@@ -25,15 +25,15 @@ fn merge_schema(rt: &ResourceType) -> Value {
     }
 }
 
-pub fn merge_patch(doc: &Value, patch: &Value) -> Value {
+pub(crate) fn merge_patch(doc: &Value, patch: &Value) -> Value {
     super::patch::merge_patch(doc, patch)
 }
 
-pub fn json_patch(doc: &Value, patch: &Value) -> Result<Value, ApiError> {
+pub(crate) fn json_patch(doc: &Value, patch: &Value) -> Result<Value, ApiError> {
     super::patch::json_patch(doc, patch).map_err(patch_error)
 }
 
-pub fn strategic_merge_patch(
+pub(crate) fn strategic_merge_patch(
     doc: &Value,
     patch: &Value,
     rt: &ResourceType,
@@ -41,19 +41,22 @@ pub fn strategic_merge_patch(
     super::patch::strategic_merge_patch(doc, patch, &merge_schema(rt)).map_err(patch_error)
 }
 
-pub struct ApplyRequest<'a> {
-    pub live: Option<&'a Value>,
-    pub applied: &'a Value,
-    pub manager: &'a str,
-    pub force: bool,
-    pub now: &'a str,
-    pub subresource: Option<&'a str>,
+pub(crate) struct ApplyRequest<'a> {
+    pub(crate) live: Option<&'a Value>,
+    pub(crate) applied: &'a Value,
+    pub(crate) manager: &'a str,
+    pub(crate) force: bool,
+    pub(crate) now: &'a str,
+    pub(crate) subresource: Option<&'a str>,
 }
 
 /// Server-side apply. Fields the endpoint resets are taken out of the configuration first:
 /// `status` on the main resource of kinds with a status subresource, everything but
 /// `status` through `/status`.
-pub fn server_side_apply(rt: &ResourceType, req: ApplyRequest<'_>) -> Result<Value, ApiError> {
+pub(crate) fn server_side_apply(
+    rt: &ResourceType,
+    req: ApplyRequest<'_>,
+) -> Result<Value, ApiError> {
     use super::patch::ApplyError;
     let mut applied = req.applied.clone();
     if let Some(o) = applied.as_object_mut() {
@@ -91,7 +94,7 @@ pub fn server_side_apply(rt: &ResourceType, req: ApplyRequest<'_>) -> Result<Val
     })
 }
 
-pub fn record_update(
+pub(crate) fn record_update(
     rt: &ResourceType,
     old: Option<&Value>,
     new: &mut Value,
@@ -109,20 +112,20 @@ pub fn record_update(
     );
 }
 
-pub fn prune(obj: &mut Value, schema: &Value) -> Vec<String> {
+pub(crate) fn prune(obj: &mut Value, schema: &Value) -> Vec<String> {
     super::schema::prune(obj, schema)
 }
 
-pub fn apply_defaults(obj: &mut Value, schema: &Value) {
+pub(crate) fn apply_defaults(obj: &mut Value, schema: &Value) {
     super::schema::apply_defaults(obj, schema)
 }
 
-pub fn validate_schema(obj: &Value, schema: &Value) -> Vec<FieldCause> {
+pub(crate) fn validate_schema(obj: &Value, schema: &Value) -> Vec<FieldCause> {
     super::schema::validate(obj, schema)
 }
 
 /// Object metadata rules, with the name rule each kind uses upstream.
-pub fn validate_meta(rt: &ResourceType, obj: &Value) -> Vec<FieldCause> {
+pub(crate) fn validate_meta(rt: &ResourceType, obj: &Value) -> Vec<FieldCause> {
     use super::{registry::Builtin, schema::meta::NameRule};
     let rule = match rt.builtin() {
         Some(Builtin::Namespace) => NameRule::Dns1123Label,
@@ -152,7 +155,7 @@ pub fn validate_meta(rt: &ResourceType, obj: &Value) -> Vec<FieldCause> {
 
 /// The `meta.k8s.io/v1` Table for objects of `rt`: printer columns for custom resources,
 /// the familiar kubectl columns for built-in kinds.
-pub fn table(
+pub(crate) fn table(
     rt: &ResourceType,
     objects: &[Value],
     include: Option<&str>,
@@ -193,7 +196,7 @@ fn openapi_resources(registry: &super::registry::Registry) -> Vec<super::openapi
 }
 
 /// `/openapi/v2`: protobuf when asked for (kubectl always asks), JSON otherwise.
-pub fn openapi_v2(
+pub(crate) fn openapi_v2(
     registry: &super::registry::Registry,
     accept: &str,
 ) -> http::Response<super::http::Body> {
@@ -211,12 +214,12 @@ pub fn openapi_v2(
     }
 }
 
-pub fn openapi_v3_index(registry: &super::registry::Registry) -> Value {
+pub(crate) fn openapi_v3_index(registry: &super::registry::Registry) -> Value {
     super::openapi::v3_index(&openapi_resources(registry))
 }
 
 /// The document of one group-version, or None when it is not served.
-pub fn openapi_v3(
+pub(crate) fn openapi_v3(
     registry: &super::registry::Registry,
     group: &str,
     version: &str,

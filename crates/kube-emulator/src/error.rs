@@ -9,15 +9,15 @@ use super::cause::FieldCause;
 
 /// A failed request: HTTP status code plus the `Status` body fields.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ApiError {
-    pub code: u16,
-    pub reason: &'static str,
-    pub message: String,
-    pub details: Option<Value>,
+pub(crate) struct ApiError {
+    pub(crate) code: u16,
+    pub(crate) reason: &'static str,
+    pub(crate) message: String,
+    pub(crate) details: Option<Value>,
 }
 
 /// Names a resource the way error messages do: `backups.pingcap.com`, or `pods` for core.
-pub fn group_resource(group: &str, plural: &str) -> String {
+pub(crate) fn group_resource(group: &str, plural: &str) -> String {
     if group.is_empty() {
         plural.to_string()
     } else {
@@ -34,7 +34,7 @@ fn qualified_kind(group: &str, kind: &str) -> String {
 }
 
 impl ApiError {
-    pub fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             code,
             reason,
@@ -48,7 +48,7 @@ impl ApiError {
         self
     }
 
-    pub fn not_found(group: &str, plural: &str, name: &str) -> Self {
+    pub(crate) fn not_found(group: &str, plural: &str, name: &str) -> Self {
         Self::new(
             404,
             "NotFound",
@@ -57,7 +57,7 @@ impl ApiError {
         .with_details(json!({"name": name, "group": group, "kind": plural}))
     }
 
-    pub fn already_exists(group: &str, plural: &str, name: &str) -> Self {
+    pub(crate) fn already_exists(group: &str, plural: &str, name: &str) -> Self {
         Self::new(
             409,
             "AlreadyExists",
@@ -69,7 +69,7 @@ impl ApiError {
         .with_details(json!({"name": name, "group": group, "kind": plural}))
     }
 
-    pub fn conflict(group: &str, plural: &str, name: &str, why: &str) -> Self {
+    pub(crate) fn conflict(group: &str, plural: &str, name: &str, why: &str) -> Self {
         Self::new(
             409,
             "Conflict",
@@ -81,7 +81,7 @@ impl ApiError {
         .with_details(json!({"name": name, "group": group, "kind": plural}))
     }
 
-    pub fn stale(group: &str, plural: &str, name: &str) -> Self {
+    pub(crate) fn stale(group: &str, plural: &str, name: &str) -> Self {
         Self::conflict(
             group,
             plural,
@@ -91,7 +91,7 @@ impl ApiError {
     }
 
     /// 422 with one cause per field, message `Kind.group "name" is invalid: ...`.
-    pub fn invalid(group: &str, kind: &str, name: &str, causes: Vec<FieldCause>) -> Self {
+    pub(crate) fn invalid(group: &str, kind: &str, name: &str, causes: Vec<FieldCause>) -> Self {
         let joined: Vec<String> = causes.iter().map(FieldCause::full_message).collect();
         let body = if joined.len() == 1 {
             joined[0].clone()
@@ -113,15 +113,15 @@ impl ApiError {
         .with_details(json!({"name": name, "group": group, "kind": kind, "causes": causes_json}))
     }
 
-    pub fn bad_request(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Self::new(400, "BadRequest", message)
     }
 
-    pub fn unprocessable(message: impl Into<String>) -> Self {
+    pub(crate) fn unprocessable(message: impl Into<String>) -> Self {
         Self::new(422, "Invalid", message)
     }
 
-    pub fn forbidden(group: &str, plural: &str, name: &str, why: &str) -> Self {
+    pub(crate) fn forbidden(group: &str, plural: &str, name: &str, why: &str) -> Self {
         let gr = group_resource(group, plural);
         let what = if name.is_empty() {
             gr.clone()
@@ -132,7 +132,12 @@ impl ApiError {
             .with_details(json!({"name": name, "group": group, "kind": plural}))
     }
 
-    pub fn namespace_terminating(group: &str, plural: &str, name: &str, namespace: &str) -> Self {
+    pub(crate) fn namespace_terminating(
+        group: &str,
+        plural: &str,
+        name: &str,
+        namespace: &str,
+    ) -> Self {
         let mut err = Self::forbidden(
             group,
             plural,
@@ -152,11 +157,11 @@ impl ApiError {
         err
     }
 
-    pub fn method_not_allowed(message: impl Into<String>) -> Self {
+    pub(crate) fn method_not_allowed(message: impl Into<String>) -> Self {
         Self::new(405, "MethodNotAllowed", message)
     }
 
-    pub fn unsupported_media_type(content_type: &str) -> Self {
+    pub(crate) fn unsupported_media_type(content_type: &str) -> Self {
         Self::new(
             415,
             "UnsupportedMediaType",
@@ -166,24 +171,20 @@ impl ApiError {
         )
     }
 
-    pub fn unauthorized() -> Self {
+    pub(crate) fn unauthorized() -> Self {
         Self::new(401, "Unauthorized", "Unauthorized")
     }
 
-    pub fn gone(message: impl Into<String>) -> Self {
+    pub(crate) fn gone(message: impl Into<String>) -> Self {
         Self::new(410, "Expired", message)
     }
 
-    pub fn internal(message: impl Into<String>) -> Self {
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
         Self::new(500, "InternalError", message)
     }
 
-    pub fn timeout(message: impl Into<String>) -> Self {
-        Self::new(504, "Timeout", message)
-    }
-
     /// The `Status` object for the response body.
-    pub fn status(&self) -> Value {
+    pub(crate) fn status(&self) -> Value {
         let mut status = json!({
             "kind": "Status",
             "apiVersion": "v1",
@@ -208,7 +209,7 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-pub type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 #[cfg(test)]
 mod tests {

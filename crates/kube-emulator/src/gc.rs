@@ -20,7 +20,7 @@ use super::{
 
 const MANAGER: &str = "kube-controller-manager";
 
-pub async fn run(cluster: Arc<Cluster>) {
+pub(crate) async fn run(cluster: Arc<Cluster>) {
     let mut shutdown = cluster.shutdown.subscribe();
     loop {
         for _ in 0..50 {
@@ -42,7 +42,7 @@ pub async fn run(cluster: Arc<Cluster>) {
 }
 
 /// One pass over everything; true when it changed something.
-pub fn pass(state: &mut State, now: Timestamp) -> bool {
+pub(crate) fn pass(state: &mut State, now: Timestamp) -> bool {
     let mut changed = collect_dependents(state, now);
     changed |= finish_owners(state, now);
     changed |= drain_namespaces(state, now);

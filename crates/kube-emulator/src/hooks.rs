@@ -14,17 +14,22 @@ use super::{
     registry::{Builtin, GroupResource, ResourceType, crd_types},
 };
 
-pub const CRD_CLEANUP_FINALIZER: &str = "customresourcecleanup.apiextensions.k8s.io";
+pub(crate) const CRD_CLEANUP_FINALIZER: &str = "customresourcecleanup.apiextensions.k8s.io";
 
 /// Admission of a new pod: the ServiceAccount must exist, then mutating webhooks run
 /// (before defaulting and validation, which see the mutated pod as on a real server).
-pub fn admit_pod(state: &State, namespace: &str, pod: &str, body: &mut Value) -> ApiResult<()> {
+pub(crate) fn admit_pod(
+    state: &State,
+    namespace: &str,
+    pod: &str,
+    body: &mut Value,
+) -> ApiResult<()> {
     check_service_account(state, namespace, pod, body)?;
     super::pod_identity::mutate(state, namespace, body);
     Ok(())
 }
 
-pub fn check_service_account(
+pub(crate) fn check_service_account(
     state: &State,
     namespace: &str,
     pod: &str,
@@ -53,7 +58,7 @@ pub fn check_service_account(
     Ok(())
 }
 
-pub fn after_write(state: &mut State, rt: &ResourceType, obj: &Value, now: Timestamp) {
+pub(crate) fn after_write(state: &mut State, rt: &ResourceType, obj: &Value, now: Timestamp) {
     match rt.builtin() {
         Some(Builtin::Namespace) => bootstrap_namespace(state, obj, now),
         Some(Builtin::CustomResourceDefinition) => establish_crd(state, rt, obj, now),
@@ -61,7 +66,7 @@ pub fn after_write(state: &mut State, rt: &ResourceType, obj: &Value, now: Times
     }
 }
 
-pub fn after_remove(state: &mut State, rt: &ResourceType, obj: &Value) {
+pub(crate) fn after_remove(state: &mut State, rt: &ResourceType, obj: &Value) {
     if rt.builtin() == Some(Builtin::CustomResourceDefinition) {
         let name = obj["metadata"]["name"].as_str().unwrap_or_default();
         state.registry.remove_crd_types(name);

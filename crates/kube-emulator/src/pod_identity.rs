@@ -63,7 +63,7 @@ fn has_env(container: &Value, names: &[&str]) -> bool {
 
 /// Mutates `pod` (a create request body in `namespace`) when its ServiceAccount asks
 /// for a role. Returns whether anything changed.
-pub fn mutate(state: &State, namespace: &str, pod: &mut Value) -> bool {
+pub(crate) fn mutate(state: &State, namespace: &str, pod: &mut Value) -> bool {
     let Some(webhook) = state.pod_identity_webhook.clone() else {
         return false;
     };

@@ -11,13 +11,13 @@ use serde_json::Value;
 
 /// Where objects of a type live.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct GroupResource {
-    pub group: String,
-    pub resource: String,
+pub(crate) struct GroupResource {
+    pub(crate) group: String,
+    pub(crate) resource: String,
 }
 
 impl GroupResource {
-    pub fn new(group: &str, resource: &str) -> Self {
+    pub(crate) fn new(group: &str, resource: &str) -> Self {
         GroupResource {
             group: group.to_string(),
             resource: resource.to_string(),
@@ -27,7 +27,7 @@ impl GroupResource {
 
 /// Built-in kinds, each with its own defaulting and validation in `builtin`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Builtin {
+pub(crate) enum Builtin {
     Namespace,
     Secret,
     ServiceAccount,
@@ -48,38 +48,38 @@ pub enum Builtin {
 
 /// What a custom resource version brings from its CRD.
 #[derive(Debug, Clone)]
-pub struct CustomInfo {
-    pub crd_name: String,
-    pub schema: Option<Value>,
-    pub printer_columns: Vec<Value>,
+pub(crate) struct CustomInfo {
+    pub(crate) crd_name: String,
+    pub(crate) schema: Option<Value>,
+    pub(crate) printer_columns: Vec<Value>,
 }
 
 #[derive(Debug, Clone)]
-pub enum Origin {
+pub(crate) enum Origin {
     Builtin(Builtin),
     Custom(CustomInfo),
 }
 
 /// One served group/version/resource.
 #[derive(Debug, Clone)]
-pub struct ResourceType {
-    pub group: String,
-    pub version: String,
-    pub kind: String,
-    pub list_kind: String,
-    pub plural: String,
-    pub singular: String,
-    pub short_names: Vec<String>,
-    pub categories: Vec<String>,
-    pub namespaced: bool,
+pub(crate) struct ResourceType {
+    pub(crate) group: String,
+    pub(crate) version: String,
+    pub(crate) kind: String,
+    pub(crate) list_kind: String,
+    pub(crate) plural: String,
+    pub(crate) singular: String,
+    pub(crate) short_names: Vec<String>,
+    pub(crate) categories: Vec<String>,
+    pub(crate) namespaced: bool,
     /// Subresources served besides the object itself: `status`, `log`, `token`, `finalize`.
-    pub subresources: Vec<String>,
-    pub storage: GroupResource,
-    pub origin: Origin,
+    pub(crate) subresources: Vec<String>,
+    pub(crate) storage: GroupResource,
+    pub(crate) origin: Origin,
 }
 
 impl ResourceType {
-    pub fn api_version(&self) -> String {
+    pub(crate) fn api_version(&self) -> String {
         if self.group.is_empty() {
             self.version.clone()
         } else {
@@ -87,25 +87,25 @@ impl ResourceType {
         }
     }
 
-    pub fn has_status(&self) -> bool {
+    pub(crate) fn has_status(&self) -> bool {
         self.subresources.iter().any(|s| s == "status")
     }
 
-    pub fn builtin(&self) -> Option<Builtin> {
+    pub(crate) fn builtin(&self) -> Option<Builtin> {
         match &self.origin {
             Origin::Builtin(b) => Some(*b),
             Origin::Custom(_) => None,
         }
     }
 
-    pub fn custom(&self) -> Option<&CustomInfo> {
+    pub(crate) fn custom(&self) -> Option<&CustomInfo> {
         match &self.origin {
             Origin::Custom(c) => Some(c),
             Origin::Builtin(_) => None,
         }
     }
 
-    pub fn verbs(&self) -> Vec<&'static str> {
+    pub(crate) fn verbs(&self) -> Vec<&'static str> {
         vec![
             "create",
             "delete",
@@ -296,7 +296,7 @@ fn builtins() -> Vec<ResourceType> {
 
 /// Kubernetes version priority: GA before beta before alpha, higher numbers first,
 /// non-conforming names last in lexical order.
-pub fn compare_versions(a: &str, b: &str) -> Ordering {
+pub(crate) fn compare_versions(a: &str, b: &str) -> Ordering {
     fn parse(v: &str) -> Option<(u32, u8, u32)> {
         let rest = v.strip_prefix('v')?;
         let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
@@ -324,7 +324,7 @@ pub fn compare_versions(a: &str, b: &str) -> Ordering {
 
 /// All served types of one cluster.
 #[derive(Debug, Clone)]
-pub struct Registry {
+pub(crate) struct Registry {
     types: Vec<Arc<ResourceType>>,
 }
 
@@ -337,11 +337,16 @@ impl Default for Registry {
 }
 
 impl Registry {
-    pub fn all(&self) -> &[Arc<ResourceType>] {
+    pub(crate) fn all(&self) -> &[Arc<ResourceType>] {
         &self.types
     }
 
-    pub fn lookup(&self, group: &str, version: &str, plural: &str) -> Option<Arc<ResourceType>> {
+    pub(crate) fn lookup(
+        &self,
+        group: &str,
+        version: &str,
+        plural: &str,
+    ) -> Option<Arc<ResourceType>> {
         self.types
             .iter()
             .find(|t| t.group == group && t.version == version && t.plural == plural)
@@ -349,7 +354,7 @@ impl Registry {
     }
 
     /// The type used to talk about stored objects of `storage` (preferred version).
-    pub fn for_storage(&self, storage: &GroupResource) -> Option<Arc<ResourceType>> {
+    pub(crate) fn for_storage(&self, storage: &GroupResource) -> Option<Arc<ResourceType>> {
         let mut matching: Vec<&Arc<ResourceType>> = self
             .types
             .iter()
@@ -360,7 +365,7 @@ impl Registry {
     }
 
     /// Resolve an `apiVersion` + `kind` pair, as found in owner references.
-    pub fn by_kind(&self, api_version: &str, kind: &str) -> Option<Arc<ResourceType>> {
+    pub(crate) fn by_kind(&self, api_version: &str, kind: &str) -> Option<Arc<ResourceType>> {
         let (group, version) = match api_version.split_once('/') {
             Some((g, v)) => (g, v),
             None => ("", api_version),
@@ -372,7 +377,7 @@ impl Registry {
     }
 
     /// Groups with their versions, preferred version first.
-    pub fn groups(&self) -> BTreeMap<String, Vec<String>> {
+    pub(crate) fn groups(&self) -> BTreeMap<String, Vec<String>> {
         let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for t in &self.types {
             let versions = groups.entry(t.group.clone()).or_default();
@@ -386,7 +391,7 @@ impl Registry {
         groups
     }
 
-    pub fn in_group_version(&self, group: &str, version: &str) -> Vec<Arc<ResourceType>> {
+    pub(crate) fn in_group_version(&self, group: &str, version: &str) -> Vec<Arc<ResourceType>> {
         self.types
             .iter()
             .filter(|t| t.group == group && t.version == version)
@@ -395,18 +400,18 @@ impl Registry {
     }
 
     /// Replace whatever a CRD previously contributed with `types`.
-    pub fn set_crd_types(&mut self, crd_name: &str, types: Vec<ResourceType>) {
+    pub(crate) fn set_crd_types(&mut self, crd_name: &str, types: Vec<ResourceType>) {
         self.remove_crd_types(crd_name);
         self.types.extend(types.into_iter().map(Arc::new));
     }
 
-    pub fn remove_crd_types(&mut self, crd_name: &str) {
+    pub(crate) fn remove_crd_types(&mut self, crd_name: &str) {
         self.types
             .retain(|t| t.custom().is_none_or(|c| c.crd_name != crd_name));
     }
 
     /// Storage keys of every namespaced type, each once.
-    pub fn namespaced_storages(&self) -> Vec<GroupResource> {
+    pub(crate) fn namespaced_storages(&self) -> Vec<GroupResource> {
         let mut out: Vec<GroupResource> = Vec::new();
         for t in &self.types {
             if t.namespaced && !out.contains(&t.storage) {
@@ -418,7 +423,7 @@ impl Registry {
 }
 
 /// The resource types a CRD object defines, or why it is not servable.
-pub fn crd_types(crd: &Value) -> Result<Vec<ResourceType>, String> {
+pub(crate) fn crd_types(crd: &Value) -> Result<Vec<ResourceType>, String> {
     let name = crd["metadata"]["name"].as_str().unwrap_or_default();
     let spec = &crd["spec"];
     let group = spec["group"].as_str().ok_or("spec.group is required")?;

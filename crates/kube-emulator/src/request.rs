@@ -4,17 +4,17 @@
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct ResourcePath {
-    pub group: String,
-    pub version: String,
-    pub plural: String,
-    pub namespace: Option<String>,
-    pub name: Option<String>,
-    pub subresource: Option<String>,
+pub(crate) struct ResourcePath {
+    pub(crate) group: String,
+    pub(crate) version: String,
+    pub(crate) plural: String,
+    pub(crate) namespace: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) subresource: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Route {
+pub(crate) enum Route {
     Version,
     Health,
     CoreVersions,
@@ -32,7 +32,7 @@ pub enum Route {
 /// for a namespaced resource called `<x>`.
 const NAMESPACE_SUBRESOURCES: [&str; 2] = ["status", "finalize"];
 
-pub fn route(path: &str) -> Route {
+pub(crate) fn route(path: &str) -> Route {
     let parts: Vec<&str> = path
         .trim_matches('/')
         .split('/')
@@ -96,10 +96,10 @@ fn resource_route(group: &str, version: &str, rest: &[&str]) -> Route {
 
 /// Decoded query parameters; a repeated key keeps its last value.
 #[derive(Debug, Clone, Default)]
-pub struct Query(HashMap<String, String>);
+pub(crate) struct Query(HashMap<String, String>);
 
 impl Query {
-    pub fn parse(query: Option<&str>) -> Self {
+    pub(crate) fn parse(query: Option<&str>) -> Self {
         let mut map = HashMap::new();
         for pair in query
             .unwrap_or_default()
@@ -112,27 +112,23 @@ impl Query {
         Query(map)
     }
 
-    pub fn get(&self, key: &str) -> Option<&str> {
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.0
             .get(key)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
     }
 
-    pub fn flag(&self, key: &str) -> bool {
+    pub(crate) fn flag(&self, key: &str) -> bool {
         matches!(self.0.get(key).map(String::as_str), Some("true" | "1"))
     }
 
-    pub fn number(&self, key: &str) -> Option<i64> {
+    pub(crate) fn number(&self, key: &str) -> Option<i64> {
         self.get(key).and_then(|v| v.parse().ok())
-    }
-
-    pub fn set(&mut self, key: &str, value: &str) {
-        self.0.insert(key.to_string(), value.to_string());
     }
 }
 
-pub fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -19,10 +19,10 @@ enum LabelReq {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct LabelSelector(Vec<LabelReq>);
+pub(crate) struct LabelSelector(Vec<LabelReq>);
 
 impl LabelSelector {
-    pub fn parse(input: &str) -> Result<Self, ApiError> {
+    pub(crate) fn parse(input: &str) -> Result<Self, ApiError> {
         let mut reqs = Vec::new();
         for part in split_top_level(input) {
             let part = part.trim();
@@ -36,11 +36,7 @@ impl LabelSelector {
         Ok(LabelSelector(reqs))
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn matches(&self, labels: &Value) -> bool {
+    pub(crate) fn matches(&self, labels: &Value) -> bool {
         let get = |k: &str| labels.get(k).and_then(Value::as_str);
         self.0.iter().all(|r| match r {
             LabelReq::Eq(k, v) => get(k) == Some(v.as_str()),
@@ -53,7 +49,8 @@ impl LabelSelector {
     }
 
     /// Builds a selector from a `LabelSelector` object (`matchLabels`, `matchExpressions`).
-    pub fn from_object(selector: &Value) -> Self {
+    #[cfg(test)]
+    pub(crate) fn from_object(selector: &Value) -> Self {
         let mut reqs = Vec::new();
         if let Some(labels) = selector["matchLabels"].as_object() {
             for (k, v) in labels {
@@ -161,12 +158,12 @@ struct FieldReq {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct FieldSelector(Vec<FieldReq>);
+pub(crate) struct FieldSelector(Vec<FieldReq>);
 
 impl FieldSelector {
     /// Parses and checks every field against `supported` (besides `metadata.name` and
     /// `metadata.namespace`, which every kind supports).
-    pub fn parse(input: &str, supported: &[&str]) -> Result<Self, ApiError> {
+    pub(crate) fn parse(input: &str, supported: &[&str]) -> Result<Self, ApiError> {
         let mut reqs = Vec::new();
         for part in split_unescaped(input, ',') {
             if part.trim().is_empty() {
@@ -201,11 +198,7 @@ impl FieldSelector {
         Ok(FieldSelector(reqs))
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn matches(&self, object: &Value) -> bool {
+    pub(crate) fn matches(&self, object: &Value) -> bool {
         self.0.iter().all(|r| {
             let actual = field_value(object, &r.path);
             (actual == r.value) != r.negate
@@ -213,7 +206,8 @@ impl FieldSelector {
     }
 
     /// The value a `metadata.name=` requirement pins, used to narrow watches cheaply.
-    pub fn pinned_name(&self) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn pinned_name(&self) -> Option<&str> {
         self.0
             .iter()
             .find(|r| r.path == "metadata.name" && !r.negate)

@@ -16,14 +16,14 @@ use tokio::sync::broadcast;
 use super::registry::GroupResource;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventType {
+pub(crate) enum EventType {
     Added,
     Modified,
     Deleted,
 }
 
 impl EventType {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             EventType::Added => "ADDED",
             EventType::Modified => "MODIFIED",
@@ -34,22 +34,22 @@ impl EventType {
 
 /// One committed change.
 #[derive(Debug)]
-pub struct Change {
-    pub rv: u64,
-    pub storage: GroupResource,
-    pub namespace: String,
-    pub kind: EventType,
-    pub object: Arc<Value>,
+pub(crate) struct Change {
+    pub(crate) rv: u64,
+    pub(crate) storage: GroupResource,
+    pub(crate) namespace: String,
+    pub(crate) kind: EventType,
+    pub(crate) object: Arc<Value>,
     /// The object before the change, so that selector-filtered watches can turn a
     /// modification into ADDED or DELETED when the object enters or leaves the selection.
-    pub previous: Option<Arc<Value>>,
+    pub(crate) previous: Option<Arc<Value>>,
 }
 
 /// Key of an object within its resource: (namespace, name); namespace is empty for
 /// cluster-scoped objects.
-pub type ObjectKey = (String, String);
+pub(crate) type ObjectKey = (String, String);
 
-pub struct Store {
+pub(crate) struct Store {
     rv: u64,
     objects: HashMap<GroupResource, BTreeMap<ObjectKey, Arc<Value>>>,
     uids: HashMap<String, (GroupResource, ObjectKey)>,
@@ -61,7 +61,7 @@ pub struct Store {
 }
 
 impl Store {
-    pub fn new(history_cap: usize) -> Self {
+    pub(crate) fn new(history_cap: usize) -> Self {
         let (tx, _) = broadcast::channel(4096);
         Store {
             rv: 1,
@@ -74,33 +74,34 @@ impl Store {
         }
     }
 
-    pub fn resource_version(&self) -> u64 {
+    pub(crate) fn resource_version(&self) -> u64 {
         self.rv
     }
 
-    pub fn oldest_watchable(&self) -> u64 {
-        self.oldest_watchable
-    }
-
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
         self.tx.subscribe()
     }
 
-    pub fn get(&self, storage: &GroupResource, namespace: &str, name: &str) -> Option<Arc<Value>> {
+    pub(crate) fn get(
+        &self,
+        storage: &GroupResource,
+        namespace: &str,
+        name: &str,
+    ) -> Option<Arc<Value>> {
         self.objects
             .get(storage)?
             .get(&(namespace.to_string(), name.to_string()))
             .cloned()
     }
 
-    pub fn by_uid(&self, uid: &str) -> Option<(GroupResource, Arc<Value>)> {
+    pub(crate) fn by_uid(&self, uid: &str) -> Option<(GroupResource, Arc<Value>)> {
         let (storage, key) = self.uids.get(uid)?;
         let obj = self.objects.get(storage)?.get(key)?.clone();
         Some((storage.clone(), obj))
     }
 
     /// Objects of a resource in key order, optionally within one namespace.
-    pub fn list(&self, storage: &GroupResource, namespace: Option<&str>) -> Vec<Arc<Value>> {
+    pub(crate) fn list(&self, storage: &GroupResource, namespace: Option<&str>) -> Vec<Arc<Value>> {
         let Some(objects) = self.objects.get(storage) else {
             return Vec::new();
         };
@@ -114,16 +115,12 @@ impl Store {
         }
     }
 
-    pub fn storages(&self) -> Vec<GroupResource> {
+    pub(crate) fn storages(&self) -> Vec<GroupResource> {
         self.objects.keys().cloned().collect()
     }
 
-    pub fn count_in_namespace(&self, storage: &GroupResource, namespace: &str) -> usize {
-        self.list(storage, Some(namespace)).len()
-    }
-
     /// Writes `object` (whose `metadata.resourceVersion` is set here) and emits the event.
-    pub fn put(&mut self, storage: &GroupResource, mut object: Value) -> Arc<Value> {
+    pub(crate) fn put(&mut self, storage: &GroupResource, mut object: Value) -> Arc<Value> {
         self.rv += 1;
         object["metadata"]["resourceVersion"] = Value::String(self.rv.to_string());
         let key = key_of(&object);
@@ -147,7 +144,8 @@ impl Store {
     }
 
     /// Removes an object; the DELETED event carries it with a fresh resourceVersion.
-    pub fn remove(
+    #[cfg(test)]
+    pub(crate) fn remove(
         &mut self,
         storage: &GroupResource,
         namespace: &str,
@@ -158,7 +156,7 @@ impl Store {
 
     /// Removes an object, reporting `last` (e.g. the object with its last finalizer
     /// removed) as its final state instead of the stored one.
-    pub fn remove_as(
+    pub(crate) fn remove_as(
         &mut self,
         storage: &GroupResource,
         namespace: &str,
@@ -211,7 +209,7 @@ impl Store {
     }
 
     /// Changes after `rv`, or `None` when history no longer reaches back that far.
-    pub fn changes_since(&self, rv: u64) -> Option<Vec<Arc<Change>>> {
+    pub(crate) fn changes_since(&self, rv: u64) -> Option<Vec<Arc<Change>>> {
         if rv < self.oldest_watchable {
             return None;
         }
@@ -219,13 +217,13 @@ impl Store {
     }
 
     /// Forget all history up to now, as etcd compaction does: older watches get 410.
-    pub fn compact(&mut self) {
+    pub(crate) fn compact(&mut self) {
         self.history.clear();
         self.oldest_watchable = self.rv;
     }
 }
 
-pub fn key_of(object: &Value) -> ObjectKey {
+pub(crate) fn key_of(object: &Value) -> ObjectKey {
     let meta = &object["metadata"];
     (
         meta["namespace"].as_str().unwrap_or_default().to_string(),

@@ -137,7 +137,7 @@ async fn compacted_history_answers_410_and_watchers_recover() {
     api.create(&PostParams::default(), &cm("b", json!({})))
         .await
         .unwrap();
-    env.cluster.cluster.lock().store.compact();
+    env.cluster.cluster.compact_history();
     let mut stream = api
         .watch(&WatchParams::default(), &old)
         .await

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use kube_emulator::{RunningCluster, cluster::Identity};
+use kube_emulator::{Identity, RunningCluster};
 
 /// One documented call: who (`agent` or `operator`), API group (`""` for core), resource
 /// (`backups/status` for a subresource) and verb.

@@ -28,7 +28,7 @@ use anyhow::Context;
 pub use credentials::{CredentialStore, S3Keys, TemporaryCredentials};
 pub use imds::{MetadataService, PodRegistration, ROLE_ANNOTATION};
 
-use kube_emulator::{Tls, cluster::Cluster};
+use kube_emulator::{Cluster, Tls};
 
 /// The account of the sandbox's cloud: the seed document's example account, so its
 /// role ARNs (`arn:aws:iam::123456789012:role/user`) name roles of this account.

@@ -25,9 +25,8 @@ use super::{
     serve::{self, Handler, Reply, Served, reply},
 };
 use kube_emulator::{
-    cluster::{Cluster, TokenError},
+    Cluster, TokenError,
     pod_identity::{DEFAULT_AUDIENCE, ROLE_ARN_ANNOTATION},
-    registry::GroupResource,
 };
 
 const NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
@@ -175,17 +174,14 @@ impl Sts {
             }
         };
         let cluster = issuer.expect("a verdict comes from a cluster");
-        let trusted = {
-            let state = cluster.lock();
-            state
-                .store
-                .get(
-                    &GroupResource::new("", "serviceaccounts"),
-                    &issued.namespace,
-                    &issued.service_account,
-                )
-                .is_some_and(|sa| sa["metadata"]["annotations"][ROLE_ARN_ANNOTATION] == role_arn)
-        };
+        let trusted = cluster
+            .object(
+                "",
+                "serviceaccounts",
+                &issued.namespace,
+                &issued.service_account,
+            )
+            .is_some_and(|sa| sa["metadata"]["annotations"][ROLE_ARN_ANNOTATION] == role_arn);
         if !trusted {
             return error(
                 403,
@@ -225,7 +221,7 @@ impl Sts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kube_emulator::{ClusterOptions, cluster::IssuedToken};
+    use kube_emulator::{ClusterOptions, IssuedToken};
 
     fn call(sts: &Sts, token: &str) -> (u16, String) {
         let body = format!(
@@ -250,19 +246,12 @@ mod tests {
             namespace: "test1".into(),
             service_account: "sa".into(),
             audiences: vec![aud.into()],
-            expires: kube_emulator::cluster::now() + jiff::SignedDuration::from_secs(secs),
+            expires: jiff::Timestamp::now() + jiff::SignedDuration::from_secs(secs),
             pod: None,
         };
-        {
-            let mut state = cluster.lock();
-            state
-                .issued
-                .insert("old".into(), issued(DEFAULT_AUDIENCE, -1));
-            state.issued.insert("vault".into(), issued("vault", 600));
-            state
-                .issued
-                .insert("fresh".into(), issued(DEFAULT_AUDIENCE, 600));
-        }
+        cluster.record_issued_token("old", issued(DEFAULT_AUDIENCE, -1));
+        cluster.record_issued_token("vault", issued("vault", 600));
+        cluster.record_issued_token("fresh", issued(DEFAULT_AUDIENCE, 600));
         let sts = Sts {
             clusters: vec![cluster],
             credentials: Arc::new(CredentialStore::default()),

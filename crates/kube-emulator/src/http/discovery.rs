@@ -10,7 +10,7 @@ use crate::openapi::KUBERNETES_VERSION;
 
 /// `/version`, claiming the release whose behaviour the emulator follows. Version-matching
 /// kubectl wrappers pick their client from this, so it also decides which kubectl runs.
-pub fn version() -> Value {
+pub(crate) fn version() -> Value {
     let numbers = KUBERNETES_VERSION.trim_start_matches('v');
     let mut parts = numbers.split('.');
     json!({
@@ -26,7 +26,7 @@ pub fn version() -> Value {
     })
 }
 
-pub fn core_versions(server_address: &str) -> Value {
+pub(crate) fn core_versions(server_address: &str) -> Value {
     json!({
         "kind": "APIVersions",
         "versions": ["v1"],
@@ -48,7 +48,7 @@ fn group_doc(name: &str, versions: &[String]) -> Value {
     })
 }
 
-pub fn groups(registry: &Registry) -> Value {
+pub(crate) fn groups(registry: &Registry) -> Value {
     let groups: Vec<Value> = registry
         .groups()
         .iter()
@@ -65,7 +65,7 @@ pub fn groups(registry: &Registry) -> Value {
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
-pub fn group(registry: &Registry, name: &str) -> Option<Value> {
+pub(crate) fn group(registry: &Registry, name: &str) -> Option<Value> {
     registry
         .groups()
         .get(name)
@@ -109,7 +109,7 @@ fn subresource_entries(t: &ResourceType) -> Vec<Value> {
         .collect()
 }
 
-pub fn resource_list(registry: &Registry, group: &str, version: &str) -> Option<Value> {
+pub(crate) fn resource_list(registry: &Registry, group: &str, version: &str) -> Option<Value> {
     let types = registry.in_group_version(group, version);
     if types.is_empty() {
         return None;

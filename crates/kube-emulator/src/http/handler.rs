@@ -22,7 +22,7 @@ fn identity(cluster: &Cluster, req: &Request<Incoming>) -> Option<Identity> {
     cluster.lock().tokens.get(token).cloned()
 }
 
-pub async fn handle(
+pub(crate) async fn handle(
     cluster: Arc<Cluster>,
     address: Arc<String>,
     req: Request<Incoming>,

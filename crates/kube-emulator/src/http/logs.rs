@@ -35,7 +35,7 @@ fn container_status<'a>(pod: &'a Value, container: &str) -> Option<&'a Value> {
         .find(|s| s["name"] == container)
 }
 
-pub fn log_path(
+pub(crate) fn log_path(
     dir: &std::path::Path,
     ns: &str,
     pod: &str,
@@ -82,7 +82,7 @@ fn tail(text: &[u8], lines: usize) -> &[u8] {
     text
 }
 
-pub async fn serve(
+pub(crate) async fn serve(
     cluster: &Arc<Cluster>,
     query: &Query,
     ns: &str,

@@ -15,17 +15,17 @@ use http::{HeaderValue, Response, StatusCode};
 use http_body_util::{BodyExt, Full, combinators::UnsyncBoxBody};
 use serde_json::Value;
 
-pub use server::serve;
+pub(crate) use server::serve;
 
 use super::error::ApiError;
 
-pub type Body = UnsyncBoxBody<Bytes, Infallible>;
+pub(crate) type Body = UnsyncBoxBody<Bytes, Infallible>;
 
-pub fn full(bytes: impl Into<Bytes>) -> Body {
+pub(crate) fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into()).boxed_unsync()
 }
 
-pub fn json_response(code: u16, value: &Value, warnings: &[String]) -> Response<Body> {
+pub(crate) fn json_response(code: u16, value: &Value, warnings: &[String]) -> Response<Body> {
     let mut resp = Response::new(full(serde_json::to_vec(value).unwrap_or_default()));
     *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
     resp.headers_mut()
@@ -39,19 +39,19 @@ pub fn json_response(code: u16, value: &Value, warnings: &[String]) -> Response<
     resp
 }
 
-pub fn error_response(err: &ApiError) -> Response<Body> {
+pub(crate) fn error_response(err: &ApiError) -> Response<Body> {
     json_response(err.code, &err.status(), &[])
 }
 
 /// What representation the client asked for in `Accept`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Representation {
+pub(crate) enum Representation {
     Object,
     Table,
     PartialMetadata,
 }
 
-pub fn representation(accept: Option<&str>) -> Representation {
+pub(crate) fn representation(accept: Option<&str>) -> Representation {
     let Some(accept) = accept else {
         return Representation::Object;
     };

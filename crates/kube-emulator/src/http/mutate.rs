@@ -280,7 +280,7 @@ pub(super) fn token(ctx: &Ctx<'_>, ns: &str, sa: &str) -> ApiResult<Response<Bod
 /// until the sandbox stops (the emulator does not expire its own tokens); one for
 /// other audiences (`sts.amazonaws.com`) does not authenticate here, as kube-apiserver
 /// refuses tokens not addressed to it, and is kept for its relying party to verify.
-pub fn mint_token(
+pub(crate) fn mint_token(
     cluster: &Cluster,
     ns: &str,
     sa: &str,

@@ -25,12 +25,12 @@ use crate::{
     selector::{FieldSelector, LabelSelector},
 };
 
-pub struct Ctx<'a> {
-    pub cluster: &'a Arc<Cluster>,
-    pub method: &'a Method,
-    pub headers: &'a HeaderMap,
-    pub query: &'a Query,
-    pub body: Bytes,
+pub(crate) struct Ctx<'a> {
+    pub(crate) cluster: &'a Arc<Cluster>,
+    pub(crate) method: &'a Method,
+    pub(crate) headers: &'a HeaderMap,
+    pub(crate) query: &'a Query,
+    pub(crate) body: Bytes,
 }
 
 impl Ctx<'_> {
@@ -102,7 +102,7 @@ pub(super) fn storage_type(cluster: &Cluster, rt: &ResourceType) -> Arc<Resource
 }
 
 /// A stored object as served through `rt`.
-pub fn encode(rt: &ResourceType, stored: &Value) -> Value {
+pub(crate) fn encode(rt: &ResourceType, stored: &Value) -> Value {
     if rt.builtin() == Some(Builtin::EventV1) {
         return builtin::event_core_to_v1(stored);
     }
@@ -121,7 +121,7 @@ pub(super) fn decode(rt: &ResourceType, body: Value) -> ApiResult<Value> {
 }
 
 /// Field selectors each kind supports beyond `metadata.name` and `metadata.namespace`.
-pub fn supported_fields(rt: &ResourceType) -> &'static [&'static str] {
+pub(crate) fn supported_fields(rt: &ResourceType) -> &'static [&'static str] {
     match rt.builtin() {
         Some(Builtin::Pod) => &[
             "spec.nodeName",
@@ -165,7 +165,10 @@ pub fn supported_fields(rt: &ResourceType) -> &'static [&'static str] {
     }
 }
 
-pub fn selectors(rt: &ResourceType, query: &Query) -> ApiResult<(LabelSelector, FieldSelector)> {
+pub(crate) fn selectors(
+    rt: &ResourceType,
+    query: &Query,
+) -> ApiResult<(LabelSelector, FieldSelector)> {
     let labels = LabelSelector::parse(query.get("labelSelector").unwrap_or_default())?;
     let mut fields_raw = query.get("fieldSelector").unwrap_or_default().to_string();
     if rt.builtin() == Some(Builtin::EventV1) {
@@ -178,15 +181,19 @@ pub fn selectors(rt: &ResourceType, query: &Query) -> ApiResult<(LabelSelector, 
     Ok((labels, fields))
 }
 
-pub fn list_kind_json(rt: &ResourceType, items: Vec<Value>, meta: Value) -> Value {
+pub(crate) fn list_kind_json(rt: &ResourceType, items: Vec<Value>, meta: Value) -> Value {
     json!({"kind": rt.list_kind, "apiVersion": rt.api_version(), "metadata": meta, "items": items})
 }
 
-pub fn partial_metadata(obj: &Value) -> Value {
+pub(crate) fn partial_metadata(obj: &Value) -> Value {
     json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]})
 }
 
-pub async fn handle(ctx: Ctx<'_>, path: ResourcePath, identity: &Identity) -> Response<Body> {
+pub(crate) async fn handle(
+    ctx: Ctx<'_>,
+    path: ResourcePath,
+    identity: &Identity,
+) -> Response<Body> {
     match dispatch(&ctx, &path, identity).await {
         Ok(resp) => resp,
         Err(err) => error_response(&err),

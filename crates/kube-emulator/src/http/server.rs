@@ -10,7 +10,7 @@ use tokio_rustls::TlsAcceptor;
 use super::handler::handle;
 use crate::cluster::Cluster;
 
-pub fn serve(
+pub(crate) fn serve(
     cluster: Arc<Cluster>,
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,

@@ -124,7 +124,7 @@ fn expired(rv: &str, current: u64) -> Bytes {
     line(&json!({"type": "ERROR", "object": err.status()}))
 }
 
-pub async fn serve(
+pub(crate) async fn serve(
     ctx: &Ctx<'_>,
     rt: &ResourceType,
     ns: Option<&str>,

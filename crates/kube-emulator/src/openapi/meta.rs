@@ -77,10 +77,10 @@ fn repoint_refs(schema: &mut Value) {
 /// whose fields have the same meaning.
 #[derive(Debug, Clone)]
 pub(super) struct TypeMetaTexts {
-    pub api_version: Value,
-    pub kind: Value,
-    pub object_metadata: String,
-    pub list_metadata: String,
+    pub(crate) api_version: Value,
+    pub(crate) kind: Value,
+    pub(crate) object_metadata: String,
+    pub(crate) list_metadata: String,
 }
 
 impl TypeMetaTexts {

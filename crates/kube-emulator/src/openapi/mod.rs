@@ -56,39 +56,40 @@ mod tests;
 
 use serde_json::Value;
 
-pub use proto::v2_protobuf;
-pub use v2::v2_document;
-pub use v3::{v3_group_version, v3_index};
+pub(crate) use proto::v2_protobuf;
+pub(crate) use v2::v2_document;
+pub(crate) use v3::{v3_group_version, v3_index};
 
 /// The media type kubectl and client-go request `/openapi/v2` with.
-pub const V2_PROTOBUF_MEDIA_TYPE: &str =
+#[cfg(test)]
+pub(crate) const V2_PROTOBUF_MEDIA_TYPE: &str =
     "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
 
 /// The `Content-Type` to answer a protobuf `/openapi/v2` request with. The requested type is
 /// not a valid MIME type (`@` is not a token character), and client-go rejects a response
 /// labelled with it ("mime: unexpected content after media subtype"); the real server answers
 /// with this spelling, which it also accepts in `Accept`.
-pub const V2_PROTOBUF_CONTENT_TYPE: &str =
+pub(crate) const V2_PROTOBUF_CONTENT_TYPE: &str =
     "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
 
 /// The Kubernetes release the emulator claims; the aggregated v2 document's `info.version`.
-pub const KUBERNETES_VERSION: &str = "v1.32.4";
+pub(crate) const KUBERNETES_VERSION: &str = "v1.32.4";
 
 /// One served resource in one version, as the OpenAPI builders need it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct OpenApiResource {
+pub(crate) struct OpenApiResource {
     /// `""` for the core group.
-    pub group: String,
-    pub version: String,
-    pub kind: String,
-    pub list_kind: String,
-    pub plural: String,
-    pub namespaced: bool,
+    pub(crate) group: String,
+    pub(crate) version: String,
+    pub(crate) kind: String,
+    pub(crate) list_kind: String,
+    pub(crate) plural: String,
+    pub(crate) namespaced: bool,
     /// Subresource names such as `status`, `scale` or `log`.
-    pub subresources: Vec<String>,
+    pub(crate) subresources: Vec<String>,
     /// The CRD version's `openAPIV3Schema`; `None` for built-in kinds (the emulator does not
     /// publish schemas for them, so kubectl falls back to its compiled-in types).
-    pub schema: Option<Value>,
+    pub(crate) schema: Option<Value>,
 }
 
 impl OpenApiResource {

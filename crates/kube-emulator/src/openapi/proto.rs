@@ -11,7 +11,7 @@
 use serde_json::{Map, Value};
 
 /// Encodes a Swagger 2.0 document (as built by [`super::v2_document`]) as protobuf.
-pub fn v2_protobuf(doc: &Value) -> Vec<u8> {
+pub(crate) fn v2_protobuf(doc: &Value) -> Vec<u8> {
     encode_object(doc, DOCUMENT, Some(16))
 }
 

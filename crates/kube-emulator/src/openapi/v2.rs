@@ -9,7 +9,7 @@ use super::{Dialect, KUBERNETES_VERSION, OpenApiResource, paths};
 /// The Swagger 2.0 document describing every given resource: its paths and operations and,
 /// for resources with a schema, the kind and list definitions in their v2-compatible form,
 /// plus the meta definitions they refer to.
-pub fn v2_document(resources: &[OpenApiResource]) -> Value {
+pub(crate) fn v2_document(resources: &[OpenApiResource]) -> Value {
     let all: Vec<&OpenApiResource> = resources.iter().collect();
     let paths = paths::path_items(&all, Dialect::V2);
     let definitions = definitions(resources, Dialect::V2);

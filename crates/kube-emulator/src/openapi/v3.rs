@@ -8,7 +8,7 @@ use super::{Dialect, OpenApiResource, fnv1a64, group_version_path, paths};
 /// The `/openapi/v3` index: one entry per served group-version, keyed `api/v1` or
 /// `apis/<group>/<version>`, whose `serverRelativeURL` carries a hash of the document so that a
 /// changed document gets a new URL.
-pub fn v3_index(resources: &[OpenApiResource]) -> Value {
+pub(crate) fn v3_index(resources: &[OpenApiResource]) -> Value {
     let mut group_versions: Vec<(String, &str, &str)> = resources
         .iter()
         .map(|r| (r.group_version_path(), r.group.as_str(), r.version.as_str()))
@@ -28,7 +28,7 @@ pub fn v3_index(resources: &[OpenApiResource]) -> Value {
 /// The OpenAPI 3.0 document of one group-version: the paths of its resources and the component
 /// schemas they refer to. A group-version with no resources yields a document with no paths;
 /// the index tells whether it is served at all.
-pub fn v3_group_version(resources: &[OpenApiResource], group: &str, version: &str) -> Value {
+pub(crate) fn v3_group_version(resources: &[OpenApiResource], group: &str, version: &str) -> Value {
     let wanted = group_version_path(group, version);
     let members: Vec<&OpenApiResource> = resources
         .iter()

@@ -50,14 +50,14 @@ fn spec_part(rt: &ResourceType, obj: &Value) -> Value {
     v
 }
 
-pub struct Admitted {
-    pub object: Value,
-    pub warnings: Vec<String>,
+pub(crate) struct Admitted {
+    pub(crate) object: Value,
+    pub(crate) warnings: Vec<String>,
 }
 
 /// `record_ownership` is false for server-side apply, whose engine has already written
 /// `managedFields`.
-pub fn admit(
+pub(crate) fn admit(
     rt: &ResourceType,
     old: Option<&Value>,
     requested: Value,
@@ -248,7 +248,7 @@ fn drop_empty_metadata(obj: &mut Value) {
 }
 
 /// The names in `metadata.finalizers`.
-pub fn finalizers(obj: &Value) -> Vec<String> {
+pub(crate) fn finalizers(obj: &Value) -> Vec<String> {
     obj["metadata"]["finalizers"]
         .as_array()
         .map(|a| {
@@ -278,7 +278,7 @@ fn check_finalizers(old: &Value, new: &Value, causes: &mut Vec<FieldCause>) {
 
 /// True when two stored forms differ only in resourceVersion and ownership timestamps,
 /// in which case the real server skips the write (no new resourceVersion, no event).
-pub fn is_noop(old: &Value, new: &Value) -> bool {
+pub(crate) fn is_noop(old: &Value, new: &Value) -> bool {
     fn normalize(v: &Value) -> Value {
         let mut v = v.clone();
         if let Some(meta) = v["metadata"].as_object_mut() {

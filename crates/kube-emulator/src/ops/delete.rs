@@ -14,14 +14,14 @@ use crate::{
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Propagation {
+pub(crate) enum Propagation {
     Orphan,
     Background,
     Foreground,
 }
 
 impl Propagation {
-    pub fn parse(v: &str) -> Option<Self> {
+    pub(crate) fn parse(v: &str) -> Option<Self> {
         match v {
             "Orphan" => Some(Propagation::Orphan),
             "Background" => Some(Propagation::Background),
@@ -32,19 +32,19 @@ impl Propagation {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct DeleteOptions {
-    pub propagation: Option<Propagation>,
-    pub precondition_uid: Option<String>,
-    pub precondition_rv: Option<String>,
-    pub grace_period_seconds: Option<i64>,
-    pub dry_run: bool,
+pub(crate) struct DeleteOptions {
+    pub(crate) propagation: Option<Propagation>,
+    pub(crate) precondition_uid: Option<String>,
+    pub(crate) precondition_rv: Option<String>,
+    pub(crate) grace_period_seconds: Option<i64>,
+    pub(crate) dry_run: bool,
     /// Set when the request came through `batch/v1`, whose Jobs orphan their pods unless
     /// told otherwise (a compatibility default of the real server).
-    pub via_batch_v1: bool,
+    pub(crate) via_batch_v1: bool,
 }
 
 #[derive(Debug, Clone)]
-pub enum Deleted {
+pub(crate) enum Deleted {
     /// The object is gone; this was its last state.
     Gone(Arc<Value>),
     /// Deletion started; finalizers or graceful termination hold the object.
@@ -61,7 +61,7 @@ fn finalizer_for(p: Propagation) -> Option<&'static str> {
     }
 }
 
-pub fn delete(
+pub(crate) fn delete(
     state: &mut State,
     rt: &ResourceType,
     namespace: Option<&str>,
@@ -218,7 +218,7 @@ fn delete_namespace(
 }
 
 /// Removes an object from storage and runs what follows a removal.
-pub fn remove_object(
+pub(crate) fn remove_object(
     state: &mut State,
     rt: &ResourceType,
     namespace: &str,
@@ -228,26 +228,4 @@ pub fn remove_object(
     let gone = state.store.remove_as(&rt.storage, namespace, name, last)?;
     hooks::after_remove(state, rt, &gone);
     Some(gone)
-}
-
-/// Removes a deleting object once nothing holds it any more; returns whether it went.
-pub fn remove_if_finalized(
-    state: &mut State,
-    rt: &ResourceType,
-    namespace: &str,
-    name: &str,
-) -> bool {
-    let Some(obj) = state.store.get(&rt.storage, namespace, name) else {
-        return false;
-    };
-    let meta = &obj["metadata"];
-    let held = meta["deletionTimestamp"].is_null()
-        || meta["finalizers"].as_array().is_some_and(|f| !f.is_empty())
-        || obj["spec"]["finalizers"]
-            .as_array()
-            .is_some_and(|f| !f.is_empty());
-    if held {
-        return false;
-    }
-    remove_object(state, rt, namespace, name, None).is_some()
 }

@@ -7,16 +7,16 @@ mod delete;
 mod read;
 mod write;
 
-pub use admit::{finalizers, is_noop as is_noop_value};
-pub use delete::{DeleteOptions, Deleted, Propagation, delete, remove_if_finalized};
-pub use read::{ListOptions, Listed, get, list, matches};
-pub use write::{PatchKind, create, patch, update};
+pub(crate) use admit::{finalizers, is_noop as is_noop_value};
+pub(crate) use delete::{DeleteOptions, Deleted, Propagation, delete};
+pub(crate) use read::{ListOptions, get, list, matches};
+pub(crate) use write::{PatchKind, create, patch, update};
 
 use jiff::Timestamp;
 
 /// What the server does with fields the schema does not know (`fieldValidation`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum FieldValidation {
+pub(crate) enum FieldValidation {
     Ignore,
     #[default]
     Warn,
@@ -24,7 +24,7 @@ pub enum FieldValidation {
 }
 
 impl FieldValidation {
-    pub fn parse(v: Option<&str>) -> Self {
+    pub(crate) fn parse(v: Option<&str>) -> Self {
         match v {
             Some("Strict") => FieldValidation::Strict,
             Some("Ignore") => FieldValidation::Ignore,
@@ -34,19 +34,19 @@ impl FieldValidation {
 }
 
 #[derive(Debug, Clone)]
-pub struct WriteOptions {
-    pub dry_run: bool,
+pub(crate) struct WriteOptions {
+    pub(crate) dry_run: bool,
     /// The `fieldManager` parameter, or the name derived from the client's User-Agent.
-    pub field_manager: String,
-    pub field_validation: FieldValidation,
+    pub(crate) field_manager: String,
+    pub(crate) field_validation: FieldValidation,
     /// `status` for writes through the status subresource.
-    pub subresource: Option<String>,
-    pub force: bool,
-    pub now: Timestamp,
+    pub(crate) subresource: Option<String>,
+    pub(crate) force: bool,
+    pub(crate) now: Timestamp,
 }
 
 impl WriteOptions {
-    pub fn internal(manager: &str, now: Timestamp) -> Self {
+    pub(crate) fn internal(manager: &str, now: Timestamp) -> Self {
         WriteOptions {
             dry_run: false,
             field_manager: manager.to_string(),
@@ -57,7 +57,7 @@ impl WriteOptions {
         }
     }
 
-    pub fn status(mut self) -> Self {
+    pub(crate) fn status(mut self) -> Self {
         self.subresource = Some("status".to_string());
         self
     }
@@ -65,8 +65,8 @@ impl WriteOptions {
 
 /// The result of a successful write.
 #[derive(Debug, Clone)]
-pub struct Written {
-    pub object: serde_json::Value,
-    pub warnings: Vec<String>,
-    pub created: bool,
+pub(crate) struct Written {
+    pub(crate) object: serde_json::Value,
+    pub(crate) warnings: Vec<String>,
+    pub(crate) created: bool,
 }

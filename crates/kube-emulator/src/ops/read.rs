@@ -13,7 +13,7 @@ use crate::{
     store::key_of,
 };
 
-pub fn get(
+pub(crate) fn get(
     state: &State,
     rt: &ResourceType,
     namespace: Option<&str>,
@@ -26,18 +26,18 @@ pub fn get(
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct ListOptions {
-    pub labels: LabelSelector,
-    pub fields: FieldSelector,
-    pub limit: Option<usize>,
-    pub continue_token: Option<String>,
+pub(crate) struct ListOptions {
+    pub(crate) labels: LabelSelector,
+    pub(crate) fields: FieldSelector,
+    pub(crate) limit: Option<usize>,
+    pub(crate) continue_token: Option<String>,
 }
 
-pub struct Listed {
-    pub items: Vec<Arc<Value>>,
-    pub resource_version: u64,
-    pub continue_token: Option<String>,
-    pub remaining: Option<usize>,
+pub(crate) struct Listed {
+    pub(crate) items: Vec<Arc<Value>>,
+    pub(crate) resource_version: u64,
+    pub(crate) continue_token: Option<String>,
+    pub(crate) remaining: Option<usize>,
 }
 
 /// A continue token: the list's resourceVersion and the last key returned. Later pages
@@ -60,13 +60,13 @@ fn decode_token(token: &str) -> ApiResult<(u64, String, String)> {
     ))
 }
 
-pub fn matches(obj: &Value, labels: &LabelSelector, fields: &FieldSelector) -> bool {
+pub(crate) fn matches(obj: &Value, labels: &LabelSelector, fields: &FieldSelector) -> bool {
     let empty = json!({});
     let obj_labels = obj["metadata"].get("labels").unwrap_or(&empty);
     labels.matches(obj_labels) && fields.matches(obj)
 }
 
-pub fn list(
+pub(crate) fn list(
     state: &State,
     rt: &ResourceType,
     namespace: Option<&str>,

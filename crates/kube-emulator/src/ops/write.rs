@@ -74,7 +74,7 @@ fn place(rt: &ResourceType, namespace: Option<&str>, body: &mut Value) -> ApiRes
 }
 
 /// Creation inside a namespace needs it to exist and not be terminating.
-pub fn check_namespace(
+pub(crate) fn check_namespace(
     state: &State,
     rt: &ResourceType,
     namespace: &str,
@@ -94,7 +94,7 @@ pub fn check_namespace(
     }
 }
 
-pub fn create(
+pub(crate) fn create(
     state: &mut State,
     rt: &ResourceType,
     namespace: Option<&str>,
@@ -190,7 +190,7 @@ fn check_identity(
     }
 }
 
-pub fn update(
+pub(crate) fn update(
     state: &mut State,
     rt: &ResourceType,
     namespace: Option<&str>,
@@ -233,7 +233,7 @@ pub fn update(
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PatchKind {
+pub(crate) enum PatchKind {
     Json,
     Merge,
     Strategic,
@@ -241,7 +241,7 @@ pub enum PatchKind {
 }
 
 impl PatchKind {
-    pub fn from_content_type(ct: &str) -> Option<Self> {
+    pub(crate) fn from_content_type(ct: &str) -> Option<Self> {
         let ct = ct.split(';').next().unwrap_or_default().trim();
         match ct {
             "application/json-patch+json" => Some(PatchKind::Json),
@@ -255,7 +255,7 @@ impl PatchKind {
     }
 }
 
-pub fn patch(
+pub(crate) fn patch(
     state: &mut State,
     rt: &ResourceType,
     namespace: Option<&str>,

@@ -20,25 +20,25 @@ const BEFORE_FIRST_APPLY: &str = "before-first-apply";
 
 /// One field another manager owns that an apply would change.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApplyConflict {
+pub(crate) struct ApplyConflict {
     /// The owner as the API server prints it: `"kubectl-edit" using v1`, `"tibr"`, or
     /// `"kubelet" with subresource "status" using v1`.
-    pub manager: String,
+    pub(crate) manager: String,
     /// The field in the API server's notation, e.g. `.spec.replicas` or
     /// `.spec.containers[name="main"].image`.
-    pub field: String,
+    pub(crate) field: String,
 }
 
 impl ApplyConflict {
     /// The `message` of this conflict's `StatusCause` (type `FieldManagerConflict`).
-    pub fn cause_message(&self) -> String {
+    pub(crate) fn cause_message(&self) -> String {
         format!("conflict with {}", self.manager)
     }
 }
 
 /// Why an apply was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ApplyError {
+pub(crate) enum ApplyError {
     /// 400 Bad Request: the applied configuration is unusable (no `apiVersion`, `kind` or
     /// `metadata.name`, `metadata.managedFields` set, a keyed list item without its key,
     /// duplicate keys, ...).
@@ -52,7 +52,7 @@ pub enum ApplyError {
 impl ApplyError {
     /// The `Status` message, e.g.
     /// `Apply failed with 1 conflict: conflict with "kubectl-edit" using v1: .spec.replicas`.
-    pub fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         self.to_string()
     }
 }
@@ -375,7 +375,7 @@ fn update_entries(
 /// As upstream: a main-resource write may carry its own `managedFields` (used as the base
 /// instead of the stored ones), `managedFields: []` clears the tracking, and an existing
 /// object without any entries stays untracked until the next apply.
-pub fn record_update(
+pub(crate) fn record_update(
     old: &Value,
     new: &mut Value,
     manager: &str,
@@ -449,7 +449,7 @@ fn validate_applied(applied: &Value, creating: bool) -> Result<(), ApplyError> {
 /// object with `metadata.managedFields` rewritten; when nothing but ownership changed the
 /// object equals `live` apart from `managedFields`, and an unchanged applier keeps its
 /// entry's time, so applying the same configuration twice is a no-op.
-pub fn server_side_apply(
+pub(crate) fn server_side_apply(
     live: Option<&Value>,
     applied: &Value,
     manager: &str,

@@ -237,7 +237,7 @@ fn kind_body(group: &str, kind: &str) -> Option<Value> {
 /// The merge schema of a built-in kind (`group` is `""` or `"core"` for the core group).
 /// For any other kind the result only describes `metadata` and is marked as untyped, which
 /// is the right base for a custom resource; see [`custom_resource_merge_schema`].
-pub fn builtin_merge_schema(group: &str, kind: &str) -> Value {
+pub(crate) fn builtin_merge_schema(group: &str, kind: &str) -> Value {
     let Some(Value::Object(mut properties)) = kind_body(group, kind) else {
         return object(json!({"metadata": object_meta()}));
     };
@@ -249,7 +249,7 @@ pub fn builtin_merge_schema(group: &str, kind: &str) -> Value {
 
 /// A custom resource's merge schema: its CRD's structural `openAPIV3Schema` with the
 /// `metadata` annotations every object shares (CRD schemas may not describe metadata).
-pub fn custom_resource_merge_schema(open_api_v3: &Value) -> Value {
+pub(crate) fn custom_resource_merge_schema(open_api_v3: &Value) -> Value {
     let mut schema = match open_api_v3 {
         Value::Object(_) => open_api_v3.clone(),
         _ => json!({"type": "object"}),

@@ -21,7 +21,7 @@ use super::PatchError;
 const MAX_OPERATIONS: usize = 10_000;
 
 /// Applies a JSON Patch document to `doc`.
-pub fn json_patch(doc: &Value, patch: &Value) -> Result<Value, PatchError> {
+pub(crate) fn json_patch(doc: &Value, patch: &Value) -> Result<Value, PatchError> {
     let ops: &[Value] = match patch {
         Value::Null => &[],
         Value::Array(ops) => ops,

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 ///
 /// A patch that is not an object replaces the whole document; the API server then fails to
 /// decode a non-object (or rejects a scalar patch outright), which is the caller's check.
-pub fn merge_patch(doc: &Value, patch: &Value) -> Value {
+pub(crate) fn merge_patch(doc: &Value, patch: &Value) -> Value {
     match patch {
         Value::Object(patch) => {
             let mut target = match doc {

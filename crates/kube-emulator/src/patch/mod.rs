@@ -60,15 +60,15 @@ mod schema;
 mod strategic;
 mod walk;
 
-pub use apply::{ApplyConflict, ApplyError, record_update, server_side_apply};
-pub use builtin::{builtin_merge_schema, custom_resource_merge_schema};
-pub use json_patch::json_patch;
-pub use merge::merge_patch;
-pub use strategic::strategic_merge_patch;
+pub(crate) use apply::{ApplyError, record_update, server_side_apply};
+pub(crate) use builtin::{builtin_merge_schema, custom_resource_merge_schema};
+pub(crate) use json_patch::json_patch;
+pub(crate) use merge::merge_patch;
+pub(crate) use strategic::strategic_merge_patch;
 
 /// A patch that cannot be applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PatchError {
+pub(crate) enum PatchError {
     /// 400 Bad Request: the patch body itself is malformed.
     #[error("{0}")]
     BadRequest(String),

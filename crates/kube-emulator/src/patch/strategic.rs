@@ -19,7 +19,7 @@ const DELETE_PRIMITIVES: &str = "$deleteFromPrimitiveList";
 const ELEMENT_ORDER: &str = "$setElementOrder";
 
 /// Applies a strategic merge patch to `doc` using the patch metadata in `schema`.
-pub fn strategic_merge_patch(
+pub(crate) fn strategic_merge_patch(
     doc: &Value,
     patch: &Value,
     schema: &Value,

@@ -35,7 +35,7 @@ fn fail(
 }
 
 /// Decodes `bytes` as `msg`; `path` names where it sits in the whole object, for errors.
-pub fn message(
+pub(crate) fn message(
     msg: &'static Message,
     bytes: &[u8],
     path: &str,

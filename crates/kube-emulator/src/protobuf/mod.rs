@@ -54,7 +54,7 @@ use schema::Message;
 use wire::{Fields, Wire};
 
 /// The media type this module decodes.
-pub const MEDIA_TYPE: &str = "application/vnd.kubernetes.protobuf";
+pub(crate) const MEDIA_TYPE: &str = "application/vnd.kubernetes.protobuf";
 
 const MAGIC: &[u8] = b"k8s\0";
 const UNKNOWN: &str = "k8s.io.apimachinery.pkg.runtime.Unknown";
@@ -103,14 +103,14 @@ static KINDS: [(&str, &str, &Message); 16] = [
 
 /// Why a body could not be decoded: which message and field, where in the object.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProtobufError {
+pub(crate) struct ProtobufError {
     /// The protobuf message being read, e.g. `k8s.io.api.core.v1.PodSpec`.
-    pub message: &'static str,
+    pub(crate) message: &'static str,
     /// Its field number, when one field is at fault.
-    pub field: Option<u32>,
+    pub(crate) field: Option<u32>,
     /// Where that message sits in the JSON object, e.g. `spec.containers[0]`.
-    pub path: String,
-    pub reason: String,
+    pub(crate) path: String,
+    pub(crate) reason: String,
 }
 
 impl std::fmt::Display for ProtobufError {
@@ -140,7 +140,7 @@ fn envelope_error(field: Option<u32>, reason: impl Into<String>) -> ProtobufErro
 /// Decodes a `application/vnd.kubernetes.protobuf` request body (the `k8s\0` magic + `runtime.Unknown`
 /// envelope) into the JSON object the same request would have carried as JSON, including
 /// `apiVersion` and `kind` from the envelope's TypeMeta.
-pub fn decode_request(body: &[u8]) -> Result<Value, ProtobufError> {
+pub(crate) fn decode_request(body: &[u8]) -> Result<Value, ProtobufError> {
     let envelope = body.strip_prefix(MAGIC).ok_or_else(|| {
         envelope_error(
             None,

@@ -4,24 +4,24 @@
 /// One protobuf message, with its fields in Go declaration order so that the decoded
 /// JSON keeps the key order a Go client would send.
 #[derive(Debug)]
-pub struct Message {
+pub(crate) struct Message {
     /// Full protobuf name, as error messages show it.
-    pub name: &'static str,
-    pub fields: &'static [Field],
+    pub(crate) name: &'static str,
+    pub(crate) fields: &'static [Field],
 }
 
 #[derive(Debug)]
-pub struct Field {
-    pub number: u32,
+pub(crate) struct Field {
+    pub(crate) number: u32,
     /// Empty for an inlined (embedded, untagged) Go struct.
-    pub json: &'static str,
-    pub ty: Ty,
-    pub shape: Shape,
-    pub emit: Emit,
+    pub(crate) json: &'static str,
+    pub(crate) ty: Ty,
+    pub(crate) shape: Shape,
+    pub(crate) emit: Emit,
 }
 
 #[derive(Debug, Clone, Copy)]
-pub enum Ty {
+pub(crate) enum Ty {
     Str,
     /// `[]byte`, printed as base64.
     Bytes,
@@ -42,7 +42,7 @@ pub enum Ty {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
+pub(crate) enum Shape {
     One,
     /// `repeated`; scalars may come packed or not.
     List,
@@ -52,7 +52,7 @@ pub enum Shape {
 
 /// What Go would print for the field, which is what a JSON client would have sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Emit {
+pub(crate) enum Emit {
     /// A Go pointer with `omitempty`: printed whenever it was sent, zero values included.
     Ptr,
     /// A Go pointer without `omitempty`: as `Ptr`, but `null` when not sent.
@@ -65,7 +65,7 @@ pub enum Emit {
     Inline,
 }
 
-pub const fn ptr(number: u32, json: &'static str, ty: Ty) -> Field {
+pub(crate) const fn ptr(number: u32, json: &'static str, ty: Ty) -> Field {
     Field {
         number,
         json,
@@ -75,7 +75,7 @@ pub const fn ptr(number: u32, json: &'static str, ty: Ty) -> Field {
     }
 }
 
-pub const fn ptr_null(number: u32, json: &'static str, ty: Ty) -> Field {
+pub(crate) const fn ptr_null(number: u32, json: &'static str, ty: Ty) -> Field {
     Field {
         number,
         json,
@@ -85,7 +85,7 @@ pub const fn ptr_null(number: u32, json: &'static str, ty: Ty) -> Field {
     }
 }
 
-pub const fn omit(number: u32, json: &'static str, ty: Ty) -> Field {
+pub(crate) const fn omit(number: u32, json: &'static str, ty: Ty) -> Field {
     Field {
         number,
         json,
@@ -95,7 +95,7 @@ pub const fn omit(number: u32, json: &'static str, ty: Ty) -> Field {
     }
 }
 
-pub const fn req(number: u32, json: &'static str, ty: Ty) -> Field {
+pub(crate) const fn req(number: u32, json: &'static str, ty: Ty) -> Field {
     Field {
         number,
         json,
@@ -105,7 +105,7 @@ pub const fn req(number: u32, json: &'static str, ty: Ty) -> Field {
     }
 }
 
-pub const fn inline(number: u32, ty: Ty) -> Field {
+pub(crate) const fn inline(number: u32, ty: Ty) -> Field {
     Field {
         number,
         json: "",
@@ -115,7 +115,7 @@ pub const fn inline(number: u32, ty: Ty) -> Field {
     }
 }
 
-pub const fn list(number: u32, json: &'static str, ty: Ty) -> Field {
+pub(crate) const fn list(number: u32, json: &'static str, ty: Ty) -> Field {
     Field {
         number,
         json,
@@ -125,7 +125,7 @@ pub const fn list(number: u32, json: &'static str, ty: Ty) -> Field {
     }
 }
 
-pub const fn list_req(number: u32, json: &'static str, ty: Ty) -> Field {
+pub(crate) const fn list_req(number: u32, json: &'static str, ty: Ty) -> Field {
     Field {
         number,
         json,
@@ -135,7 +135,7 @@ pub const fn list_req(number: u32, json: &'static str, ty: Ty) -> Field {
     }
 }
 
-pub const fn map(number: u32, json: &'static str, ty: Ty) -> Field {
+pub(crate) const fn map(number: u32, json: &'static str, ty: Ty) -> Field {
     Field {
         number,
         json,
@@ -145,7 +145,7 @@ pub const fn map(number: u32, json: &'static str, ty: Ty) -> Field {
     }
 }
 
-pub const fn map_req(number: u32, json: &'static str, ty: Ty) -> Field {
+pub(crate) const fn map_req(number: u32, json: &'static str, ty: Ty) -> Field {
     Field {
         number,
         json,

@@ -2,7 +2,7 @@
 
 /// A field's payload as the wire carries it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wire<'a> {
+pub(crate) enum Wire<'a> {
     Varint(u64),
     Fixed64(u64),
     Len(&'a [u8]),
@@ -10,7 +10,7 @@ pub enum Wire<'a> {
 }
 
 impl Wire<'_> {
-    pub fn type_name(&self) -> &'static str {
+    pub(crate) fn type_name(&self) -> &'static str {
         match self {
             Wire::Varint(_) => "varint",
             Wire::Fixed64(_) => "64-bit",
@@ -22,12 +22,12 @@ impl Wire<'_> {
 
 /// Iterates over the `(field number, payload)` pairs of one message.
 #[derive(Debug, Clone)]
-pub struct Fields<'a> {
+pub(crate) struct Fields<'a> {
     rest: &'a [u8],
 }
 
 impl<'a> Fields<'a> {
-    pub fn new(bytes: &'a [u8]) -> Self {
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
         Fields { rest: bytes }
     }
 }
@@ -89,7 +89,7 @@ fn take<'a>(rest: &mut &'a [u8], n: usize, number: u32) -> Result<&'a [u8], Stri
     Ok(head)
 }
 
-pub fn varint(rest: &mut &[u8]) -> Result<u64, String> {
+pub(crate) fn varint(rest: &mut &[u8]) -> Result<u64, String> {
     let mut value = 0u64;
     for i in 0..10 {
         let Some((&byte, tail)) = rest.split_first() else {

@@ -18,7 +18,7 @@ const META_FIELDS: [&str; 3] = ["metadata", "kind", "apiVersion"];
 const OPENAPI_V3_TYPES: [&str; 6] = ["array", "boolean", "integer", "number", "object", "string"];
 
 /// Every `default` must survive pruning unchanged and validate against its schema.
-pub fn default_errors(root: Node, base: &str) -> Vec<FieldCause> {
+pub(crate) fn default_errors(root: Node, base: &str) -> Vec<FieldCause> {
     let mut out = Vec::new();
     defaults_at(root, true, false, base, &mut out);
     out
@@ -85,7 +85,7 @@ impl Walk {
 }
 
 /// The generic keyword rules, in the server's order.
-pub fn schema_errors(root: Node, base: &str) -> Vec<FieldCause> {
+pub(crate) fn schema_errors(root: Node, base: &str) -> Vec<FieldCause> {
     let mut out = Vec::new();
     let walk = Walk {
         allow_defaults: true,

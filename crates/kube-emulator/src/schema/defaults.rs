@@ -8,7 +8,7 @@ use super::node::Node;
 /// default, a `null` for a non-nullable field with a default is replaced, and the
 /// walk continues into the (possibly just defaulted) children, array items and map
 /// values. Call it after [`super::prune`], which drops the `null`s that have no default.
-pub fn apply_defaults(obj: &mut Value, schema: &Value) {
+pub(crate) fn apply_defaults(obj: &mut Value, schema: &Value) {
     default_value(obj, Node(schema));
 }
 

@@ -10,7 +10,7 @@ use super::node::{Additional, Node};
 use super::path;
 use crate::cause::FieldCause;
 
-pub fn validate(obj: &Value, s: Node) -> Vec<FieldCause> {
+pub(crate) fn validate(obj: &Value, s: Node) -> Vec<FieldCause> {
     let mut out = Vec::new();
     walk("", obj, s, &mut out);
     out

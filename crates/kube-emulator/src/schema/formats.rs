@@ -41,7 +41,7 @@ const SUPPORTED: [&str; 24] = [
 ];
 
 /// The format as the validator sees it: `None` when the server would strip it.
-pub fn effective(format: &str) -> Option<&str> {
+pub(crate) fn effective(format: &str) -> Option<&str> {
     if format.is_empty() {
         return None;
     }
@@ -166,7 +166,7 @@ fn is_email(s: &str) -> bool {
 }
 
 /// Whether `s` is valid for the (already [`effective`]) `format`.
-pub fn is_valid(format: &str, s: &str) -> bool {
+pub(crate) fn is_valid(format: &str, s: &str) -> bool {
     match format.replace('-', "").as_str() {
         "datetime" => is_date_time(s),
         "date" => is_date(s),

@@ -10,7 +10,7 @@ use crate::cause::{CauseReason, FieldCause};
 
 /// Go's `%v` for a `float64`: shortest round-trip digits, in exponent form (`1e+06`)
 /// when the decimal exponent is below -4 or at least 6.
-pub fn go_float(f: f64) -> String {
+pub(crate) fn go_float(f: f64) -> String {
     if f.is_nan() {
         return "NaN".to_string();
     }
@@ -39,7 +39,7 @@ pub fn go_float(f: f64) -> String {
 }
 
 /// Go's `strconv.Quote` for the characters API objects actually contain.
-pub fn go_quote(s: &str) -> String {
+pub(crate) fn go_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -66,12 +66,12 @@ pub fn go_quote(s: &str) -> String {
 
 /// A JSON number as the server holds it after decoding: integers that fit `int64`
 /// stay integers, everything else is a `float64`.
-pub enum GoNumber {
+pub(crate) enum GoNumber {
     Int(i64),
     Float(f64),
 }
 
-pub fn go_number(v: &Value) -> Option<GoNumber> {
+pub(crate) fn go_number(v: &Value) -> Option<GoNumber> {
     let n = v.as_number()?;
     match n.as_i64() {
         Some(i) => Some(GoNumber::Int(i)),
@@ -81,7 +81,7 @@ pub fn go_number(v: &Value) -> Option<GoNumber> {
 
 /// How `field.Error` prints a bad value: simple types with `%v`, strings with `%q`,
 /// everything else with `%#v`.
-pub fn go_render(v: &Value) -> String {
+pub(crate) fn go_render(v: &Value) -> String {
     match v {
         Value::Null => "null".to_string(),
         Value::String(s) => go_quote(s),
@@ -118,7 +118,7 @@ fn go_sharp_v(v: &Value) -> String {
 }
 
 /// A cause whose value is already rendered the Go way.
-pub fn cause(reason: CauseReason, field: &str, rendered: &str, detail: &str) -> FieldCause {
+pub(crate) fn cause(reason: CauseReason, field: &str, rendered: &str, detail: &str) -> FieldCause {
     let mut message = format!("{}: {rendered}", reason.text());
     if !detail.is_empty() {
         message.push_str(": ");
@@ -131,7 +131,7 @@ pub fn cause(reason: CauseReason, field: &str, rendered: &str, detail: &str) -> 
     }
 }
 
-pub fn invalid(field: &str, value: &Value, detail: &str) -> FieldCause {
+pub(crate) fn invalid(field: &str, value: &Value, detail: &str) -> FieldCause {
     cause(
         CauseReason::FieldValueInvalid,
         field,
@@ -140,7 +140,7 @@ pub fn invalid(field: &str, value: &Value, detail: &str) -> FieldCause {
     )
 }
 
-pub fn type_invalid(field: &str, value: &Value, detail: &str) -> FieldCause {
+pub(crate) fn type_invalid(field: &str, value: &Value, detail: &str) -> FieldCause {
     cause(
         CauseReason::FieldValueTypeInvalid,
         field,
@@ -149,7 +149,7 @@ pub fn type_invalid(field: &str, value: &Value, detail: &str) -> FieldCause {
     )
 }
 
-pub fn duplicate(field: &str, value: &Value) -> FieldCause {
+pub(crate) fn duplicate(field: &str, value: &Value) -> FieldCause {
     cause(
         CauseReason::FieldValueDuplicate,
         field,
@@ -159,7 +159,7 @@ pub fn duplicate(field: &str, value: &Value) -> FieldCause {
 }
 
 /// `field.NotSupported`: every supported value is quoted, whatever its JSON type.
-pub fn not_supported(field: &str, value: &Value, supported: &[String]) -> FieldCause {
+pub(crate) fn not_supported(field: &str, value: &Value, supported: &[String]) -> FieldCause {
     let quoted: Vec<String> = supported.iter().map(|s| go_quote(s)).collect();
     let detail = if quoted.is_empty() {
         String::new()
@@ -175,7 +175,7 @@ pub fn not_supported(field: &str, value: &Value, supported: &[String]) -> FieldC
 }
 
 /// `field.TooLong`; the server says "byte" for a limit of one.
-pub fn too_long(field: &str, max: usize) -> FieldCause {
+pub(crate) fn too_long(field: &str, max: usize) -> FieldCause {
     let mut c = FieldCause::too_long(field, max);
     if max == 1 {
         c.message = "Too long: may not be more than 1 byte".to_string();
@@ -184,7 +184,7 @@ pub fn too_long(field: &str, max: usize) -> FieldCause {
 }
 
 /// `field.TooMany`; the server says "item" for a limit of one.
-pub fn too_many(field: &str, actual: usize, max: usize) -> FieldCause {
+pub(crate) fn too_many(field: &str, actual: usize, max: usize) -> FieldCause {
     let mut c = FieldCause::too_many(field, actual, max);
     if max == 1 {
         c.message = format!("Too many: {actual}: must have at most 1 item");

@@ -16,7 +16,7 @@ use crate::cause::FieldCause;
 
 /// Which names an object kind accepts, as the server's `ValidateNameFunc`s.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NameRule {
+pub(crate) enum NameRule {
     /// Most kinds, and every custom resource.
     Dns1123Subdomain,
     /// Namespaces, services and a few others.
@@ -38,7 +38,7 @@ const DNS1035_LABEL_FMT: &str = "[a-z]([-a-z0-9]*[a-z0-9])?";
 const DNS1035_LABEL_MSG: &str = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character";
 
 /// Annotations may hold 256 KiB of keys and values together.
-pub const TOTAL_ANNOTATION_SIZE_LIMIT: usize = 256 * 1024;
+pub(crate) const TOTAL_ANNOTATION_SIZE_LIMIT: usize = 256 * 1024;
 const FIELD_MANAGER_MAX_LENGTH: usize = 128;
 const SUBRESOURCE_MAX_LENGTH: usize = 256;
 
@@ -69,7 +69,7 @@ fn regex_error(msg: &str, fmt: &str, examples: &[&str]) -> String {
     out
 }
 
-pub fn is_dns1123_label(value: &str) -> Vec<String> {
+pub(crate) fn is_dns1123_label(value: &str) -> Vec<String> {
     let mut errs = Vec::new();
     if value.len() > 63 {
         errs.push(max_len_error(63));
@@ -84,7 +84,7 @@ pub fn is_dns1123_label(value: &str) -> Vec<String> {
     errs
 }
 
-pub fn is_dns1123_subdomain(value: &str) -> Vec<String> {
+pub(crate) fn is_dns1123_subdomain(value: &str) -> Vec<String> {
     let mut errs = Vec::new();
     if value.len() > 253 {
         errs.push(max_len_error(253));
@@ -99,7 +99,7 @@ pub fn is_dns1123_subdomain(value: &str) -> Vec<String> {
     errs
 }
 
-pub fn is_dns1035_label(value: &str) -> Vec<String> {
+pub(crate) fn is_dns1035_label(value: &str) -> Vec<String> {
     let mut errs = Vec::new();
     if value.len() > 63 {
         errs.push(max_len_error(63));
@@ -115,7 +115,7 @@ pub fn is_dns1035_label(value: &str) -> Vec<String> {
 }
 
 /// A "qualified name": an optional DNS subdomain prefix and `/`, then a name part.
-pub fn is_qualified_name(value: &str) -> Vec<String> {
+pub(crate) fn is_qualified_name(value: &str) -> Vec<String> {
     let mut errs = Vec::new();
     let parts: Vec<&str> = value.split('/').collect();
     let name = match parts.as_slice() {
@@ -160,7 +160,7 @@ pub fn is_qualified_name(value: &str) -> Vec<String> {
     errs
 }
 
-pub fn is_valid_label_value(value: &str) -> Vec<String> {
+pub(crate) fn is_valid_label_value(value: &str) -> Vec<String> {
     let mut errs = Vec::new();
     if value.len() > 63 {
         errs.push(max_len_error(63));
@@ -185,7 +185,7 @@ fn mask_trailing_dash(name: &str) -> String {
 }
 
 /// The messages for `name`, or for a `generateName` prefix when `prefix` is true.
-pub fn check_name(rule: NameRule, name: &str, prefix: bool) -> Vec<String> {
+pub(crate) fn check_name(rule: NameRule, name: &str, prefix: bool) -> Vec<String> {
     match rule {
         NameRule::Dns1123Subdomain | NameRule::Dns1123Label => {
             let name = if prefix {
@@ -217,7 +217,7 @@ fn string_at<'a>(v: &'a Value, key: &str) -> &'a str {
 }
 
 /// Validates the `metadata` of an object being created, with paths under `metadata`.
-pub fn validate_object_meta(
+pub(crate) fn validate_object_meta(
     meta: &Value,
     namespaced: bool,
     name_rule: NameRule,
@@ -226,7 +226,7 @@ pub fn validate_object_meta(
 }
 
 /// [`validate_object_meta`] for metadata at another path (embedded resources).
-pub fn validate_object_meta_at(
+pub(crate) fn validate_object_meta_at(
     meta: &Value,
     namespaced: bool,
     name_rule: NameRule,

@@ -56,7 +56,7 @@ const MANAGED_FIELDS_ENTRY_FIELDS: [&str; 7] = [
 /// Removes the fields of `obj` that `schema` (a CRD version's `openAPIV3Schema`) does
 /// not specify and returns their paths (`spec.foo`, `spec.items[0].bar`), for
 /// `fieldValidation=Strict` errors or `Warn` warnings.
-pub fn prune(obj: &mut Value, schema: &Value) -> Vec<String> {
+pub(crate) fn prune(obj: &mut Value, schema: &Value) -> Vec<String> {
     let root = Node(schema);
     let mut paths = Vec::new();
     if let Some(meta) = obj.get_mut("metadata") {

@@ -28,12 +28,12 @@ pub(super) enum Level {
 }
 
 /// [`check_structural_at`] with the path of a CRD whose versions share one schema.
-pub fn check_structural(schema: &Value) -> Vec<FieldCause> {
+pub(crate) fn check_structural(schema: &Value) -> Vec<FieldCause> {
     check_structural_at(schema, "spec.validation.openAPIV3Schema")
 }
 
 /// All CRD-creation errors for `schema`, with paths under `base`.
-pub fn check_structural_at(schema: &Value, base: &str) -> Vec<FieldCause> {
+pub(crate) fn check_structural_at(schema: &Value, base: &str) -> Vec<FieldCause> {
     let root = Node(schema);
     let mut out = Vec::new();
     if root.nullable() {

@@ -23,7 +23,7 @@ use crate::cause::FieldCause;
 /// schema errors, then `x-kubernetes-list-type` uniqueness, then the `apiVersion`,
 /// `kind` and `metadata` of nested embedded resources. The root `metadata` is the
 /// caller's job ([`super::meta::validate_object_meta`]).
-pub fn validate(obj: &Value, schema: &Value) -> Vec<FieldCause> {
+pub(crate) fn validate(obj: &Value, schema: &Value) -> Vec<FieldCause> {
     let mut causes = validate_at(obj, schema, "");
     causes.extend(listtype::validate(obj, Node(schema)));
     causes.extend(embedded::validate(obj, Node(schema)));
@@ -32,7 +32,7 @@ pub fn validate(obj: &Value, schema: &Value) -> Vec<FieldCause> {
 
 /// Schema validation only, with field paths under `base`, as the server validates a
 /// schema's `default` values (`base` = `...properties[spec].default`).
-pub fn validate_at(value: &Value, schema: &Value, base: &str) -> Vec<FieldCause> {
+pub(crate) fn validate_at(value: &Value, schema: &Value, base: &str) -> Vec<FieldCause> {
     node_errors(value, Node(schema), "")
         .into_iter()
         .map(|e| e.into_cause(base))

@@ -17,7 +17,7 @@ const CONTAINERS_DESCRIPTION: &str = "Names of each container in the template.";
 const IMAGES_DESCRIPTION: &str = "Images referenced by each container in the template.";
 
 /// The Table for objects of a built-in kind (`group` is `""` for the core group).
-pub fn builtin_table(
+pub(crate) fn builtin_table(
     group: &str,
     kind: &str,
     objects: &[Value],

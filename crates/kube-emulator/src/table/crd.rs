@@ -16,7 +16,7 @@ use super::{
 use crate::schema::gofmt::go_float;
 
 /// The Table for custom resources of a CRD version with these printer columns.
-pub fn crd_table(
+pub(crate) fn crd_table(
     columns: &[PrinterColumn],
     objects: &[Value],
     include: IncludeObject,

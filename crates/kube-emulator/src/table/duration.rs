@@ -5,7 +5,7 @@ use jiff::SignedDuration;
 
 /// `HumanDuration`: what `AGE` columns show. Up to a second in the future counts as
 /// now (clock skew); further ahead is `<invalid>`.
-pub fn human_duration(d: SignedDuration) -> String {
+pub(crate) fn human_duration(d: SignedDuration) -> String {
     let seconds = d.as_secs();
     if seconds < -1 {
         return "<invalid>".to_string();
@@ -63,7 +63,8 @@ pub fn human_duration(d: SignedDuration) -> String {
 }
 
 /// `ShortHumanDuration`: one unit only (`5m`, `3h`, `2d`, `1y`).
-pub fn short_human_duration(d: SignedDuration) -> String {
+#[cfg(test)]
+pub(crate) fn short_human_duration(d: SignedDuration) -> String {
     let seconds = d.as_secs();
     if seconds < -1 {
         return "<invalid>".to_string();

@@ -12,9 +12,9 @@ use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("unrecognized JSONPath {path:?}: {reason}")]
-pub struct JsonPathError {
-    pub path: String,
-    pub reason: String,
+pub(crate) struct JsonPathError {
+    pub(crate) path: String,
+    pub(crate) reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -44,7 +44,7 @@ struct Filter {
 
 /// A parsed expression.
 #[derive(Debug, Clone, PartialEq)]
-pub struct JsonPath {
+pub(crate) struct JsonPath {
     steps: Vec<Step>,
 }
 
@@ -269,7 +269,7 @@ impl Parser<'_> {
 
 impl JsonPath {
     /// Parses an expression as written in `jsonPath:` (with or without `{}`).
-    pub fn parse(src: &str) -> Result<JsonPath, JsonPathError> {
+    pub(crate) fn parse(src: &str) -> Result<JsonPath, JsonPathError> {
         let trimmed = src.trim();
         let inner = trimmed
             .strip_prefix('{')
@@ -288,7 +288,7 @@ impl JsonPath {
     }
 
     /// Every value the expression selects, in document order.
-    pub fn find<'a>(&self, root: &'a Value) -> Vec<&'a Value> {
+    pub(crate) fn find<'a>(&self, root: &'a Value) -> Vec<&'a Value> {
         eval(&self.steps, vec![root])
     }
 }

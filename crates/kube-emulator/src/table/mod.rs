@@ -23,20 +23,23 @@ mod tests;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-pub use builtin::builtin_table;
-pub use crd::crd_table;
-pub use duration::{human_duration, short_human_duration};
-pub use jsonpath::{JsonPath, JsonPathError};
+pub(crate) use builtin::builtin_table;
+pub(crate) use crd::crd_table;
+pub(crate) use duration::human_duration;
+#[cfg(test)]
+pub(crate) use duration::short_human_duration;
+#[cfg(test)]
+pub(crate) use jsonpath::JsonPath;
 
 /// `ObjectMeta`'s documentation of `name`, the description of every `Name` column.
-pub const NAME_DESCRIPTION: &str = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names";
+pub(crate) const NAME_DESCRIPTION: &str = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names";
 
 /// `ObjectMeta`'s documentation of `creationTimestamp`, the description of `Age` columns.
-pub const CREATION_TIMESTAMP_DESCRIPTION: &str = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata";
+pub(crate) const CREATION_TIMESTAMP_DESCRIPTION: &str = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata";
 
 /// `?includeObject=` of a Table request: what each row carries besides its cells.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum IncludeObject {
+pub(crate) enum IncludeObject {
     /// `"object": null`.
     None,
     /// A `PartialObjectMetadata` with the object's metadata (the server's default).
@@ -48,7 +51,7 @@ pub enum IncludeObject {
 
 impl IncludeObject {
     /// Parses the query parameter; an empty value means the default.
-    pub fn from_query(value: &str) -> Option<IncludeObject> {
+    pub(crate) fn from_query(value: &str) -> Option<IncludeObject> {
         match value {
             "" | "Metadata" => Some(IncludeObject::Metadata),
             "None" => Some(IncludeObject::None),
@@ -60,33 +63,33 @@ impl IncludeObject {
 
 /// One `additionalPrinterColumns` entry of a CRD version.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PrinterColumn {
-    pub name: String,
+pub(crate) struct PrinterColumn {
+    pub(crate) name: String,
     /// `string`, `integer`, `number`, `boolean` or `date`.
     #[serde(rename = "type")]
-    pub type_: String,
+    pub(crate) type_: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub format: String,
+    pub(crate) format: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub description: String,
+    pub(crate) description: String,
     #[serde(default)]
-    pub priority: i32,
+    pub(crate) priority: i32,
     #[serde(rename = "jsonPath")]
-    pub json_path: String,
+    pub(crate) json_path: String,
 }
 
 /// A `TableColumnDefinition`.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Column {
-    pub name: String,
-    pub type_: String,
-    pub format: String,
-    pub description: String,
-    pub priority: i32,
+    pub(crate) name: String,
+    pub(crate) type_: String,
+    pub(crate) format: String,
+    pub(crate) description: String,
+    pub(crate) priority: i32,
 }
 
 impl Column {
-    pub fn new(name: &str, type_: &str, description: &str) -> Column {
+    pub(crate) fn new(name: &str, type_: &str, description: &str) -> Column {
         Column {
             name: name.to_string(),
             type_: type_.to_string(),
@@ -96,14 +99,14 @@ impl Column {
         }
     }
 
-    pub fn name_column() -> Column {
+    pub(crate) fn name_column() -> Column {
         Column {
             format: "name".to_string(),
             ..Column::new("Name", "string", NAME_DESCRIPTION)
         }
     }
 
-    pub fn wide(self) -> Column {
+    pub(crate) fn wide(self) -> Column {
         Column {
             priority: 1,
             ..self
@@ -123,9 +126,9 @@ impl Column {
 
 /// One row before it is serialized.
 pub(crate) struct Row<'a> {
-    pub cells: Vec<Value>,
-    pub conditions: Option<Value>,
-    pub object: &'a Value,
+    pub(crate) cells: Vec<Value>,
+    pub(crate) conditions: Option<Value>,
+    pub(crate) object: &'a Value,
 }
 
 fn row_object(obj: &Value, include: IncludeObject) -> Value {
@@ -174,7 +177,7 @@ pub(crate) fn build_table(
 
 /// Drops the column definitions, as the server does for every watch event after the
 /// first one (`"columnDefinitions": null`).
-pub fn omit_headers(table: &mut Value) {
+pub(crate) fn omit_headers(table: &mut Value) {
     if let Some(t) = table.as_object_mut() {
         t.insert("columnDefinitions".to_string(), Value::Null);
     }

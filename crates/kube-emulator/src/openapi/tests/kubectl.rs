@@ -25,10 +25,10 @@ use crate::openapi::{
 /// One request kubectl made: method, path with query, and Accept header.
 #[derive(Debug, Clone)]
 pub(super) struct Seen {
-    pub method: String,
-    pub uri: String,
-    pub accept: String,
-    pub content_type: String,
+    pub(crate) method: String,
+    pub(crate) uri: String,
+    pub(crate) accept: String,
+    pub(crate) content_type: String,
 }
 
 struct State {
