@@ -2,6 +2,10 @@
 //!
 //! - `crds`: write the CRD manifests generated from `tibr-api` into `deploy/crds/`.
 //! - `crds --check`: fail if `deploy/crds/` differs from what `crds` would write.
+//! - `deps`: print the dependency graph among workspace packages (dev included).
+//! - `deps --check`: the same, failing on any cycle.
+
+mod deps;
 
 use std::{
     collections::BTreeMap,
@@ -12,7 +16,7 @@ use std::{
 use anyhow::{Context, Result, bail};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 
-const USAGE: &str = "usage: cargo xtask crds [--check]";
+const USAGE: &str = "usage: cargo xtask crds [--check] | deps [--check]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -20,6 +24,8 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["crds"] => write_crds(&crds_dir()),
         ["crds", "--check"] => check_crds(&crds_dir()),
+        ["deps"] => deps::run(false),
+        ["deps", "--check"] => deps::run(true),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -144,9 +150,6 @@ fn yaml_files(dir: &Path) -> Result<Vec<String>> {
 }
 
 #[cfg(test)]
-mod rbac_table;
-
-#[cfg(test)]
 mod tests {
     //! The hand-written manifests in `deploy/` stay well-formed and in step with the code.
 
@@ -234,8 +237,10 @@ mod tests {
         assert_eq!(agent["value"], format!("ghcr.io/tibr/tibr-agent{tag}"));
     }
 
-    fn documented_calls() -> Vec<super::rbac_table::Call> {
-        super::rbac_table::calls(&std::fs::read_to_string(deploy().join("README.md")).unwrap())
+    fn documented_calls() -> Vec<tibr_testkit::rbac_table::Call> {
+        tibr_testkit::rbac_table::calls(
+            &std::fs::read_to_string(deploy().join("README.md")).unwrap(),
+        )
     }
 
     fn allows(
@@ -275,7 +280,7 @@ mod tests {
                 "no {who} rows in deploy/README.md"
             );
         }
-        for super::rbac_table::Call {
+        for tibr_testkit::rbac_table::Call {
             who,
             group,
             resource,

@@ -19,6 +19,8 @@ mod crds;
 pub mod federation;
 pub mod pingcap;
 mod schema;
+#[cfg(feature = "test-support")]
+pub mod seeds;
 
 pub use conditions::{
     BackupCondition, BackupConditionType, ConditionStatus, LogSubCommandType,

@@ -1,11 +1,10 @@
 //! The generated CRDs keep TiDB Operator's contract (names, fields, defaults, columns) and
 //! add what we promise (status subresource, list-map conditions, descriptions).
 
-#[path = "support/schema.rs"]
-mod schema_support;
+mod support;
 
-use schema_support::*;
 use serde_json::{Value, json};
+use support::*;
 
 fn property_names(schema: &Value, path: &str) -> Vec<String> {
     let mut names: Vec<String> = node(schema, path)["properties"]

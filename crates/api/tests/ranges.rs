@@ -2,11 +2,10 @@
 //! refuses a value the operator could not read, and no range refuses a value TiDB
 //! Operator accepts for the same field (facts in `upstream/integer-fields.txt`).
 
-#[path = "support/schema.rs"]
-mod schema_support;
+mod support;
 
-use schema_support::*;
 use serde_json::Value;
+use support::*;
 
 /// The largest bound a 64-bit field can get (see `INT64_CEILING` in `tibr_api`'s schema
 /// module): the API server stores int64, and a CRD states bounds as doubles, of which

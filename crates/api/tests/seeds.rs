@@ -1,8 +1,7 @@
 //! Every YAML of the users' two documents reads into our types and writes back the same:
 //! no field lost, renamed or added.
 
-#[path = "support/seeds.rs"]
-mod seeds;
+use tibr_api::seeds;
 
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
@@ -14,7 +13,7 @@ use tibr_api::{
 };
 
 fn dir() -> std::path::PathBuf {
-    seeds::seeds_dir(env!("CARGO_MANIFEST_DIR"))
+    seeds::seeds_dir()
 }
 
 /// Parses `value` as `T`, and checks that writing it back gives `value` (nulls aside).

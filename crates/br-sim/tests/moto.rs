@@ -2,17 +2,14 @@
 //! applies no AWS default of its own. Needs the moto_server `./scripts/test` starts.
 
 use tibr_storage::backupmeta::{self, RetryPolicy};
-use tibr_storage::testing::{Moto, unique_name};
+use tibr_storage::testing::Moto;
 
 async fn br(moto: &Moto, args: &[&str]) -> std::process::Output {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_br"))
         .args(args)
         .env_clear()
-        .env("AWS_ACCESS_KEY_ID", "AKIAMOTOTESTKEY00000")
-        .env(
-            "AWS_SECRET_ACCESS_KEY",
-            "moto-test-secret-not-checked-0000000000",
-        )
+        .env("AWS_ACCESS_KEY_ID", Moto::ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", Moto::SECRET_KEY)
         .env("AWS_ENDPOINT_URL", &moto.endpoint)
         .env("BR_LOG_TO_TERM", "1")
         .env("BR_SIM_DATA_BYTES", "256KiB")
@@ -37,9 +34,7 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 #[tokio::test]
 async fn storage_class_and_acl_flags_reach_s3() {
-    let moto = Moto::from_env();
-    let bucket = unique_name("brsim");
-    moto.create_bucket(&bucket).await;
+    let (moto, bucket) = Moto::with_bucket("brsim").await;
     br(
         &moto,
         &[

@@ -8,8 +8,8 @@ use kube::{
     api::ListParams,
     runtime::events::{Event, EventType, Reporter},
 };
+use kube_emulator::{ClusterOptions, RunningCluster, Tls};
 use tibr_runtime::events::Recorder;
-use tibr_sandbox::apiserver::{ClusterOptions, RunningCluster, Tls};
 
 fn reference(name: &str) -> ObjectReference {
     ObjectReference {

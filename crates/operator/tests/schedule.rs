@@ -16,7 +16,7 @@ use kube::{
 };
 use serde_json::{Value, json};
 use tibr_api::{Backup, BackupSchedule};
-use tibr_sandbox::testing::schedule_condition;
+use tibr_testkit::status::schedule_condition;
 
 const SCHEDULE_LABEL: &str = "tidb.pingcap.com/backup-schedule";
 

@@ -163,7 +163,7 @@ async fn an_unreadable_backup_is_marked_invalid_and_holds_up_no_other() {
         .unwrap();
     let fixed = wait_for(30, "the fixed Backup past Invalid", || async {
         let b = env.get(NS, "unreadable").await?;
-        let (status, reason, _) = tibr_sandbox::testing::condition(&b, "Invalid")?;
+        let (status, reason, _) = tibr_testkit::status::condition(&b, "Invalid")?;
         (status == "False").then_some((reason, b))
     })
     .await;

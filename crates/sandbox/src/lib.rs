@@ -1,12 +1,8 @@
-//! tibr-sandbox: a Kubernetes API emulator, a job runner that runs Job pods as local
-//! processes, and an embedded S3 server, so that the tibr operator, its agent and the
-//! federation manager run end to end with no cluster and no cloud.
-pub mod apiserver;
+//! tibr-sandbox: tibr on one machine. It composes emulated clusters (`kube-emulator`), Job
+//! pods run as local processes with the cloud and S3 they reach (`tibr-cloud-sim`) and a
+//! simulated TiDB (`tibr-tidb-sim`), runs the tibr operator of every cluster in process,
+//! and serves as the agent and BR in pods (multi-call), so that the operator, its agent and
+//! the federation manager run end to end with no cluster and no cloud.
 pub mod cli;
-pub mod cloud;
 pub mod demo;
-pub mod runner;
-pub mod s3;
 pub mod sandbox;
-pub mod testing;
-pub mod tidb;

@@ -5,10 +5,9 @@
 //! everything. The seed's BackupSchedule, applied the same way, takes its first Backup at the
 //! next even minute. And `tibr-sandbox demo` passes, as the README promises.
 
-#[path = "support/up.rs"]
-mod up;
+mod support;
 
-use up::{Shell, output_ok, start_up, stop_up, workspace};
+use support::up::{Shell, output_ok, start_up, stop_up, workspace};
 
 #[tokio::test]
 async fn a_new_user_takes_the_seeds_backup_with_up_and_kubectl() {

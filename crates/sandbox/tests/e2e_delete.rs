@@ -3,18 +3,17 @@
 //! deleted (BR is stopped before anything is cleaned); and the seed's namespace deleted with a
 //! `Delete` backup in it, which finishes on its own and leaves the prefix empty.
 
-#[path = "support/e2e.rs"]
-mod e2e;
+mod support;
 
 use std::{collections::BTreeSet, time::Duration};
 
-use e2e::*;
 use k8s_openapi::api::{batch::v1::Job, core::v1::Namespace};
 use kube::{
     Api, ResourceExt,
     api::{DeleteParams, ListParams},
 };
 use serde_json::{Value, json};
+use support::*;
 
 /// The seed's static-key Backup on the sandbox's TiDB, renamed, with a clean policy and
 /// extra pod environment.
@@ -161,7 +160,7 @@ async fn each_clean_policy_deletes_exactly_what_the_seed_says() {
 async fn deleting_a_running_backup_stops_br_before_its_data_is_cleaned() {
     let env = Env::start().await;
     env.seed_secrets(env.sandbox.tidb.password()).await;
-    let hang = json!(programs::vars(programs::HANGING_BR));
+    let hang = json!(br::vars(br::HANGING_BR));
     env.create_backup(seed_backup(&env, "running", "Delete", hang))
         .await;
     let br = wait_for(60, "BR hanging at 30 %", || async {

@@ -4,15 +4,14 @@
 //! killed mid-backup with no chance to clean up, put back by the operator — over TLS with a
 //! client certificate, as a TidbCluster with `tlsClient` asks.
 
-#[path = "support/e2e.rs"]
-mod e2e;
+mod support;
 
 use std::time::Duration;
 
-use e2e::*;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
+use support::*;
 use tibr_api::TidbCluster;
 use tibr_tidb::testing::{self, MariaDb};
 
@@ -29,7 +28,7 @@ fn seed_on(env: &Env, db: &MariaDb, user: &str, name: &str, pod_env: Value) -> V
 
 /// BR takes a few seconds, reporting progress often.
 fn slow_br() -> Value {
-    json!(programs::vars(programs::SLOW_BR))
+    json!(br::vars(br::SLOW_BR))
 }
 
 /// Samples the Backup's phase and TiDB's value until the Backup ends: the values seen while
@@ -144,7 +143,7 @@ async fn after_the_agent_is_killed_mid_backup_the_operator_restores_over_tls() {
         &db,
         testing::X509_USER,
         "killed",
-        json!(programs::vars(programs::HANGING_BR)),
+        json!(br::vars(br::HANGING_BR)),
     );
     // No retry: the operator is the only one left to put the value back.
     v["spec"]["backoffRetryPolicy"] = json!({"maxRetryTimes": 0});

@@ -5,11 +5,10 @@
 //! root runs with a warning and its clean deletes exactly what it wrote. The neighbours'
 //! objects are counted before and after, and they still complete beside the hostile ones.
 
-#[path = "support/e2e.rs"]
-mod e2e;
+mod support;
 
-use e2e::*;
 use serde_json::{Value, json};
+use support::*;
 
 /// The seed's static-key Backup on the sandbox's TiDB, renamed, at `bucket`/`prefix`.
 fn backup(env: &Env, name: &str, policy: &str, bucket: &str, prefix: &str) -> Value {

@@ -5,27 +5,27 @@
 //! catch-up run; deleting the schedule deletes its Backups with their `cleanPolicy`; an
 //! invalid schedule says which field; the per-schedule metrics are served.
 
-#[path = "support/e2e.rs"]
-mod e2e;
+mod support;
 
 use std::{collections::BTreeSet, time::Duration};
 
-use e2e::*;
 use jiff::Timestamp;
 use kube::{
     Api, ResourceExt,
     api::{DeleteParams, Patch, PatchParams},
 };
 use serde_json::{Value, json};
+use support::*;
 use tibr_api::{
     BackupSchedule,
     constants::{annotations, labels},
 };
 use tibr_core::schedule::{backup_name, run_directory};
-use tibr_sandbox::{
-    demo::seed::{self, Credentials},
-    testing::{ScheduleRuns, is_complete, schedule_condition},
+use tibr_sandbox::demo::{
+    runs::{ScheduleRuns, is_complete},
+    seed::{self, Credentials},
 };
+use tibr_testkit::status::schedule_condition;
 
 const INTERVAL: Duration = Duration::from_secs(5);
 /// How late after its tick a run's Backup may first be listed (the operator wakes at the
@@ -47,7 +47,7 @@ fn seed_schedule(env: &Env, which: Credentials, max_backups: u32, prefix: &str) 
         .unwrap()
         .value()
         .unwrap();
-    v["spec"]["backupTemplate"]["env"] = json!(programs::vars(programs::QUICK_BR));
+    v["spec"]["backupTemplate"]["env"] = json!(br::vars(br::QUICK_BR));
     v
 }
 

@@ -4,11 +4,10 @@
 //! status, TiKV GC life time and credentials each variant calls for — and no secret value in
 //! any log, process argument, Event or status.
 
-#[path = "support/e2e.rs"]
-mod e2e;
+mod support;
 
-use e2e::*;
 use k8s_openapi::api::core::v1::EnvVar;
+use support::*;
 use tibr_sandbox::demo::seed::Credentials;
 
 fn env_var<'a>(env: &'a [EnvVar], name: &str) -> Option<&'a EnvVar> {

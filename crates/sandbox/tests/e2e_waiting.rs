@@ -5,16 +5,15 @@
 //! wait ends as it should: the ServiceAccount or TiDB appears and the backup completes with
 //! the condition put back, the deadline passes and it fails saying why, or a stop ends it.
 
-#[path = "support/e2e.rs"]
-mod e2e;
+mod support;
 
-use e2e::*;
 use k8s_openapi::api::core::v1::ServiceAccount;
 use kube::{
     Api, ResourceExt,
     api::{DeleteParams, ListParams},
 };
 use serde_json::{Value, json};
+use support::*;
 use tibr_sandbox::sandbox::apply;
 
 const SA: &str = "tidb-backup-manager";

@@ -1,10 +1,9 @@
 //! `tibr-sandbox up` as a user runs it: several clusters answering the real kubectl, the
 //! files it writes, CRD installation from a manifests directory, and a clean stop.
 
-#[path = "support/up.rs"]
-mod up;
+mod support;
 
-use up::{Shell, start_up, stop_up};
+use support::up::{Shell, start_up, stop_up};
 
 #[tokio::test]
 async fn up_serves_every_cluster_and_stops_cleanly() {

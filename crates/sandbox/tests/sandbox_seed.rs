@@ -15,8 +15,7 @@ use mysql_async::prelude::Queryable;
 use serde_json::{Value, json};
 use tibr_sandbox::sandbox::{Sandbox, SandboxConfig};
 
-#[path = "support/up.rs"]
-mod up;
+mod support;
 
 const TIDB_CLUSTER_CRD: &str = r#"apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
@@ -49,7 +48,7 @@ async fn sandbox(dir: &tempfile::TempDir) -> Sandbox {
 
 /// The variables of `sandbox.env`.
 fn sandbox_env(s: &Sandbox) -> Vec<(String, String)> {
-    up::load_env(&s.env_path()).into_iter().collect()
+    support::up::load_env(&s.env_path()).into_iter().collect()
 }
 
 #[tokio::test]

@@ -4,14 +4,12 @@
 //! mistyped field fails), nothing is pruned, `kubectl get -o wide` shows TiDB Operator's
 //! columns, `kubectl explain` shows our descriptions, and wrong values are refused.
 
-mod common;
-#[path = "../../api/tests/support/seeds.rs"]
-mod seeds;
+use tibr_api::seeds;
 
 use std::path::{Path, PathBuf};
 
-use common::*;
 use serde_json::{Value, json};
+use tibr_testkit::{Kubectl, TestCluster as Env, api_error};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -27,7 +25,7 @@ fn path_str(p: &Path) -> String {
 /// A cluster with our CRDs, namespaces `test1` and `test2`, and `backup-rbac.yaml` in both,
 /// installed as the documents tell users to.
 async fn cluster_with_crds() -> (Env, Kubectl) {
-    let env = start().await;
+    let env = Env::start().await;
     let k = Kubectl::new(&env.cluster);
     let mut crds: Vec<PathBuf> = std::fs::read_dir(workspace().join("deploy/crds"))
         .unwrap()
@@ -90,7 +88,7 @@ const RESOURCES: &[(&str, &str)] = &[
 #[tokio::test]
 async fn every_seed_manifest_applies_unchanged_and_nothing_is_pruned() {
     let (_env, k) = cluster_with_crds().await;
-    let manifests = seeds::manifests(&seeds::seeds_dir(env!("CARGO_MANIFEST_DIR")));
+    let manifests = seeds::manifests(&seeds::seeds_dir());
     assert_eq!(manifests.len(), 10);
     for (i, block) in manifests.iter().enumerate() {
         let file = k.write(&format!("seed-{i}.yaml"), &block.text);
@@ -134,7 +132,7 @@ async fn every_seed_manifest_applies_unchanged_and_nothing_is_pruned() {
 #[tokio::test]
 async fn schema_defaults_are_tidb_operators() {
     let (_env, k) = cluster_with_crds().await;
-    let backup = seeds::manifests(&seeds::seeds_dir(env!("CARGO_MANIFEST_DIR")))
+    let backup = seeds::manifests(&seeds::seeds_dir())
         .into_iter()
         .find(|b| b.kind().as_deref() == Some("Backup"))
         .unwrap();
@@ -204,7 +202,7 @@ fn cells(table: &str) -> Vec<Vec<(String, String)>> {
 #[tokio::test]
 async fn get_wide_shows_tidb_operators_columns() {
     let (_env, k) = cluster_with_crds().await;
-    let manifests = seeds::manifests(&seeds::seeds_dir(env!("CARGO_MANIFEST_DIR")));
+    let manifests = seeds::manifests(&seeds::seeds_dir());
     for kind in ["Backup", "BackupSchedule"] {
         let block = manifests
             .iter()

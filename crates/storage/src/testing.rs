@@ -166,6 +166,19 @@ pub struct Moto {
 }
 
 impl Moto {
+    /// moto does not check signatures; any key pair works. Tests that run a program against
+    /// moto (BR, the agent in a pod) give it this one.
+    pub const ACCESS_KEY: &str = "AKIAMOTOTESTKEY00000";
+    pub const SECRET_KEY: &str = "moto-test-secret-not-checked-0000000000";
+
+    /// [`Moto::from_env`] and a new bucket named after `stem`: how every moto test starts.
+    pub async fn with_bucket(stem: &str) -> (Moto, String) {
+        let moto = Moto::from_env();
+        let bucket = unique_name(stem);
+        moto.create_bucket(&bucket).await;
+        (moto, bucket)
+    }
+
     /// Reads `TIBR_TEST_MOTO_ENDPOINT`; panics with instructions when it is missing, because a
     /// silently skipped test proves nothing.
     pub fn from_env() -> Self {
@@ -182,14 +195,11 @@ impl Moto {
         }
     }
 
-    /// moto does not check signatures; any key pair works.
+    /// The key pair of [`Moto::ACCESS_KEY`], in region `us-east-1`.
     pub fn env(&self) -> Env {
         Env::empty()
-            .with(env::ACCESS_KEY_ID, "AKIAMOTOTESTKEY00000")
-            .with(
-                env::SECRET_ACCESS_KEY,
-                "moto-test-secret-not-checked-0000000000",
-            )
+            .with(env::ACCESS_KEY_ID, Moto::ACCESS_KEY)
+            .with(env::SECRET_ACCESS_KEY, Moto::SECRET_KEY)
             .with(env::REGION, "us-east-1")
     }
 

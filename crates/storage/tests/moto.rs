@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use tibr_storage::backupmeta::{self, BackupMeta, EncodeOptions, File, MetaInput};
-use tibr_storage::testing::{Moto, unique_name};
+use tibr_storage::testing::Moto;
 use tibr_storage::{CleanOptions, clean, read_backup_meta};
 
 const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
@@ -17,9 +17,7 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 #[tokio::test]
 async fn aws_defaults_are_standard_ia_and_private() {
-    let moto = Moto::from_env();
-    let bucket = unique_name("tibr");
-    moto.create_bucket(&bucket).await;
+    let (moto, bucket) = Moto::with_bucket("tibr").await;
     let store = moto.store(&moto.target(&bucket, "p"));
     assert_eq!(store.storage_class(), Some("STANDARD_IA"));
     store
@@ -41,9 +39,7 @@ async fn aws_defaults_are_standard_ia_and_private() {
 
 #[tokio::test]
 async fn explicit_acl_and_storage_class_are_applied() {
-    let moto = Moto::from_env();
-    let bucket = unique_name("tibr");
-    moto.create_bucket(&bucket).await;
+    let (moto, bucket) = Moto::with_bucket("tibr").await;
     let mut target = moto.target(&bucket, "p");
     target.acl = Some("public-read".into());
     target.storage_class = Some("ONEZONE_IA".into());
@@ -73,9 +69,7 @@ async fn explicit_acl_and_storage_class_are_applied() {
 
 #[tokio::test]
 async fn read_and_clean_on_moto() {
-    let moto = Moto::from_env();
-    let bucket = unique_name("tibr");
-    moto.create_bucket(&bucket).await;
+    let (moto, bucket) = Moto::with_bucket("tibr").await;
     let store = moto.store(&moto.target(&bucket, "bk"));
     let input = MetaInput {
         root: BackupMeta {

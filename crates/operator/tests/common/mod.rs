@@ -1,45 +1,31 @@
-//! A sandbox cluster with the CRDs, `TidbCluster test1/demo1`, a job runner whose agent
-//! image runs `agent-stub.sh`, an S3 server, a simulated TiDB, and the operator running
-//! in-process, with every log line it writes captured.
+//! The operator's harness: the test kit's [`World`] (one cluster with the CRDs,
+//! `TidbCluster test1/demo1`, S3, a simulated TiDB, and a job runner whose agent image runs
+//! `agent-stub.sh`), with the operator running in this process and every log line it
+//! writes captured.
 #![allow(dead_code)]
 
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{ops::Deref, path::PathBuf, sync::Arc, time::Duration};
 
-use k8s_openapi::api::{
-    batch::v1::Job,
-    core::v1::{Namespace, Secret, ServiceAccount},
-};
-use kube::{
-    Api, Client,
-    api::{DeleteParams, PostParams},
-};
+use k8s_openapi::api::batch::v1::Job;
+use kube::{Api, api::PostParams};
 use serde_json::{Value, json};
 use tibr_api::Backup;
-use tibr_sandbox::{
-    apiserver::{ClusterOptions, RunningCluster, Tls},
-    runner::{ImageRule, Runner, RunnerConfig, RunnerHandle},
-    s3::S3Server,
-    sandbox::{find_crds_dir, install_manifests, tidb_cluster},
-    tidb::{TidbConfig, TidbServer},
-};
+use tibr_cloud_sim::runner::ImageRule;
+use tibr_testkit::{World, WorldOptions};
+
+pub use tibr_testkit::NS;
 
 pub const AGENT_IMAGE: &str = "ghcr.io/tibr/tibr-agent:v0.1.0";
-pub const NS: &str = "test1";
 /// Credential values planted in Secrets; none may ever appear outside them.
 pub const ACCESS_KEY: &str = "AKIAPLANTEDACCESS0001";
 pub const SECRET_KEY: &str = "planted-secret-key-value-0002";
 
 /// Every line the operator logged in this test process.
 #[allow(unused_imports)] // Not every test binary that includes this module reads them.
-pub use tibr_sandbox::testing::logs;
+pub use tibr_testkit::logs::logs;
 
 pub struct Env {
-    pub dir: tempfile::TempDir,
-    pub cluster: RunningCluster,
-    pub client: Client,
-    pub runner: Option<RunnerHandle>,
-    pub s3: S3Server,
-    pub tidb: TidbServer,
+    pub world: World,
     operator: Option<(
         tokio::sync::oneshot::Sender<()>,
         tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -48,45 +34,35 @@ pub struct Env {
     pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
+impl Deref for Env {
+    type Target = World;
+    fn deref(&self) -> &World {
+        &self.world
+    }
+}
+
 impl Env {
     pub async fn start() -> Env {
-        tibr_sandbox::testing::capture_logs("info,tibr_operator=debug", true);
-        let dir = tempfile::tempdir().unwrap();
-        let tls = Tls::generate().unwrap();
-        let options = ClusterOptions::new("test", dir.path().join("logs"));
-        let cluster = RunningCluster::start(options, &tls, 0).await.unwrap();
-        let client = cluster.client().await.unwrap();
-        let crds = find_crds_dir().expect("deploy/crds of the workspace");
-        install_manifests(&cluster, &crds).unwrap();
-        assert!(tidb_cluster::create(&cluster, tibr_sandbox::tidb::TIDB_VERSION).unwrap());
-        let s3 = S3Server::start(dir.path().join("s3"), 0).await.unwrap();
-        s3.ensure_bucket("my-bucket").unwrap();
-        let tidb = TidbServer::start(TidbConfig::generated()).await.unwrap();
-
+        tibr_testkit::logs::capture_logs("info,tibr_operator=debug", true);
         let stub = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/common/agent-stub.sh");
-        let mut config = RunnerConfig::for_cluster(&cluster, dir.path().join("work"));
-        config.job_backoff_base = Duration::from_millis(200);
-        config.images = vec![
-            ImageRule::new("ghcr.io/tibr/tibr-agent", Some(stub.clone())),
-            ImageRule {
-                image: "pingcap/br".into(),
-                entrypoint: None,
-                files: vec![("/br".into(), stub)],
-            },
-        ];
-        let runner = Runner::start(client.clone(), config);
-        let env = Env {
-            dir,
-            cluster,
-            client,
-            runner: Some(runner),
-            s3,
-            tidb,
+        let world = World::start(WorldOptions {
+            images: vec![
+                ImageRule::new("ghcr.io/tibr/tibr-agent", Some(stub.clone())),
+                ImageRule {
+                    image: "pingcap/br".into(),
+                    entrypoint: None,
+                    files: vec![("/br".into(), stub)],
+                },
+            ],
+            job_backoff: Some(Duration::from_millis(200)),
+            ..WorldOptions::default()
+        })
+        .await;
+        Env {
+            world,
             operator: None,
             metrics_addr: None,
-        };
-        env.service_account(NS).await;
-        env
+        }
     }
 
     /// [`Env::start`] with `s3-secret` (planted keys when `planted`, see
@@ -153,27 +129,20 @@ impl Env {
 
     pub async fn stop(mut self) {
         self.stop_operator().await;
-        if let Some(r) = self.runner.take() {
-            r.stop().await;
-        }
-        self.cluster.stop().await;
-        self.s3.stop().await;
-        self.tidb.stop().await;
+        self.world.stop().await;
     }
 
-    /// The ServiceAccount backup pods run as (`deploy/backup-rbac.yaml` creates it).
-    pub async fn service_account(&self, ns: &str) {
-        let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), ns);
-        let sa: ServiceAccount =
-            serde_json::from_value(json!({"metadata": {"name": "tidb-backup-manager"}})).unwrap();
-        let _ = api.create(&PostParams::default(), &sa).await;
-    }
-
+    /// Namespace `name` with the ServiceAccount backup pods run as.
     pub async fn namespace(&self, name: &str) {
-        let api: Api<Namespace> = Api::all(self.client.clone());
-        let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
-        api.create(&PostParams::default(), &ns).await.unwrap();
-        self.service_account(name).await;
+        self.ns(NS).create_namespace(name).await;
+    }
+
+    pub async fn secret(&self, ns: &str, name: &str, data: &[(&str, &str)]) {
+        let data: serde_json::Map<String, Value> = data
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        self.ns(ns).secret(name, Value::Object(data)).await;
     }
 
     /// `s3-secret` with the sandbox S3's real keys (the planted ones when `planted`).
@@ -191,18 +160,6 @@ impl Env {
         let password = self.tidb.password().to_string();
         self.secret(ns, "backup-demo1-tidb-secret", &[("password", &password)])
             .await;
-    }
-
-    pub async fn secret(&self, ns: &str, name: &str, data: &[(&str, &str)]) {
-        let api: Api<Secret> = Api::namespaced(self.client.clone(), ns);
-        let string_data: serde_json::Map<String, Value> = data
-            .iter()
-            .map(|(k, v)| (k.to_string(), json!(v)))
-            .collect();
-        let s: Secret =
-            serde_json::from_value(json!({"metadata": {"name": name}, "stringData": string_data}))
-                .unwrap();
-        api.create(&PostParams::default(), &s).await.unwrap();
     }
 
     /// The spec of a Backup of demo1 to `s3://my-bucket/<prefix>` on the sandbox S3, with
@@ -238,40 +195,29 @@ impl Env {
     }
 
     pub fn backups(&self, ns: &str) -> Api<Backup> {
-        Api::namespaced(self.client.clone(), ns)
+        self.ns(ns).backups()
     }
 
     pub fn jobs(&self, ns: &str) -> Api<Job> {
-        Api::namespaced(self.client.clone(), ns)
+        self.ns(ns).jobs()
     }
 
     pub async fn get(&self, ns: &str, name: &str) -> Option<Backup> {
-        self.backups(ns).get_opt(name).await.unwrap()
+        self.ns(ns).get(name).await
     }
 
     pub async fn delete_backup(&self, ns: &str, name: &str) {
-        self.backups(ns)
-            .delete(name, &DeleteParams::default())
-            .await
-            .unwrap();
+        self.ns(ns).delete_backup(name).await
     }
 
     /// Waits for the Backup's phase to be `phase`, returning it.
     pub async fn wait_phase(&self, ns: &str, name: &str, phase: &str, secs: u64) -> Backup {
-        wait_for(
-            secs,
-            &format!("Backup {ns}/{name} in phase {phase}"),
-            || async {
-                let b = self.get(ns, name).await?;
-                (b.phase().map(|p| p.as_str()) == Some(phase)).then_some(b)
-            },
-        )
-        .await
+        self.ns(ns).wait_phase(name, phase, secs).await
     }
 
     /// Events in `ns` as "Type Reason: note", regarding the named object (any when None).
     pub async fn events(&self, ns: &str, regarding: Option<&str>) -> Vec<String> {
-        tibr_sandbox::testing::events(&self.client, ns, regarding).await
+        self.ns(ns).events(regarding).await
     }
 
     /// Puts `count` objects under `prefix` in the sandbox bucket.
@@ -290,23 +236,7 @@ impl Env {
     }
 
     pub fn store(&self, prefix: &str) -> tibr_storage::Store {
-        let mut target = tibr_storage::S3Target::new(
-            "aws",
-            tibr_core::storage::Location::parse("my-bucket", prefix).expect("a test location"),
-        );
-        target.endpoint = Some(self.s3.endpoint());
-        target.region = Some("us-west-2".into());
-        target.storage_class = Some("STANDARD".into());
-        let options = tibr_storage::OpenOptions {
-            env: tibr_storage::Env::empty()
-                .with(tibr_storage::env::ACCESS_KEY_ID, self.s3.access_key.clone())
-                .with(
-                    tibr_storage::env::SECRET_ACCESS_KEY,
-                    self.s3.secret_key.clone(),
-                ),
-            ..tibr_storage::OpenOptions::default()
-        };
-        tibr_storage::open_with(&tibr_storage::Target::S3(target), &options).unwrap()
+        self.ns(NS).s3.store("my-bucket", prefix)
     }
 }
 
@@ -323,4 +253,4 @@ pub fn merge(target: &mut Value, patch: Value) {
 
 // Not every test binary that includes this module uses every helper.
 #[allow(unused_imports)]
-pub use tibr_sandbox::testing::{condition, wait_until as wait_for};
+pub use tibr_testkit::{status::condition, wait_until as wait_for};

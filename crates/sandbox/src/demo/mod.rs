@@ -6,6 +6,7 @@ mod backups;
 mod basics;
 mod cloud;
 mod render;
+pub mod runs;
 mod schedule;
 pub mod seed;
 
@@ -70,7 +71,7 @@ fn s3_store(sandbox: &Sandbox, bucket: &str) -> anyhow::Result<object_store::aws
     Ok(object_store::aws::AmazonS3Builder::new()
         .with_endpoint(sandbox.s3.endpoint())
         .with_allow_http(true)
-        .with_region(crate::s3::REGION)
+        .with_region(tibr_cloud_sim::s3::REGION)
         .with_bucket_name(bucket)
         .with_access_key_id(&sandbox.s3.access_key)
         .with_secret_access_key(&sandbox.s3.secret_key)
@@ -100,21 +101,12 @@ pub async fn http_get(addr: &str, path: &str) -> anyhow::Result<String> {
 }
 
 /// Polls `check` every 100 ms until it yields a value or `timeout` passes.
-pub async fn wait_for<T, F, Fut>(timeout: Duration, mut check: F) -> Option<T>
+pub async fn wait_for<T, F, Fut>(timeout: Duration, check: F) -> Option<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if let Some(v) = check().await {
-            return Some(v);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    kube_emulator::testing::poll(timeout, check).await.ok()
 }
 
 /// Runs every scenario against a fresh sandbox; true when all checks passed.

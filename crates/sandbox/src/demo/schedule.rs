@@ -16,11 +16,12 @@ use serde_json::json;
 use tibr_api::{Backup, BackupSchedule, constants::labels};
 use tibr_core::schedule::{backup_name, run_directory, tick_of};
 
-use super::{Report, command, get_table, heading, seed, table_text, wait_for};
-use crate::{
-    sandbox::{Sandbox, apply},
-    testing::{RunChange, ScheduleRuns, SeenRun, is_complete},
+use super::{
+    Report, command, get_table, heading,
+    runs::{RunChange, ScheduleRuns, SeenRun, is_complete},
+    seed, table_text, wait_for,
 };
+use crate::sandbox::{Sandbox, apply};
 
 const NS: &str = super::SEED_NAMESPACE;
 const BUCKET: &str = "my-bucket";
@@ -276,7 +277,7 @@ async fn show_events(ctx: &Ctx, report: &mut Report) {
         "kubectl get events -n test1 --field-selector involvedObject.name={}",
         ctx.name
     ));
-    let events = crate::testing::events(&ctx.client, NS, Some(&ctx.name)).await;
+    let events = kube_emulator::testing::events(&ctx.client, NS, Some(&ctx.name)).await;
     for e in &events {
         println!("{e}");
     }

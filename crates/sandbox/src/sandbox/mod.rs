@@ -4,7 +4,6 @@
 //! `DIR/sandbox.env`.
 //!
 //! - `files`: CRD manifests and private files.
-//! - `tidb_cluster`: namespace `test1` and `TidbCluster demo1`.
 //! - `programs`: `tibr-agent` and the BR stand-in for Job pods (this binary, multi-call).
 //! - `operator`: the tibr operator of every cluster, in this process.
 //! - `apply`: `kubectl apply` for manifests (the demo's and tests').
@@ -13,22 +12,25 @@ pub mod apply;
 mod files;
 pub mod operator;
 pub mod programs;
-pub mod tidb_cluster;
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 
-pub use files::{find_crds_dir, install_files, install_manifests, write_private};
+pub use files::{find_crds_dir, install_files, install_manifests};
+pub use tibr_cloud_sim::write_private;
 
-use crate::{
-    apiserver::{
-        ClusterOptions, RunningCluster, Tls, kubeconfig_yaml, pod_identity::PodIdentityWebhook,
-    },
-    cloud::{Cloud, CloudConfig, CredentialStore},
-    runner::{ImageRule, Runner, RunnerConfig, RunnerHandle},
+use kube_emulator::{
+    ClusterOptions, RunningCluster, Tls, kubeconfig_yaml, pod_identity::PodIdentityWebhook,
+};
+
+use tibr_tidb_sim::{TidbConfig, TidbServer, tidb_cluster};
+
+use tibr_cloud_sim::{
+    cloud::Cloud,
+    runner::{ImageRule, RunnerHandle},
     s3::{DEFAULT_BUCKET, REGION, S3Server},
-    tidb::{TidbConfig, TidbServer},
+    world::PodWorld,
 };
 
 #[derive(Debug, Clone)]
@@ -102,40 +104,13 @@ impl Sandbox {
             options.pod_identity_webhook = Some(PodIdentityWebhook::eks(REGION));
             clusters.push(RunningCluster::start(options, &tls, 0).await?);
         }
-        let credentials = std::sync::Arc::new(CredentialStore::default());
-        let s3 = S3Server::start_with(
-            config.dir.join("s3"),
-            0,
-            credentials.clone(),
-            Some(tls.server_config.clone()),
-        )
-        .await?;
-        for bucket in &config.buckets {
-            s3.ensure_bucket(bucket)?;
-        }
-        let cloud = Cloud::start(
-            CloudConfig::new(config.dir.join("cloud"), REGION),
-            &tls,
-            clusters.iter().map(|c| c.cluster.clone()).collect(),
-            credentials,
-        )
-        .await?;
-        let s3_for_pods = s3.tls_endpoint().context("the S3 server serves HTTPS")?;
         // The configured rules first: the first match wins.
         let mut images = config.images.clone();
         if let Some(exe) = &config.programs {
             images.extend(programs::install(&config.dir, exe)?);
         }
-        let mut runners = Vec::new();
-        for cluster in &clusters {
-            let mut runner = RunnerConfig::for_cluster(
-                cluster,
-                config.dir.join("pods").join(cluster.name()).join("work"),
-            );
-            runner.images = images.clone();
-            runner.cloud = Some(cloud.pod_env(&s3_for_pods));
-            runners.push(Runner::start(cluster.client().await?, runner));
-        }
+        let PodWorld { s3, cloud, runners } =
+            PodWorld::start(&config.dir, &tls, &clusters, &images, &config.buckets).await?;
         let tidb = TidbServer::start(TidbConfig::generated()).await?;
         let mut sandbox = Sandbox {
             config,
@@ -185,7 +160,7 @@ impl Sandbox {
     pub fn create_tidb_clusters(&self) -> anyhow::Result<usize> {
         let mut created = 0;
         for cluster in &self.clusters {
-            if tidb_cluster::create(cluster, crate::tidb::TIDB_VERSION)
+            if tidb_cluster::create(cluster, files::MANAGER, tibr_tidb_sim::TIDB_VERSION)
                 .with_context(|| format!("TiDB cluster demo1 in {}", cluster.name()))?
             {
                 created += 1;

@@ -22,12 +22,8 @@ use serde_json::json;
 use tokio::{sync::oneshot, task::JoinHandle};
 use tracing::Instrument;
 
-use super::files::install_files;
-use crate::apiserver::{
-    RunningCluster,
-    cluster::now,
-    ops::{self, WriteOptions},
-};
+use super::files::{MANAGER, install_files};
+use kube_emulator::RunningCluster;
 
 /// Namespace and ServiceAccount the operator runs as (`deploy/operator/`).
 pub const NAMESPACE: &str = "tibr-system";
@@ -89,12 +85,7 @@ impl OperatorHandle {
 
 /// Whether `cluster` serves `pingcap.com/v1alpha1` Backups.
 pub fn backup_crd_installed(cluster: &RunningCluster) -> bool {
-    cluster
-        .cluster
-        .lock()
-        .registry
-        .lookup("pingcap.com", "v1alpha1", "backups")
-        .is_some()
+    cluster.serves("pingcap.com/v1alpha1", "Backup")
 }
 
 /// Starts the operator for `cluster` with `agent_image`; `deploy` is the workspace's
@@ -145,29 +136,16 @@ pub async fn start(
 /// Namespace `tibr-system`, ServiceAccount `tibr-operator` and, when `deploy/operator/rbac.yaml`
 /// is there, its ClusterRole and binding: what `kubectl apply -f deploy/operator/` creates.
 fn identity(cluster: &RunningCluster, deploy: Option<&Path>) -> anyhow::Result<()> {
-    {
-        let mut state = cluster.cluster.lock();
-        let opts = WriteOptions::internal("tibr-sandbox", now());
-        for (plural, ns, body) in [
-            ("namespaces", None, json!({"metadata": {"name": NAMESPACE}})),
-            (
-                "serviceaccounts",
-                Some(NAMESPACE),
-                json!({"metadata": {"name": SERVICE_ACCOUNT, "namespace": NAMESPACE}}),
-            ),
-        ] {
-            let rt = state
-                .registry
-                .lookup("", "v1", plural)
-                .with_context(|| format!("the {plural} type"))?;
-            match ops::create(&mut state, &rt, ns, body, &opts) {
-                Ok(_) => {}
-                Err(e) if e.code == 409 => {}
-                Err(e) => anyhow::bail!("creating the operator's {plural}: {e}"),
-            }
-        }
-    }
-    cluster.cluster.notify_changed();
+    cluster
+        .install_objects(
+            MANAGER,
+            vec![
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}),
+                json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                       "metadata": {"name": SERVICE_ACCOUNT, "namespace": NAMESPACE}}),
+            ],
+        )
+        .context("creating the operator's namespace and ServiceAccount")?;
     if let Some(rbac) = deploy
         .map(|d| d.join("operator").join("rbac.yaml"))
         .filter(|p| p.is_file())

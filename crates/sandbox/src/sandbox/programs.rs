@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::runner::ImageRule;
+use tibr_cloud_sim::runner::ImageRule;
 
 /// The agent's image, any tag (what the operator puts in backup and clean Jobs).
 pub const AGENT_IMAGE: &str = "ghcr.io/tibr/tibr-agent*";
