@@ -12,7 +12,7 @@ mod cause;
 mod cluster;
 mod engines;
 mod error;
-mod gc;
+mod garbage_collector;
 mod hooks;
 mod http;
 mod openapi;

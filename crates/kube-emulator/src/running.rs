@@ -10,7 +10,7 @@ use tokio::{net::TcpListener, task::JoinHandle};
 
 use super::{
     cluster::{Cluster, ClusterOptions, now},
-    gc, http,
+    garbage_collector, http,
     ops::{self, WriteOptions},
     tls::Tls,
 };
@@ -65,7 +65,7 @@ impl RunningCluster {
         let addr = listener.local_addr()?;
         let tasks = vec![
             http::serve(cluster.clone(), listener, tls.server_config.clone()),
-            tokio::spawn(gc::run(cluster.clone())),
+            tokio::spawn(garbage_collector::run(cluster.clone())),
         ];
         Ok(RunningCluster {
             cluster,
