@@ -96,6 +96,18 @@ async fn prepare_and_run(
         let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
         Failure::new("InvalidSpec", text.join("; "))
     })?;
+    if let Some(settings) = &valid.volume {
+        let cx = crate::volume::Context {
+            writer,
+            backup,
+            valid: &valid,
+            settings,
+            cluster: tc.as_ref(),
+            args,
+            secrets,
+        };
+        return Ok(crate::volume::run(&cx, signals).await);
+    }
     let status = backup.status.clone();
     let rerun = is_rerun(status.as_ref());
     if rerun {
@@ -246,7 +258,7 @@ async fn run_br(
         rx,
         args.progress_interval,
     ));
-    let result = crate::br::run(&args.br_path, &br_args, secrets, &tx, signals).await;
+    let result = crate::br::run(&args.br_path, &br_args, secrets, &tx, None, signals).await;
     drop(tx);
     let _ = progress.await;
     result.map_err(|e| Failure::new("BackupDataToRemoteFailed", secrets.scrub(&e.to_string())))
@@ -291,6 +303,7 @@ async fn complete(
             .collect::<Vec<_>>()
             .join("; "),
         gc_not_restored: gc_problem,
+        incremental_size: None,
     }))
 }
 

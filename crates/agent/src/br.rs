@@ -52,12 +52,14 @@ impl BrResult {
 /// can still be restored within the pod's grace period.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
-/// Runs `br` with `args`, sending progress to `progress` and forwarding `signals`.
+/// Runs `br` with `args`, sending progress to `progress`, every (scrubbed) output line to
+/// `observer` when given, and forwarding `signals`.
 pub async fn run(
     br: &Path,
     args: &[String],
     secrets: &Secrets,
     progress: &watch::Sender<Vec<ProgressUpdate>>,
+    observer: Option<&tokio::sync::mpsc::UnboundedSender<String>>,
     signals: &mut Signals,
 ) -> std::io::Result<BrResult> {
     let mut child = Command::new(br)
@@ -100,6 +102,9 @@ pub async fn run(
                         summary = Some(s);
                     }
                     failure.stdout(&line);
+                    if let Some(o) = observer {
+                        let _ = o.send(line);
+                    }
                 }
                 None => out_open = false,
             },
@@ -108,6 +113,9 @@ pub async fn run(
                     let line = secrets.scrub(&line);
                     log_line(&line, true);
                     failure.stderr(&line);
+                    if let Some(o) = observer {
+                        let _ = o.send(line);
+                    }
                 }
                 None => err_open = false,
             },

@@ -16,8 +16,9 @@ use tokio::sync::watch;
 use crate::status::StatusWriter;
 use crate::{CleanArgs, Failure, Outcome, secrets::Secrets, storage};
 
-/// The step name in `status.progresses`.
+/// The step names in `status.progresses`.
 pub const STEP: &str = "Clean";
+pub const SNAPSHOTS_STEP: &str = "Delete Snapshots";
 
 /// `spec.cleanOption` as the storage crate takes it.
 pub fn options(valid: &ValidBackup) -> CleanOptions {
@@ -90,6 +91,16 @@ async fn clean(
         Ok(s) => s,
         Err(e) => return failed(format!("opening {path}: {e}")),
     };
+    let mut said = String::new();
+    if valid.volume.is_some() {
+        match snapshots(writer, backup, &valid, &store, args).await {
+            Ok(done) => {
+                tracing::info!("{done}");
+                said = format!("{done}; ");
+            }
+            Err(e) => return failed(format!("deleting the snapshots of {path}: {e}")),
+        }
+    }
     let total = match count(&store).await {
         Ok(n) => n,
         Err(e) => return failed(format!("listing {path}: {e}")),
@@ -131,7 +142,7 @@ async fn clean(
             Outcome::Cleaned {
                 reason: String::new(),
                 message: format!(
-                    "deleted {} object(s) under {} in {} round(s)",
+                    "{said}deleted {} object(s) under {} in {} round(s)",
                     report.deleted, report.url, report.rounds
                 ),
             }
@@ -142,6 +153,35 @@ async fn clean(
             failed(format!("deleting {path}: {e}"))
         }
     }
+}
+
+/// A volume-snapshot backup's snapshots, deleted before its files (which list them), with
+/// their own step in `status.progresses`.
+async fn snapshots(
+    writer: &StatusWriter,
+    backup: &Backup,
+    valid: &ValidBackup,
+    store: &Store,
+    args: &CleanArgs,
+) -> Result<String, String> {
+    let cloud = crate::volume::cloud(valid).await;
+    let per_second = valid.volume.as_ref().map_or(1.0, |v| v.delete_ratio);
+    let (tx, rx) = watch::channel(Vec::new());
+    let progress = tokio::spawn(crate::br::write_progress(
+        writer.clone(),
+        rx,
+        args.progress_interval,
+    ));
+    let result = crate::volume::snapshots::delete(&cloud, store, backup, per_second, |share| {
+        tx.send_replace(vec![ProgressUpdate {
+            step: SNAPSHOTS_STEP.into(),
+            percent: (share * 10_000.0).round() / 100.0,
+        }]);
+    })
+    .await;
+    drop(tx);
+    let _ = progress.await;
+    result.map(|d| d.describe())
 }
 
 /// How many objects are under the store's prefix (streamed, not collected: a backup can have

@@ -31,6 +31,7 @@ mod signals;
 mod status;
 mod storage;
 mod tidb_wait;
+mod volume;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -102,6 +103,22 @@ pub struct BackupArgs {
     /// Where the cluster client TLS Secret is mounted.
     #[arg(long, env = "TIBR_CLUSTER_CLIENT_TLS_DIR", default_value = tibr_core::backup::br::CLUSTER_CLIENT_TLS_DIR)]
     pub cluster_client_tls_dir: PathBuf,
+    /// Volume snapshots: this is the init Job, which keeps GC and PD scheduling paused.
+    #[arg(long)]
+    pub initialize: bool,
+    /// Volume snapshots: the volume file the operator built.
+    #[arg(
+        long,
+        env = "TIBR_CLUSTERMETA",
+        default_value = "/var/lib/tibr/clustermeta/clustermeta"
+    )]
+    pub clustermeta: PathBuf,
+    /// Volume snapshots: where BR's volume file and progress file go.
+    #[arg(long, env = "TIBR_WORK_DIR", default_value = "/tmp")]
+    pub work_dir: PathBuf,
+    /// Volume snapshots: how often BR's progress and the `backupmeta` it writes are looked at.
+    #[arg(long, env = "TIBR_SNAPSHOT_POLL", default_value = "1s", value_parser = duration)]
+    pub snapshot_poll: Duration,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -169,6 +186,8 @@ pub struct Completion {
     pub note: String,
     /// The GC life time could not be restored: the backup is complete, but this needs doing.
     pub gc_not_restored: Option<String>,
+    /// Volume snapshots: the blocks changed since each volume's previous snapshot.
+    pub incremental_size: Option<u64>,
 }
 
 /// How a run ended.
@@ -176,6 +195,18 @@ pub struct Completion {
 pub enum Outcome {
     Complete(Completion),
     Failed(Failure),
+    /// Volume snapshots: this data plane's snapshots are complete (`VolumeBackupComplete`);
+    /// the federation then tears the backup down, which makes it `Complete`.
+    VolumeComplete(Completion),
+    /// Volume snapshots: this data plane's backup failed (`VolumeBackupFailed`).
+    VolumeFailed(Failure),
+    /// Volume snapshots: GC and PD scheduling could not be paused, or stopped being paused
+    /// before they were to be resumed (`VolumeBackupInitializeFailed`).
+    InitializeFailed(Failure),
+    /// Volume snapshots: the init Job was stopped as asked, GC and scheduling resumed.
+    Released {
+        note: String,
+    },
     /// A stop signal ended the run before it finished; the status is left for the operator's
     /// retry policy, as for a pod that died.
     Interrupted {
@@ -293,59 +324,87 @@ fn record_completion(s: &mut tibr_api::pingcap::v1alpha1::BackupStatus, c: &Comp
     s.backup_size = Some(i64::try_from(c.size).unwrap_or(i64::MAX));
     s.backup_size_readable = Some(readable_size(c.size));
     s.commit_ts = Some(c.commit_ts.clone());
+    if let Some(incremental) = c.incremental_size {
+        s.incremental_backup_size = Some(i64::try_from(incremental).unwrap_or(i64::MAX));
+        s.incremental_backup_size_readable = Some(readable_size(incremental));
+    }
+}
+
+/// The success of a backup, as condition `type_` with the completion fields, in one write.
+async fn complete(
+    writer: &StatusWriter,
+    c: &Completion,
+    type_: BackupConditionType,
+) -> (i32, Result<(), kube::Error>) {
+    let (reason, mut message) = match &c.gc_not_restored {
+        Some(problem) => (
+            "ResetTikvGCLifeTimeFailed",
+            format!("the backup is complete, but {problem}"),
+        ),
+        None => ("", String::new()),
+    };
+    if !c.note.is_empty() {
+        if !message.is_empty() {
+            message.push_str("; ");
+        }
+        message.push_str(&c.note);
+    }
+    tracing::info!(commit_ts = %c.commit_ts, size = c.size, "backup complete");
+    if let Some(problem) = &c.gc_not_restored {
+        tracing::warn!("{problem}");
+    }
+    let cond = writer.scrubbed(NewCondition::true_(type_.clone(), reason, message));
+    let written = writer
+        .update(|s, generation, now| {
+            set_condition(s, cond.clone(), generation, now);
+            record_completion(s, c);
+            true
+        })
+        .await;
+    (0, written.map(|_| ()))
+}
+
+/// A failure, as condition `type_`, with a Warning Event.
+async fn failed(
+    writer: &StatusWriter,
+    f: &Failure,
+    type_: BackupConditionType,
+) -> (i32, Result<(), kube::Error>) {
+    let message = writer.scrubbed(NewCondition::true_(type_, &f.reason, f.message.clone()));
+    tracing::error!(reason = %f.reason, error = %message.message.clone().unwrap_or_default(), "backup failed");
+    writer
+        .event(
+            true,
+            &f.reason,
+            "Backup",
+            message.message.as_deref().unwrap_or_default(),
+        )
+        .await;
+    (1, writer.condition(message).await.map(|_| ()))
 }
 
 /// Writes the final condition (once) and returns the exit code.
 pub async fn report(writer: &StatusWriter, outcome: Outcome) -> i32 {
     let (code, written) = match outcome {
-        Outcome::Complete(c) => {
-            let (reason, mut message) = match &c.gc_not_restored {
-                Some(problem) => (
-                    "ResetTikvGCLifeTimeFailed",
-                    format!("the backup is complete, but {problem}"),
-                ),
-                None => ("", String::new()),
-            };
-            if !c.note.is_empty() {
-                if !message.is_empty() {
-                    message.push_str("; ");
-                }
-                message.push_str(&c.note);
-            }
-            tracing::info!(commit_ts = %c.commit_ts, size = c.size, "backup complete");
-            if let Some(problem) = &c.gc_not_restored {
-                tracing::warn!("{problem}");
-            }
-            let cond = writer.scrubbed(NewCondition::true_(
-                BackupConditionType::Complete,
-                reason,
-                message,
-            ));
-            let written = writer
-                .update(|s, generation, now| {
-                    set_condition(s, cond.clone(), generation, now);
-                    record_completion(s, &c);
-                    true
-                })
-                .await;
-            (0, written.map(|_| ()))
+        Outcome::Complete(c) => complete(writer, &c, BackupConditionType::Complete).await,
+        Outcome::VolumeComplete(c) => {
+            complete(writer, &c, BackupConditionType::VolumeBackupComplete).await
         }
-        Outcome::Failed(f) => {
-            let message = writer.scrubbed(NewCondition::true_(
-                BackupConditionType::Failed,
-                &f.reason,
-                f.message.clone(),
-            ));
-            tracing::error!(reason = %f.reason, error = %message.message.clone().unwrap_or_default(), "backup failed");
-            writer
-                .event(
-                    true,
-                    &f.reason,
-                    "Backup",
-                    message.message.as_deref().unwrap_or_default(),
-                )
-                .await;
-            (1, writer.condition(message).await.map(|_| ()))
+        Outcome::Failed(f) => failed(writer, &f, BackupConditionType::Failed).await,
+        Outcome::VolumeFailed(f) => {
+            failed(writer, &f, BackupConditionType::VolumeBackupFailed).await
+        }
+        Outcome::InitializeFailed(f) => {
+            failed(
+                writer,
+                &f,
+                BackupConditionType::VolumeBackupInitializeFailed,
+            )
+            .await
+        }
+        Outcome::Released { note } => {
+            tracing::info!("{note}");
+            (0, Ok(()))
         }
         Outcome::Interrupted { stop, note } => {
             tracing::warn!(signal = stop.name(), "{note}");
@@ -462,6 +521,7 @@ mod tests {
                 size: 12_000_000_000,
                 note: String::new(),
                 gc_not_restored: None,
+                incremental_size: None,
             },
         );
         assert_eq!(s.time_taken.as_deref(), Some("5m4s"));

@@ -38,15 +38,7 @@ pub fn backup_args(backup: &ValidBackup, cluster_tls: bool) -> Vec<String> {
     if let Some(ts) = &br.backup_ts {
         args.push(format!("--backupts={ts}"));
     }
-    args.push(format!("--pd={}", backup.cluster.pd_address()));
-    if cluster_tls {
-        args.push(format!("--ca={CLUSTER_CLIENT_TLS_DIR}/ca.crt"));
-        args.push(format!("--cert={CLUSTER_CLIENT_TLS_DIR}/tls.crt"));
-        args.push(format!("--key={CLUSTER_CLIENT_TLS_DIR}/tls.key"));
-    }
-    if let Some(level) = &br.log_level {
-        args.push(format!("--log-level={level}"));
-    }
+    cluster_args(backup, cluster_tls, &mut args);
     if let Some(addr) = &br.status_addr {
         args.push(format!("--status-addr={addr}"));
     }
@@ -75,6 +67,60 @@ pub fn backup_args(backup: &ValidBackup, cluster_tls: bool) -> Vec<String> {
     }
     if let Some(on) = br.checksum {
         args.push(format!("--checksum={on}"));
+    }
+    if let Some(on) = br.check_requirements {
+        args.push(format!("--check-requirements={on}"));
+    }
+    args.extend(br.options.iter().cloned());
+    args
+}
+
+/// BR's flags to reach PD (and TiKV, for TLS) of `backup`'s cluster.
+fn cluster_args(backup: &ValidBackup, cluster_tls: bool, args: &mut Vec<String>) {
+    args.push(format!("--pd={}", backup.cluster.pd_address()));
+    if cluster_tls {
+        args.push(format!("--ca={CLUSTER_CLIENT_TLS_DIR}/ca.crt"));
+        args.push(format!("--cert={CLUSTER_CLIENT_TLS_DIR}/tls.crt"));
+        args.push(format!("--key={CLUSTER_CLIENT_TLS_DIR}/tls.key"));
+    }
+    if let Some(level) = &backup.br.log_level {
+        args.push(format!("--log-level={level}"));
+    }
+}
+
+/// The init Job's BR: pause GC and PD scheduling for the whole TiDB cluster, with BR's own
+/// TTLs (none given, as TiDB Operator gives none), until BR is stopped.
+pub fn pause_args(backup: &ValidBackup, cluster_tls: bool) -> Vec<String> {
+    let mut args = vec![
+        "operator".to_string(),
+        "pause-gc-and-schedulers".to_string(),
+    ];
+    cluster_args(backup, cluster_tls, &mut args);
+    args
+}
+
+/// The execute Job's BR: snapshot this data plane's TiKV volumes as `volume_file` lists
+/// them, GC and scheduling being paused by the init Job (`--operator-paused-…`), progress
+/// in `progress_file`. `spec.br.options` last, as for every backup.
+pub fn volume_backup_args(
+    backup: &ValidBackup,
+    cluster_tls: bool,
+    volume_file: &str,
+    progress_file: &str,
+) -> Vec<String> {
+    let mut args = vec![
+        "backup".to_string(),
+        "full".to_string(),
+        "--type=aws-ebs".to_string(),
+        format!("--volume-file={volume_file}"),
+        "--operator-paused-gc-and-scheduler=true".to_string(),
+        format!("--progress-file={progress_file}"),
+    ];
+    cluster_args(backup, cluster_tls, &mut args);
+    storage_args(&backup.storage, &mut args);
+    let br = &backup.br;
+    if let Some(n) = br.concurrency {
+        args.push(format!("--concurrency={n}"));
     }
     if let Some(on) = br.check_requirements {
         args.push(format!("--check-requirements={on}"));

@@ -77,3 +77,18 @@ pub const COLLECT_VOLUMES_FAILED: &str = "CollectVolumesFailed";
 /// The execute Job ended, or went away, without the agent reporting.
 pub const BACKUP_JOB_LOST: &str = "BackupJobLost";
 pub const VOLUME_BACKUP_TORN_DOWN: &str = "VolumeBackupTornDown";
+
+// Written by the agent of a volume-snapshot backup.
+/// BR could not pause GC and PD scheduling, or stopped holding the pause on its own.
+pub const PAUSE_GC_AND_SCHEDULERS_FAILED: &str = "PauseGcAndSchedulersFailed";
+/// The volume file the operator built is missing or unreadable in the pod.
+pub const VOLUME_FILE_UNREADABLE: &str = "VolumeFileUnreadable";
+/// Another backup's files are where this one would write (TiDB Operator's word).
+pub const FILE_EXISTED_IN_EXTERNAL_STORAGE: &str = "FileExistedInExternalStorage";
+/// BR failed, or what it wrote cannot be read (TiDB Operator's word).
+pub const BACKUP_DATA_TO_REMOTE_FAILED: &str = "BackupDataToRemoteFailed";
+/// A snapshot could not be tagged, or sized: the backup is fine, the record is not whole.
+pub const SNAPSHOT_TAGS_NOT_SET: &str = "SnapshotTagsNotSet";
+pub const SNAPSHOT_SIZE_UNKNOWN: &str = "SnapshotSizeUnknown";
+/// Updating the Backup's status failed (TiDB Operator's word).
+pub const UPDATE_STATUS_FAILED: &str = "UpdateStatusFailed";

@@ -4,6 +4,8 @@
 
 pub mod clustermeta;
 pub mod meta;
+pub mod summary;
+pub mod tags;
 
 pub use clustermeta::{ClusterObjects, build as build_clustermeta};
 pub use meta::VolumeMeta;
