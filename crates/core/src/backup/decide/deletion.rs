@@ -21,7 +21,7 @@ use jiff::Timestamp;
 use tibr_api::{
     Backup, BackupConditionType as Type,
     constants::{BACKUP_PROTECTION_FINALIZER, defaults},
-    pingcap::v1alpha1::{CleanPolicy as WirePolicy, S3StorageProvider},
+    pingcap::v1alpha1::{BackupMode, CleanPolicy as WirePolicy, S3StorageProvider},
 };
 
 use super::{
@@ -257,6 +257,18 @@ fn in_namespace_deletion(
         });
         plan.finalizer = Some(FinalizerChange::Remove);
     };
+    if backup.spec.backup_mode == Some(BackupMode::VolumeSnapshot) {
+        // Deleting the files alone would lose backupmeta, the list of the snapshots.
+        let uid = backup.metadata.uid.as_deref().unwrap_or_default();
+        keep(
+            plan,
+            format!(
+                "its EBS snapshots are deleted by a clean Job, which cannot start in a namespace being deleted (they carry the tag {}={uid})",
+                crate::volume::tags::UID_TAG
+            ),
+        );
+        return;
+    }
     let Some(s3) = backup.spec.storage.s3.clone() else {
         keep(
             plan,

@@ -311,3 +311,21 @@ fn gc_life_time_is_restored_before_the_backup_goes() {
     let plan = run(&deleting("Retain", status, NOW), &terminating());
     assert!(!plan.gc_write.unwrap().must_succeed);
 }
+
+#[test]
+fn volume_snapshots_are_kept_loudly_when_the_namespace_goes() {
+    // The operator could delete the files, but they list the snapshots: both are kept.
+    let b = fixtures::tweak(
+        &deleting("Delete", with_path(phase("Complete")), NOW),
+        json!({"metadata": {"uid": "u-1"}, "spec": {"backupMode": "volume-snapshot"}}),
+    );
+    let plan = run(&b, &terminating());
+    assert!(plan.clean_in_process.is_none() && plan.jobs.is_empty());
+    let kept = plan.keep_data.expect("data kept");
+    assert!(
+        kept.reason.contains("tibr.dev/backup-uid=u-1"),
+        "{}",
+        kept.reason
+    );
+    assert_eq!(plan.finalizer, Some(FinalizerChange::Remove));
+}
