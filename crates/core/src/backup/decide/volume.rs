@@ -83,7 +83,7 @@ pub(super) fn decide(backup: &Backup, obs: &Observed, s: &Settings, now: Timesta
             }
             execute(backup, obs, &valid, cluster, s, now, &mut plan);
         }
-        FederalPhase::Teardown => teardown(backup, obs, s, &mut plan),
+        FederalPhase::Teardown => teardown(backup, obs, s, now, &mut plan),
     }
     plan
 }
@@ -140,15 +140,13 @@ fn watch_init_job(
     now: Timestamp,
     plan: &mut Plan,
 ) {
-    let settled = is_true(backup, Type::VolumeBackupInitializeComplete)
-        || is_true(backup, Type::VolumeBackupInitializeFailed);
-    if settled {
+    if init_settled(backup) {
         return;
     }
     let init = crate::names::init_job(name(backup));
     match &obs.init_job {
-        Some(j) if resume => {
-            if j.is_active() && !j.deleting {
+        Some(j) if j.is_active() && resume => {
+            if !j.deleting {
                 plan.jobs.push(JobAction::Delete {
                     name: j.name.clone(),
                     uid: j.uid.clone(),
@@ -156,10 +154,14 @@ fn watch_init_job(
             }
             resumed(backup, &init, plan);
         }
-        None if resume => resumed(backup, &init, plan),
         Some(j) if j.is_active() => {
             no_pod::backup_job(backup, j, s, now, plan);
         }
+        // Gone with resuming asked for: nothing is paused any more, and the snapshots were
+        // requested (or the backup is being torn down).
+        None if resume => resumed(backup, &init, plan),
+        // Ended by itself (its deadline, BR failing): even with resuming asked for since,
+        // when the pause ended is not known, so the snapshots may not be consistent.
         Some(j) => {
             let how = j
                 .failure
@@ -294,7 +296,19 @@ fn volume_failed(backup: &Backup, reason: &str, note: String, plan: &mut Plan) {
     );
 }
 
-fn teardown(backup: &Backup, obs: &Observed, s: &Settings, plan: &mut Plan) {
+/// Whether the init Job's end is recorded, either way.
+fn init_settled(backup: &Backup) -> bool {
+    is_true(backup, Type::VolumeBackupInitializeComplete)
+        || is_true(backup, Type::VolumeBackupInitializeFailed)
+}
+
+fn teardown(backup: &Backup, obs: &Observed, s: &Settings, now: Timestamp, plan: &mut Plan) {
+    if had_init_job(backup) && !init_settled(backup) {
+        // How the pause ended decides whether this data plane failed: recorded first.
+        watch_init_job(backup, obs, true, s, now, plan);
+        plan.requeue_after(s.short_interval);
+        return;
+    }
     stop_init_job(obs, plan, s);
     let execute_running = obs.backup_job.as_ref().is_some_and(JobInfo::is_active);
     let init_running = obs.init_job.as_ref().is_some_and(JobInfo::is_active);

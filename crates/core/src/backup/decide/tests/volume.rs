@@ -331,3 +331,46 @@ fn deleting_a_member_stops_both_its_jobs_first() {
         "the data is dealt with once both are gone"
     );
 }
+
+#[test]
+fn teardown_records_how_the_pause_ended_before_it_completes() {
+    let snapshotted = conds(&[
+        ("Scheduled", "InitializeJobCreated"),
+        ("VolumeBackupInitialized", ""),
+        ("Scheduled", "JobCreated"),
+        ("VolumeBackupSnapshotsCreated", ""),
+        ("VolumeBackupComplete", ""),
+    ]);
+    let mut o = Observed {
+        backup_job: Some(job_named("backup-fed-vbk1", "complete")),
+        ..across()
+    };
+    // The init Job hit its deadline on its own: the pause may have ended before every
+    // snapshot was requested, so this data plane fails, even though resuming was asked.
+    o.init_job = Some(job_named("backup-fed-vbk1-init", "failed"));
+    let plan = run(&member("teardown", true, snapshotted.clone()), &o);
+    assert_eq!(
+        conditions(&plan),
+        [cond(
+            "VolumeBackupInitializeFailed",
+            "True",
+            "InitializeJobCompletedOrFailed"
+        )]
+    );
+    assert!(
+        plan.requeue.is_some(),
+        "the end is decided on the next pass"
+    );
+    // Still holding the pause: stopped now, recorded as the resume.
+    o.init_job = Some(job_named("backup-fed-vbk1-init", "active"));
+    let plan = run(&member("teardown", true, snapshotted), &o);
+    assert_eq!(deleted_jobs(&plan), ["backup-fed-vbk1-init"]);
+    assert_eq!(
+        conditions(&plan),
+        [cond(
+            "VolumeBackupInitializeComplete",
+            "True",
+            "GcAndSchedulingResumed"
+        )]
+    );
+}
