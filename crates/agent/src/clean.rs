@@ -1,4 +1,5 @@
-//! `tibr-agent clean`: delete everything under the backup's path (spec-backup §4.8), with
+//! `tibr-agent clean`: delete everything under the backup's path (spec-backup §4.8), after a
+//! volume-snapshot backup's EBS snapshots (`volume::snapshots`), with
 //! `spec.cleanOption`, progress in `status.progresses` (step `Clean`), `Clean=True` on
 //! success and `CleanFailed` (exit 1, so the Job's next pod tries again) on failure.
 //!

@@ -18,7 +18,8 @@
 //! - Clean with nothing written (`backupPath` empty) is `Clean`, not `Failed`.
 //! - No secret value reaches a log line, a condition, an Event or BR's argument vector.
 //!
-//! - `backup`, `clean`: the two flows. `br`: BR as a child process. `gc`: the GC life time;
+//! - `backup`, `clean`: the two flows; `volume`: a volume-snapshot backup's part (the init
+//!   and execute Jobs, its snapshots when cleaning). `br`: BR as a child process. `gc`: the GC life time;
 //!   `tidb_wait`: waiting for TiDB, shown on the Backup.
 //! - `status`: status writes and Events. `storage`, `secrets`, `signals`: small plumbing.
 
