@@ -12,6 +12,7 @@ pub mod apply;
 mod files;
 pub mod operator;
 pub mod programs;
+pub mod stretched;
 
 use std::path::PathBuf;
 
