@@ -126,13 +126,15 @@ impl VbkExt for VolumeBackup {
     fn entry(mut self, cluster: &str) -> Self {
         let i = CLUSTERS.iter().position(|c| *c == cluster).unwrap() + 1;
         let status = self.status.get_or_insert_with(Default::default);
-        status.backups.push(tibr_api::federation::v1alpha1::VolumeBackupMemberStatus {
-            k8s_cluster_name: Some(cluster.into()),
-            tc_name: Some(format!("tc{i}")),
-            tc_namespace: Some(format!("ns{i}")),
-            backup_name: "fed-vbk1".into(),
-            ..Default::default()
-        });
+        status
+            .backups
+            .push(tibr_api::federation::v1alpha1::VolumeBackupMemberStatus {
+                k8s_cluster_name: Some(cluster.into()),
+                tc_name: Some(format!("tc{i}")),
+                tc_namespace: Some(format!("ns{i}")),
+                backup_name: "fed-vbk1".into(),
+                ..Default::default()
+            });
         self
     }
     fn deleting(mut self) -> Self {
@@ -248,7 +250,10 @@ pub fn observed(members: &[(&str, Backup)]) -> Observed {
                 ),
             })
             .collect(),
-        known_clusters: CLUSTERS.iter().map(|c| c.to_string()).collect::<BTreeSet<_>>(),
+        known_clusters: CLUSTERS
+            .iter()
+            .map(|c| c.to_string())
+            .collect::<BTreeSet<_>>(),
     }
 }
 

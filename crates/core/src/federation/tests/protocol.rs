@@ -11,15 +11,25 @@ use crate::federation::{FinalizerChange, is_settled};
 fn step_1_finalizer_running_and_the_initialize_member_in_the_first_cluster() {
     let plan = run(&vbk(), &observed(&[]));
     assert_eq!(plan.finalizer, Some(FinalizerChange::Add));
-    assert_eq!(conditions(&plan), [cond("Running", "True", "VolumeBackupStarted")]);
+    assert_eq!(
+        conditions(&plan),
+        [cond("Running", "True", "VolumeBackupStarted")]
+    );
     assert_eq!(plan.status.time_started.as_ref().unwrap().0, now());
-    assert_eq!(creates(&plan), [("k8s1".to_string(), "initialize".to_string())]);
+    assert_eq!(
+        creates(&plan),
+        [("k8s1".to_string(), "initialize".to_string())]
+    );
     let a = &plan.actions[0];
     assert_eq!((a.namespace.as_str(), a.name.as_str()), ("ns1", "fed-vbk1"));
     // Paused soon: the manager looks more often while GC and scheduling may be paused.
     assert_eq!(plan.requeue, Some(settings().paused_poll_interval));
     assert_eq!(
-        plan.status.backups.iter().map(|e| e.k8s_cluster_name.as_deref()).collect::<Vec<_>>(),
+        plan.status
+            .backups
+            .iter()
+            .map(|e| e.k8s_cluster_name.as_deref())
+            .collect::<Vec<_>>(),
         [Some("k8s1")],
         "the entry of the member being created (settle removes it if the create fails)"
     );
@@ -37,7 +47,8 @@ fn while_the_first_data_plane_pauses_nothing_else_happens() {
 
 #[test]
 fn step_4_paused_execute_everywhere() {
-    let init = member("k8s1", Phase::Initialize).cond(T::VolumeBackupInitialized, "2026-05-01T09:51:00Z");
+    let init =
+        member("k8s1", Phase::Initialize).cond(T::VolumeBackupInitialized, "2026-05-01T09:51:00Z");
     let plan = run(&running(&["k8s1"]), &observed(&[("k8s1", init)]));
     assert_eq!(
         creates(&plan),
@@ -56,7 +67,10 @@ fn step_4_paused_execute_everywhere() {
             }
         )]
     );
-    assert_eq!(plan.status.time_paused.as_ref().unwrap().0, ts("2026-05-01T09:51:00Z"));
+    assert_eq!(
+        plan.status.time_paused.as_ref().unwrap().0,
+        ts("2026-05-01T09:51:00Z")
+    );
     assert_eq!(plan.status.time_resumed, None);
     let execute = plan
         .actions
@@ -80,7 +94,8 @@ fn executing(snapshots: &[&str]) -> Observed {
             b
         }
     };
-    let init = member("k8s1", Phase::Execute).cond(T::VolumeBackupInitialized, "2026-05-01T09:51:00Z");
+    let init =
+        member("k8s1", Phase::Execute).cond(T::VolumeBackupInitialized, "2026-05-01T09:51:00Z");
     observed(&[
         ("k8s1", with("k8s1", init)),
         ("k8s2", with("k8s2", member("k8s2", Phase::Execute))),
@@ -98,7 +113,10 @@ fn step_9_resume_only_once_every_member_requested_its_snapshots() {
     }
     let plan = run(&v, &executing(&CLUSTERS));
     assert_eq!(patches(&plan), [("k8s1".to_string(), resume())]);
-    assert!(plan.conditions.is_empty(), "not before the first data plane lets go");
+    assert!(
+        plan.conditions.is_empty(),
+        "not before the first data plane lets go"
+    );
 }
 
 #[test]
@@ -112,11 +130,21 @@ fn step_11_snapshots_created_once_the_pause_is_over() {
     o = with_access(o, "k8s1", Access::Reachable(Some(Box::new(init))));
     let plan = run(&running(&CLUSTERS), &o);
     assert!(plan.actions.is_empty(), "{}", plan.summary());
-    assert_eq!(conditions(&plan), [cond("SnapshotsCreated", "True", "AllSnapshotsCreated")]);
+    assert_eq!(
+        conditions(&plan),
+        [cond("SnapshotsCreated", "True", "AllSnapshotsCreated")]
+    );
     assert!(message(&plan, V::SnapshotsCreated).contains("paused for 1m30s"));
-    assert_eq!(plan.status.time_resumed.as_ref().unwrap().0, ts("2026-05-01T09:52:30Z"));
+    assert_eq!(
+        plan.status.time_resumed.as_ref().unwrap().0,
+        ts("2026-05-01T09:52:30Z")
+    );
     assert_eq!(plan.status.pause_window.as_deref(), Some("1m30s"));
-    assert_eq!(plan.requeue, Some(settings().poll_interval), "nothing is paused any more");
+    assert_eq!(
+        plan.requeue,
+        Some(settings().poll_interval),
+        "nothing is paused any more"
+    );
     // Said once: the same observation with the condition set plans nothing.
     let v = running(&CLUSTERS).with(V::SnapshotsCreated, "2026-05-01T09:53:00Z");
     assert!(run(&v, &o).conditions.is_empty());
@@ -132,7 +160,10 @@ fn the_whole_sequence_ends_complete_with_the_smallest_commit_ts_and_the_sum_of_s
     w.report("k8s1", T::VolumeBackupInitialized);
     w.step();
     assert_eq!(w.created, ["k8s1", "k8s2", "k8s3"]);
-    assert_eq!(w.member("k8s1").spec.federal_volume_backup_phase, Some(Phase::Execute));
+    assert_eq!(
+        w.member("k8s1").spec.federal_volume_backup_phase,
+        Some(Phase::Execute)
+    );
     w.tick(40);
     for c in CLUSTERS {
         w.report(c, T::VolumeBackupSnapshotsCreated);
@@ -143,7 +174,10 @@ fn the_whole_sequence_ends_complete_with_the_smallest_commit_ts_and_the_sum_of_s
     w.report("k8s1", T::VolumeBackupInitializeComplete);
     w.step();
     assert_eq!(w.phase(), Some("SnapshotsCreated"));
-    assert_eq!(w.vbk.status.as_ref().unwrap().pause_window.as_deref(), Some("43s"));
+    assert_eq!(
+        w.vbk.status.as_ref().unwrap().pause_window.as_deref(),
+        Some("43s")
+    );
     w.tick(3600);
     w.snapshots_done("k8s1", "449982842012549122", 3_000_000_000);
     w.snapshots_done("k8s2", "449982841988431874", 2_000_000_000);
@@ -159,7 +193,11 @@ fn the_whole_sequence_ends_complete_with_the_smallest_commit_ts_and_the_sum_of_s
             ("k8s3".to_string(), teardown())
         ]
     );
-    assert_eq!(w.phase(), Some("SnapshotsCreated"), "not complete before the teardown");
+    assert_eq!(
+        w.phase(),
+        Some("SnapshotsCreated"),
+        "not complete before the teardown"
+    );
     for c in CLUSTERS {
         w.report(c, T::Complete);
     }
@@ -174,8 +212,14 @@ fn the_whole_sequence_ends_complete_with_the_smallest_commit_ts_and_the_sum_of_s
     assert_eq!(status.time_taken.as_deref(), Some("1h1m8s"));
     assert_eq!(status.time_completed.as_ref().unwrap().0, w.now);
     assert_eq!(status.backups.len(), 3);
-    assert_eq!(status.backups[1].commit_ts.as_deref(), Some("449982841988431874"));
-    assert_eq!(status.backups[1].backup_path.as_deref(), Some("s3://my-bucket/daily/vbk1-k8s2"));
+    assert_eq!(
+        status.backups[1].commit_ts.as_deref(),
+        Some("449982841988431874")
+    );
+    assert_eq!(
+        status.backups[1].backup_path.as_deref(),
+        Some("s3://my-bucket/daily/vbk1-k8s2")
+    );
     assert!(is_settled(&w.vbk));
     let (plan, settled) = w.step();
     assert_eq!(plan.summary(), "nothing");
@@ -185,24 +229,45 @@ fn the_whole_sequence_ends_complete_with_the_smallest_commit_ts_and_the_sum_of_s
 #[test]
 fn commit_ts_compares_as_numbers_and_a_bad_one_fails_with_the_member_named() {
     let done = |c: &str, ts: &str, size: i64| {
-        member(c, Phase::Teardown).completed(ts, size).cond(T::Complete, "2026-05-01T09:59:00Z")
+        member(c, Phase::Teardown)
+            .completed(ts, size)
+            .cond(T::Complete, "2026-05-01T09:59:00Z")
     };
     let v = running(&CLUSTERS);
     let plan = run(
         &v,
-        &observed(&[("k8s1", done("k8s1", "99", 1)), ("k8s2", done("k8s2", "100", 2)), ("k8s3", done("k8s3", "1000", 3))]),
+        &observed(&[
+            ("k8s1", done("k8s1", "99", 1)),
+            ("k8s2", done("k8s2", "100", 2)),
+            ("k8s3", done("k8s3", "1000", 3)),
+        ]),
     );
     assert_eq!(plan.status.commit_ts.as_deref(), Some("99"));
     assert_eq!(plan.status.backup_size, Some(6));
-    assert_eq!(conditions(&plan), [cond("Complete", "True", "AllMembersComplete")]);
+    assert_eq!(
+        conditions(&plan),
+        [cond("Complete", "True", "AllMembersComplete")]
+    );
     for bad in ["", "12ab", "-5", "0"] {
         let plan = run(
             &v,
-            &observed(&[("k8s1", done("k8s1", "99", 1)), ("k8s2", done("k8s2", bad, 2)), ("k8s3", done("k8s3", "1000", 3))]),
+            &observed(&[
+                ("k8s1", done("k8s1", "99", 1)),
+                ("k8s2", done("k8s2", bad, 2)),
+                ("k8s3", done("k8s3", "1000", 3)),
+            ]),
         );
-        assert_eq!(conditions(&plan), [cond("Failed", "True", "MemberCommitTsInvalid")], "{bad:?}");
+        assert_eq!(
+            conditions(&plan),
+            [cond("Failed", "True", "MemberCommitTsInvalid")],
+            "{bad:?}"
+        );
         let why = message(&plan, V::Failed);
-        assert!(why.contains("ns2/fed-vbk1 in Kubernetes cluster k8s2") && why.contains(&format!("{bad:?}")), "{why}");
+        assert!(
+            why.contains("ns2/fed-vbk1 in Kubernetes cluster k8s2")
+                && why.contains(&format!("{bad:?}")),
+            "{why}"
+        );
         assert_eq!(plan.status.commit_ts, None);
         assert_eq!(plan.status.backup_size, Some(6), "sizes are still added up");
     }
@@ -220,13 +285,16 @@ fn complete_and_failed_are_settled() {
         assert_eq!(plan.status, v.status.clone().unwrap());
     }
     assert!(!is_settled(&running(&CLUSTERS)));
-    assert!(!is_settled(&running(&CLUSTERS).with(V::Complete, NOW).deleting()));
+    assert!(!is_settled(
+        &running(&CLUSTERS).with(V::Complete, NOW).deleting()
+    ));
 }
 
 #[test]
 fn members_spec_is_read_not_labels_a_stock_tidb_member_is_driven_too() {
     // A member written by TiDB's manager: no label or annotation of ours, TiDB's name.
-    let mut init = member("k8s1", Phase::Initialize).cond(T::VolumeBackupInitialized, "2026-05-01T09:51:00Z");
+    let mut init =
+        member("k8s1", Phase::Initialize).cond(T::VolumeBackupInitialized, "2026-05-01T09:51:00Z");
     init.metadata.labels = None;
     init.metadata.annotations = None;
     let plan = run(&running(&["k8s1"]), &observed(&[("k8s1", init)]));

@@ -14,8 +14,8 @@ use tibr_api::{
 
 use super::{CLUSTERS, now, settings};
 use crate::federation::{
-    Access, ActionOutcome, FinalizerChange, MemberWrite, Observed, ObservedMember, Outcomes,
-    Plan, Settled, decide, settle,
+    Access, ActionOutcome, FinalizerChange, MemberWrite, Observed, ObservedMember, Outcomes, Plan,
+    Settled, decide, settle,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +34,9 @@ pub struct World {
     pub lose_status_writes: bool,
     /// Every Create the act step carried out, by cluster.
     pub created: Vec<String>,
+    /// Every Create the act step was asked for, by cluster, whether or not the name was
+    /// free: the API server's uniqueness must not be what prevents a duplicate.
+    pub attempts: Vec<String>,
     uids: u32,
 }
 
@@ -48,6 +51,7 @@ impl World {
             now: now(),
             lose_status_writes: false,
             created: Vec::new(),
+            attempts: Vec::new(),
             uids: 0,
         }
     }
@@ -103,6 +107,9 @@ impl World {
             outcomes.finalizer = Some(Ok(()));
         }
         for a in &plan.actions {
+            if matches!(a.write, MemberWrite::Create(_)) {
+                self.attempts.push(a.k8s_cluster_name.clone());
+            }
             let (reach, slot) = self.planes.get_mut(&a.k8s_cluster_name).unwrap();
             if *reach != Reach::Up {
                 outcomes
