@@ -39,11 +39,6 @@ pub fn now() -> Timestamp {
     ts(NOW)
 }
 
-/// `now` plus `secs` seconds.
-pub fn later(secs: i64) -> Timestamp {
-    now() + jiff::SignedDuration::from_secs(secs)
-}
-
 pub fn settings() -> Settings {
     Settings::default()
 }
