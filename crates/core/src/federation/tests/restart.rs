@@ -30,9 +30,12 @@ fn script() -> Vec<fn(&mut World)> {
     ]
 }
 
+/// Each member's `(federalVolumeBackupPhase, resumeGcSchedule)`, in cluster order.
+type Specs = Vec<(Option<Phase>, Option<bool>)>;
+
 /// Runs the script; with `crash`, every reconcile is first run by a manager that dies
 /// after its writes to the members and before its status write, then by a fresh one.
-fn play(crash: bool) -> Vec<(World, Vec<(Option<Phase>, Option<bool>)>)> {
+fn play(crash: bool) -> Vec<(World, Specs)> {
     let mut w = World::new(vbk());
     let mut trace = Vec::new();
     for dp in script() {
