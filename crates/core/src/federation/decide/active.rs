@@ -83,7 +83,8 @@ fn running(vbk: &VolumeBackup, members: &[Member<'_>], now: Timestamp, plan: &mu
             None,
         );
     }
-    if !is_true(status, &V::Running) {
+    // Never back to Running from a later phase (a status written by another manager).
+    if !is_true(status, &V::Running) && !is_true(status, &V::SnapshotsCreated) {
         let list: Vec<String> = members
             .iter()
             .map(|m| {
@@ -152,6 +153,12 @@ fn start(
     plan.requeue_after(s.paused_poll_interval);
 }
 
+/// Why the backup cannot complete: about a member, or about the VolumeBackup itself.
+struct Failure {
+    member: Option<usize>,
+    text: String,
+}
+
 /// At least one member exists: carry the protocol on from what the members say.
 fn protocol(
     vbk: &VolumeBackup,
@@ -162,22 +169,43 @@ fn protocol(
     plan: &mut Plan,
 ) {
     running(vbk, members, now, plan);
-    let init = &members[init_index(members)];
+    let Some(init) = members.get(init_index(members)) else {
+        return;
+    };
     let init_backup = init.ours();
     let past_creation =
         init_backup.is_some_and(|b| resume_asked(b) || has(b, T::VolumeBackupInitializeComplete));
-    let mut failures: Vec<String> = members
+    let mut failures: Vec<Failure> = members
         .iter()
         .filter_map(|m| {
-            m.failure(past_creation, m.index == init.index, true)
-                .map(|why| format!("{} {why}", m.label()))
+            m.failure(past_creation, m.index == init.index)
+                .map(|why| Failure {
+                    member: Some(m.index),
+                    text: format!("{} {why}", m.label()),
+                })
         })
         .collect();
     if let Some(errors) = spec_errors {
-        failures.push(format!(
+        // The template matters only to members still to be created; once they all
+        // exist, a spec edited since changes nothing for this backup.
+        let to_create = init_backup.is_some_and(|b| has(b, T::VolumeBackupInitialized))
+            && !past_creation
+            && members
+                .iter()
+                .any(|m| matches!(m.view, View::Absent) && m.entry.is_none());
+        let text = format!(
             "the spec was changed into an invalid one: {}",
             join(&errors)
-        ));
+        );
+        if to_create {
+            failures.push(Failure { member: None, text });
+        } else {
+            plan.events.push(Event::warning(
+                reasons::SPEC_WARNING,
+                "Validate",
+                format!("{text}; every member exists, so the backup goes on"),
+            ));
+        }
     }
     let all_done = members.iter().all(|m| {
         m.ours()
@@ -313,7 +341,7 @@ fn teardown(
     vbk: &VolumeBackup,
     members: &[Member<'_>],
     init: &Member<'_>,
-    failures: &[String],
+    failures: &[Failure],
     now: Timestamp,
     plan: &mut Plan,
 ) {
@@ -375,12 +403,21 @@ fn teardown(
         }
         return;
     }
-    let mut causes: Vec<String> = failures.to_vec();
+    let mut causes: Vec<String> = failures
+        .iter()
+        .filter(|f| f.member.is_none())
+        .map(|f| f.text.clone())
+        .collect();
     for m in members.iter().filter(|m| !m.complete()) {
-        let label = m.label();
-        if !causes.iter().any(|c| c.starts_with(&label)) {
-            causes.push(format!("{label} was never created"));
-        }
+        causes.push(
+            failures
+                .iter()
+                .find(|f| f.member == Some(m.index))
+                .map_or_else(
+                    || format!("{} was never created", m.label()),
+                    |f| f.text.clone(),
+                ),
+        );
     }
     report::finish(&report::sizes_only(members), now, plan);
     let note = format!("the backup failed: {}", causes.join("; "));

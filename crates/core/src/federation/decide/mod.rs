@@ -133,7 +133,8 @@ impl<'a> Member<'a> {
 
     /// Why this member stops the backup, if it does. `past_creation`: GC and scheduling
     /// were asked to resume, so a member missing now can never be created consistently.
-    fn failure(&self, past_creation: bool, is_init: bool, started: bool) -> Option<String> {
+    /// Called once the backup began, so a missing initialize member is a lost one.
+    fn failure(&self, past_creation: bool, is_init: bool) -> Option<String> {
         match self.view {
             View::Ours(b) => {
                 if deleting(b) {
@@ -152,7 +153,7 @@ impl<'a> Member<'a> {
             View::Absent if past_creation => Some(
                 "was never created, and cannot be now that GC and PD scheduling resumed".into(),
             ),
-            View::Absent if is_init && started => Some(
+            View::Absent if is_init => Some(
                 "no longer exists in its cluster while other members do: GC and PD scheduling are \
                  no longer paused for them"
                     .into(),
