@@ -22,7 +22,7 @@ pub fn member_name(volume_backup: &str) -> String {
 
 /// Where a member writes: the template's prefix with `-<k8sClusterName>` appended as
 /// text (not as a path segment), as TiDB's manager forms it.
-pub fn member_prefix(template_prefix: &str, k8s_cluster_name: &str) -> String {
+pub(crate) fn member_prefix(template_prefix: &str, k8s_cluster_name: &str) -> String {
     format!("{template_prefix}-{k8s_cluster_name}")
 }
 

@@ -31,11 +31,11 @@ mod validate;
 use std::time::Duration;
 
 pub use decide::{decide, is_settled};
-pub use member::{member_backup, member_name, member_prefix};
+pub use member::{member_backup, member_name};
 pub use observed::{Access, Observed, ObservedMember};
 pub use plan::{FinalizerChange, MemberAction, MemberPatch, MemberWrite, Plan};
 pub use settle::{ActionOutcome, Outcomes, Settled, settle};
-pub use status::{NewCondition, apply_conditions};
+pub use status::NewCondition;
 pub use validate::{MemberCluster, ValidVolumeBackup, validate};
 
 /// How the federation manager is configured, as far as decisions go.

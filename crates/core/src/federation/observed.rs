@@ -23,7 +23,12 @@ pub enum Access {
 /// One member cluster, as observed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObservedMember {
-    /// `spec.clusters[].k8sClusterName`.
+    /// `spec.clusters[].k8sClusterName` as [`MemberCluster::from_spec`] reads it (trimmed):
+    /// the decision finds members by that name. The member Backup to read is
+    /// [`member_name`] in the entry's `tcNamespace`.
+    ///
+    /// [`MemberCluster::from_spec`]: super::MemberCluster::from_spec
+    /// [`member_name`]: super::member_name
     pub k8s_cluster_name: String,
     pub access: Access,
 }

@@ -74,7 +74,7 @@ impl MemberPatch {
     }
 
     /// For Events and logs: `phase teardown and resumeGcSchedule`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let mut parts = Vec::new();
         if let Some(p) = &self.phase {
             parts.push(format!("phase {}", p.as_str()));

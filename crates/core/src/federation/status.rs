@@ -75,7 +75,7 @@ impl ConditionRecord for VolumeBackupCondition {
 
 /// Records `new` in order into `status` at `now`; the last one becomes the phase. Returns
 /// whether anything changed.
-pub fn apply_conditions(
+pub(crate) fn apply_conditions(
     status: &mut VolumeBackupStatus,
     new: &[NewCondition],
     generation: Option<i64>,

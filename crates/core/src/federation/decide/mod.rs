@@ -106,7 +106,7 @@ impl<'a> Member<'a> {
         !matches!(self.view, View::UnknownContext | View::Unreachable { .. })
     }
 
-    /// Nothing more will happen to it without the manager: Complete, Failed or Invalid,
+    /// It has reached its end, or has none to wait for: Complete, Failed or Invalid,
     /// going away, not ours, gone, or never created.
     fn terminal(&self) -> bool {
         match self.view {

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::federation::{member_name, member_prefix};
+use crate::federation::{member::member_prefix, member_name};
 
 fn cluster(i: usize) -> MemberCluster {
     MemberCluster::from_spec(&vbk().spec.clusters[i])
