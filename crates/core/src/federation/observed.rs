@@ -33,7 +33,8 @@ pub struct ObservedMember {
     pub access: Access,
 }
 
-/// Everything a decision about one VolumeBackup reads besides the VolumeBackup itself.
+/// Everything a decision about one VolumeBackup reads besides the VolumeBackup itself,
+/// which the binary also reads fresh and passes to `decide` beside this.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Observed {
     /// One entry per `spec.clusters` entry, in spec order (a name listed twice is read

@@ -17,7 +17,8 @@ mod report;
 
 use jiff::Timestamp;
 use tibr_api::{
-    Backup, BackupConditionType as T, VolumeBackup, VolumeBackupConditionType as V,
+    Backup, BackupCondition, BackupConditionType as T, VolumeBackup,
+    VolumeBackupConditionType as V,
     constants::BACKUP_PROTECTION_FINALIZER,
     federation::v1alpha1::VolumeBackupMemberStatus,
     pingcap::v1alpha1::{BackupMode, FederalVolumeBackupPhase as Phase},
@@ -140,7 +141,7 @@ impl<'a> Member<'a> {
                 if deleting(b) {
                     return Some("is being deleted in its cluster".into());
                 }
-                failed_condition(b).map(|(type_, message)| format!("{type_}: {message}"))
+                failed_condition(b).map(failure_text)
             }
             View::Foreign(b) => Some(format!(
                 "its name is taken by a Backup that is no member of a VolumeBackup (backupMode {}, \
@@ -234,26 +235,25 @@ fn resume_asked(b: &Backup) -> bool {
 /// The condition that says why a member failed, most telling first: its spec, the pause,
 /// the snapshots, then the data plane's final word (which, after a teardown, only says
 /// what came before).
-fn failed_condition(b: &Backup) -> Option<(&'static str, String)> {
+fn failed_condition(b: &Backup) -> Option<&BackupCondition> {
     [
-        (T::Invalid, "Invalid"),
-        (
-            T::VolumeBackupInitializeFailed,
-            "VolumeBackupInitializeFailed",
-        ),
-        (T::VolumeBackupFailed, "VolumeBackupFailed"),
-        (T::Failed, "Failed"),
+        T::Invalid,
+        T::VolumeBackupInitializeFailed,
+        T::VolumeBackupFailed,
+        T::Failed,
     ]
-    .into_iter()
-    .find_map(|(t, text)| {
-        let c = b.condition(&t).filter(|c| c.is_true())?;
-        let message = c
-            .message
-            .clone()
-            .or_else(|| c.reason.clone())
-            .unwrap_or_else(|| "no message".into());
-        Some((text, message))
-    })
+    .iter()
+    .find_map(|t| b.condition(t).filter(|c| c.is_true()))
+}
+
+/// `Type: message` of a failed member's condition.
+fn failure_text(c: &BackupCondition) -> String {
+    let message = c
+        .message
+        .as_deref()
+        .or(c.reason.as_deref())
+        .unwrap_or("no message");
+    format!("{}: {message}", c.type_.as_str())
 }
 
 /// The member that pauses GC and PD scheduling: the one that says so (its phase or the

@@ -11,7 +11,7 @@ use tibr_api::{
     Backup, BackupConditionType as T, VolumeBackup, federation::v1alpha1::VolumeBackupMemberStatus,
 };
 
-use super::{Member, View, failed_condition, init_index};
+use super::{Member, View, failed_condition, failure_text, init_index};
 use crate::backup::status::readable_size;
 use crate::duration::format_go_duration;
 use crate::federation::{MemberWrite, Plan, Settings};
@@ -103,20 +103,14 @@ fn from_backup(m: &Member<'_>, b: &Backup) -> VolumeBackupMemberStatus {
             )),
         ),
         _ => match failed_condition(b) {
-            Some((type_, message)) => {
-                let reason = [
-                    T::Invalid,
-                    T::VolumeBackupInitializeFailed,
-                    T::VolumeBackupFailed,
-                    T::Failed,
-                ]
-                .iter()
-                .find(|t| t.as_str() == type_)
-                .and_then(|t| b.condition(t))
-                .and_then(|c| c.reason.clone())
-                .unwrap_or_else(|| type_.to_string());
-                (Some(reason), Some(message))
-            }
+            Some(c) => (
+                Some(
+                    c.reason
+                        .clone()
+                        .unwrap_or_else(|| c.type_.as_str().to_string()),
+                ),
+                Some(c.message.clone().unwrap_or_else(|| failure_text(c))),
+            ),
             None => (None, None),
         },
     };
