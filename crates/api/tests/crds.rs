@@ -246,6 +246,7 @@ const OUR_ADDITIONS: &[(&str, &str, &[&str])] = &[
     ("backupschedules", "status", &["conditions", "nextBackupTime"]),
     ("volumebackups", "spec.clusters.[]", &["backup"]),
     ("volumebackups", "spec.template.br", &["cleanPolicy", "resources"]),
+    ("volumebackups", "status", &["pauseWindow", "timePaused", "timeResumed"]),
     ("volumebackups", "status.conditions.[]", &["observedGeneration"]),
     ("volumebackupschedules", "status", &["nextBackupTime"]),
 ];

@@ -4,6 +4,7 @@
 
 pub mod backup;
 pub mod duration;
+pub mod federation;
 pub mod field;
 pub mod gc;
 pub mod names;

@@ -92,3 +92,28 @@ pub const SNAPSHOT_TAGS_NOT_SET: &str = "SnapshotTagsNotSet";
 pub const SNAPSHOT_SIZE_UNKNOWN: &str = "SnapshotSizeUnknown";
 /// Updating the Backup's status failed (TiDB Operator's word).
 pub const UPDATE_STATUS_FAILED: &str = "UpdateStatusFailed";
+
+// Federation manager: VolumeBackup conditions, member entries of its status, and Events.
+/// TiDB's word for a VolumeBackup that failed because members did.
+pub const VOLUME_BACKUP_MEMBER_FAILED: &str = "VolumeBackupMemberFailed";
+pub const VOLUME_BACKUP_STARTED: &str = "VolumeBackupStarted";
+/// Every member requested its snapshots and GC and PD scheduling run again.
+pub const ALL_SNAPSHOTS_CREATED: &str = "AllSnapshotsCreated";
+pub const ALL_MEMBERS_COMPLETE: &str = "AllMembersComplete";
+/// A complete member has no commitTs, or one that is not a TSO: the backup has no point
+/// a restore can be consistent at.
+pub const MEMBER_COMMIT_TS_INVALID: &str = "MemberCommitTsInvalid";
+/// A `k8sClusterName` that is no context of the federation kubeconfig.
+pub const UNKNOWN_KUBERNETES_CLUSTER: &str = "UnknownKubernetesCluster";
+pub const KUBERNETES_CLUSTER_UNREACHABLE: &str = "KubernetesClusterUnreachable";
+/// A member Backup that existed is gone from its cluster.
+pub const MEMBER_NOT_FOUND: &str = "MemberNotFound";
+/// The member's name is taken by a Backup that is no federation member.
+pub const MEMBER_NAME_TAKEN: &str = "MemberNameTaken";
+/// The manager changed a member's phase or asked it to resume GC and PD scheduling.
+pub const MEMBER_UPDATED: &str = "MemberUpdated";
+pub const FAILED_UPDATE: &str = "FailedUpdate";
+pub const MEMBERS_DELETED: &str = "MembersDeleted";
+pub const MEMBER_CLEAN_FAILED: &str = "MemberCleanFailed";
+/// A member left in place on deletion: its cluster is no context of the kubeconfig any more.
+pub const MEMBER_DATA_KEPT: &str = "MemberDataKept";

@@ -398,6 +398,18 @@ pub struct VolumeBackupStatus {
     /// The smallest of the data planes' commit TSOs: the point a restore is consistent at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit_ts: Option<String>,
+    /// tibr extension: when GC and PD scheduling were paused for the whole TiDB cluster
+    /// (the first data plane reported `VolumeBackupInitialized`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_paused: Option<Time>,
+    /// tibr extension: when GC and PD scheduling ran again (the first data plane reported
+    /// `VolumeBackupInitializeComplete`, or `VolumeBackupInitializeFailed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_resumed: Option<Time>,
+    /// tibr extension: `timeResumed - timePaused` as a Go duration: how long the whole TiDB
+    /// cluster ran without GC and PD scheduling for this backup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause_window: Option<String>,
     /// Where the backup is: `Running`, `SnapshotsCreated`, `Complete`, `Failed`, `Invalid`;
     /// on deletion `Cleaned` or `CleanFailed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
