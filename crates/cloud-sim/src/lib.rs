@@ -4,6 +4,7 @@
 //! files. Each talks to its cluster only as a client would, so it works with any cluster
 //! `kube-emulator` serves.
 pub mod cloud;
+pub mod ec2;
 pub mod procs;
 pub mod runner;
 pub mod s3;
