@@ -154,3 +154,135 @@ async fn boto3_lists_a_backups_snapshots_by_tag() {
     let out = boto3(&t, "wrong-secret", None, &run, &instance).await;
     assert_eq!(out["error"], "AuthFailure", "{out}");
 }
+
+/// What a pod's boto3 sees of EC2 and EBS with nothing but the variables the kubelet adds
+/// (`AWS_ENDPOINT_URL_EC2`, `AWS_ENDPOINT_URL_EBS`, `AWS_CA_BUNDLE`) and its credentials.
+const POD_SCRIPT: &str = r#"
+import boto3, os
+ec2 = boto3.client("ec2", region_name="us-west-2")
+ebs = boto3.client("ebs", region_name="us-west-2")
+print("ec2", ec2.meta.endpoint_url, "ebs", ebs.meta.endpoint_url)
+vols = ec2.describe_volumes(Filters=[{"Name": "attachment.instance-id", "Values": [os.environ["INSTANCE"]]}])
+print("volumes", len(vols["Volumes"]))
+print("blocks", len(ebs.list_snapshot_blocks(SnapshotId=os.environ["SNAPSHOT"])["Blocks"]))
+"#;
+
+#[tokio::test]
+async fn pods_reach_ec2_and_ebs_over_https_with_static_keys_and_kube2iam() {
+    use k8s_openapi::api::core::v1::{Namespace, Pod};
+    use kube::{Api, api::PostParams};
+    use kube_emulator::{ClusterOptions, RunningCluster, Tls};
+    use tibr_cloud_sim::{s3::REGION, world::PodWorld};
+
+    let dir = tempfile::tempdir().unwrap();
+    let tls = Tls::generate().unwrap();
+    let options = ClusterOptions::new("t", dir.path().join("pods/t/logs"));
+    let cluster = RunningCluster::start(options, &tls, 0).await.unwrap();
+    let mut world = PodWorld::start(dir.path(), &tls, std::slice::from_ref(&cluster), &[], &[])
+        .await
+        .unwrap();
+    let ec2 = world.cloud.ec2.ec2.clone();
+    assert_eq!(ec2.config().region, REGION);
+    ec2.set_snapshot_duration(Duration::ZERO);
+    let instance = ec2.run_instance(InstanceSpec::new(&ec2.zone('b'))).unwrap();
+    let volume = ec2
+        .create_volume(VolumeSpec::new(&ec2.zone('b'), 10))
+        .unwrap();
+    ec2.attach_volume(&volume, &instance, "/dev/xvdf").unwrap();
+    ec2.write_blocks(&volume, [1, 2, 3]).unwrap();
+    let snapshot = ec2.snapshot_volume(&volume, Tags::new()).unwrap();
+
+    let client = cluster.client().await.unwrap();
+    let ns: Namespace =
+        serde_json::from_value(serde_json::json!({"metadata": {"name": "ec2"}})).unwrap();
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &ns)
+        .await
+        .unwrap();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "ec2");
+    let python = python().display().to_string();
+    let env = |extra: Vec<(&str, &str)>| {
+        let mut env = vec![
+            serde_json::json!({"name": "INSTANCE", "value": instance}),
+            serde_json::json!({"name": "SNAPSHOT", "value": snapshot}),
+        ];
+        env.extend(
+            extra
+                .into_iter()
+                .map(|(k, v)| serde_json::json!({"name": k, "value": v})),
+        );
+        env
+    };
+    let pod = |name: &str, annotations: serde_json::Value, env: Vec<serde_json::Value>| -> Pod {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name, "annotations": annotations},
+            "spec": {"restartPolicy": "Never", "containers": [{
+                "name": "main", "image": "python:3.11", "command": [&python, "-c", POD_SCRIPT],
+                "env": env,
+            }]},
+        }))
+        .unwrap()
+    };
+    pods.create(
+        &PostParams::default(),
+        &pod(
+            "static",
+            serde_json::json!({}),
+            env(vec![
+                ("AWS_ACCESS_KEY_ID", &world.s3.access_key),
+                ("AWS_SECRET_ACCESS_KEY", &world.s3.secret_key),
+            ]),
+        ),
+    )
+    .await
+    .unwrap();
+    pods.create(
+        &PostParams::default(),
+        &pod(
+            "kube2iam",
+            serde_json::json!({"iam.amazonaws.com/role": "backup"}),
+            env(vec![]),
+        ),
+    )
+    .await
+    .unwrap();
+    let https = world.cloud.ec2_tls_endpoint();
+    for name in ["static", "kube2iam"] {
+        let phase = kube_emulator::testing::wait_until(60, &format!("pod {name} done"), || async {
+            let p = pods.get(name).await.map_err(|e| e.to_string())?;
+            let phase = p.status.and_then(|s| s.phase).unwrap_or_default();
+            if phase == "Succeeded" || phase == "Failed" {
+                Ok(phase)
+            } else {
+                Err(phase)
+            }
+        })
+        .await;
+        let log = pods.logs(name, &Default::default()).await.unwrap();
+        assert_eq!(phase, "Succeeded", "{name}: {log}");
+        assert!(
+            log.contains(&format!("ec2 {https} ebs {https}")),
+            "{name}: {log}"
+        );
+        assert!(log.contains("volumes 2\n"), "root and data volume: {log}");
+        assert!(log.contains("blocks 3\n"), "{log}");
+    }
+    // Who called: the sandbox key, and the role kube2iam handed the other pod.
+    let principals: std::collections::BTreeSet<String> = ec2
+        .calls()
+        .into_iter()
+        .filter(|c| c.operation == "DescribeVolumes" && c.error.is_none())
+        .filter_map(|c| c.principal)
+        .collect();
+    assert_eq!(principals.len(), 2, "{principals:?}");
+    assert!(principals.contains("user/sandbox"), "{principals:?}");
+    assert!(
+        principals
+            .iter()
+            .any(|p| p.starts_with("assumed-role/backup/")),
+        "{principals:?}"
+    );
+    world.stop_runners().await;
+    cluster.stop().await;
+    world.stop().await;
+}

@@ -180,6 +180,8 @@ pub struct Call {
     pub at: Instant,
     /// The error code it was answered with, if any (`RequestLimitExceeded`, `AuthFailure`…).
     pub error: Option<String>,
+    /// Who signed it (`user/sandbox`, `assumed-role/<role>/<session>`), once authenticated.
+    pub principal: Option<String>,
 }
 
 struct Bucket {

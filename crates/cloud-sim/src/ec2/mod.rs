@@ -350,11 +350,12 @@ impl Ec2 {
         self.lock().faults.admit(operation, Instant::now())
     }
 
-    pub(crate) fn record(&self, operation: &str, error: Option<&str>) {
+    pub(crate) fn record(&self, operation: &str, error: Option<&str>, principal: Option<String>) {
         self.lock().calls.push(Call {
             operation: operation.to_string(),
             at: Instant::now(),
             error: error.map(str::to_string),
+            principal,
         });
     }
 }

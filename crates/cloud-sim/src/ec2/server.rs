@@ -147,13 +147,18 @@ fn handle_ec2(ec2: &Ec2, credentials: &CredentialStore, req: &Request<Bytes>) ->
     pairs.extend(form::parse(&String::from_utf8_lossy(req.body())));
     let params = Params::new(pairs);
     let action = params.get("Action").unwrap_or("Unknown").to_string();
+    let principal = match sigv4::verify(req, credentials, "ec2", Timestamp::now()) {
+        Ok(signer) => credentials.principal(&signer.access_key),
+        Err(e) => {
+            let e = ec2_auth_error(&e);
+            ec2.record(&action, Some(&e.code), None);
+            return ec2_reply(&e);
+        }
+    };
     let fail = |e: Ec2Error| {
-        ec2.record(&action, Some(&e.code));
+        ec2.record(&action, Some(&e.code), principal.clone());
         ec2_reply(&e)
     };
-    if let Err(e) = sigv4::verify(req, credentials, "ec2", Timestamp::now()) {
-        return fail(ec2_auth_error(&e));
-    }
     if action == "Unknown" {
         return fail(Ec2Error::new(
             "MissingAction",
@@ -178,7 +183,7 @@ fn handle_ec2(ec2: &Ec2, credentials: &CredentialStore, req: &Request<Bytes>) ->
     };
     match result {
         Ok(body) => {
-            ec2.record(&action, None);
+            ec2.record(&action, None, principal.clone());
             reply(
                 200,
                 "text/xml;charset=UTF-8",
@@ -221,13 +226,18 @@ fn ebs_auth_error(e: &AuthError) -> EbsError {
 
 fn handle_ebs(ec2: &Ec2, credentials: &CredentialStore, req: &Request<Bytes>) -> Reply {
     let operation = ebs::operation(req.method(), req.uri().path());
+    let principal = match sigv4::verify(req, credentials, "ebs", Timestamp::now()) {
+        Ok(signer) => credentials.principal(&signer.access_key),
+        Err(e) => {
+            let e = ebs_auth_error(&e);
+            ec2.record(operation, Some(e.kind), None);
+            return e.reply();
+        }
+    };
     let fail = |e: EbsError| {
-        ec2.record(operation, Some(e.kind));
+        ec2.record(operation, Some(e.kind), principal.clone());
         e.reply()
     };
-    if let Err(e) = sigv4::verify(req, credentials, "ebs", Timestamp::now()) {
-        return fail(ebs_auth_error(&e));
-    }
     if !ec2.admit(operation) {
         return fail(EbsError::new(
             400,
@@ -238,7 +248,7 @@ fn handle_ebs(ec2: &Ec2, credentials: &CredentialStore, req: &Request<Bytes>) ->
     }
     match ebs::dispatch(operation, req, ec2) {
         Ok(r) => {
-            ec2.record(operation, None);
+            ec2.record(operation, None, principal.clone());
             r
         }
         Err(e) => fail(e),
