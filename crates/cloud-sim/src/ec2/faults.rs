@@ -106,16 +106,6 @@ pub struct Ec2Config {
     pub throttle: Option<Throttle>,
 }
 
-/// The environment variables [`Ec2Config::from_env`] reads.
-pub const ENV_VARS: [&str; 6] = [
-    "TIBR_EC2_SNAPSHOT_SECONDS",
-    "TIBR_EC2_FAIL_SNAPSHOTS",
-    "TIBR_EC2_FAIL_MESSAGE",
-    "TIBR_EC2_PENDING_LIMIT",
-    "TIBR_EC2_VOLUME_PENDING_LIMIT",
-    "TIBR_EC2_THROTTLE",
-];
-
 impl Ec2Config {
     pub fn new(account_id: &str, region: &str) -> Self {
         Ec2Config {
@@ -130,7 +120,8 @@ impl Ec2Config {
         }
     }
 
-    /// Applies the `TIBR_EC2_*` variables `var` finds (see [`ENV_VARS`]); a value that does
+    /// Applies the `TIBR_EC2_*` variables `var` finds (`SNAPSHOT_SECONDS`, `FAIL_SNAPSHOTS`,
+    /// `FAIL_MESSAGE`, `PENDING_LIMIT`, `VOLUME_PENDING_LIMIT`, `THROTTLE`); a value that does
     /// not parse is an error, never ignored.
     pub fn with_env(mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
         fn number<T: std::str::FromStr>(name: &str, value: &str) -> anyhow::Result<T> {

@@ -16,11 +16,11 @@
 //! docs/adr/0007-ec2-emulator-contract.md says what it promises and what it does not model.
 
 mod ebs;
-pub mod faults;
-pub mod model;
+mod faults;
+mod model;
 mod query;
 mod server;
-pub mod sigv4;
+mod sigv4;
 mod xml;
 
 use std::{
@@ -30,9 +30,9 @@ use std::{
 
 use jiff::{SignedDuration, Timestamp};
 
-pub use faults::{Call, Ec2Config, Throttle};
+pub use faults::{Call, DEFAULT_FAIL_MESSAGE, DEFAULT_SNAPSHOT_DURATION, Ec2Config, Throttle};
 pub use model::{
-    Attachment, BLOCK_SIZE, Fate, Instance, InstanceSpec, SnapshotState, Status, Tags, Volume,
+    Attachment, BLOCK_SIZE, DIRECT_API_VOLUME, Instance, InstanceSpec, SnapshotState, Tags, Volume,
     VolumeSpec,
 };
 pub use server::Ec2Server;

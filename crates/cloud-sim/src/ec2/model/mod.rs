@@ -14,7 +14,7 @@ use super::{Ec2Error, faults::Faults};
 
 mod snapshot;
 
-pub use snapshot::{Direct, Fate, Snapshot, SnapshotState, Status};
+pub use snapshot::{Direct, Fate, Snapshot, SnapshotState};
 
 /// The block size of EBS snapshots (512 KiB), as the EBS direct API reports it.
 pub const BLOCK_SIZE: u32 = 524_288;
