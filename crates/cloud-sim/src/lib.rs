@@ -1,9 +1,10 @@
 //! The world Job pods run in, emulated on one machine: a job runner (Job controller and
 //! kubelet) that runs pods of an emulated cluster as local processes, "the cloud" those
-//! pods reach (instance metadata, STS, credentials), and an S3 server storing objects as
-//! files. Each talks to its cluster only as a client would, so it works with any cluster
+//! pods reach (instance metadata, STS, credentials, EC2 and EBS), and an S3 server storing
+//! objects as files. Each talks to its cluster only as a client would, so it works with any cluster
 //! `kube-emulator` serves.
 pub mod cloud;
+pub mod ec2;
 pub mod procs;
 pub mod runner;
 pub mod s3;

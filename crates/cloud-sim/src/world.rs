@@ -1,7 +1,7 @@
 //! Everything the pods of a set of clusters reach, started together: one S3 server (HTTPS
-//! for pods, as S3 is on AWS; plain HTTP for tools on the host), the cloud emulators
-//! sharing its credentials, and a job runner per cluster whose containers get the cloud's
-//! variables. The sandbox and the tests that run real Job pods start it the same way.
+//! for pods, as S3 is on AWS; plain HTTP for tools on the host), the cloud emulators (EC2
+//! and EBS among them) sharing its credentials, and a job runner per cluster whose
+//! containers get the cloud's variables. The sandbox and the tests that run real Job pods start it the same way.
 
 use std::{path::Path, sync::Arc};
 
@@ -9,7 +9,8 @@ use anyhow::Context;
 use kube_emulator::{RunningCluster, Tls};
 
 use crate::{
-    cloud::{Cloud, CloudConfig, CredentialStore},
+    cloud::{ACCOUNT_ID, Cloud, CloudConfig, CredentialStore},
+    ec2::Ec2Config,
     runner::{ImageRule, Runner, RunnerConfig, RunnerHandle},
     s3::{REGION, S3Server},
 };
@@ -31,6 +32,19 @@ impl PodWorld {
         images: &[ImageRule],
         buckets: &[String],
     ) -> anyhow::Result<PodWorld> {
+        let ec2 = Ec2Config::new(ACCOUNT_ID, REGION);
+        PodWorld::start_with_ec2(dir, tls, clusters, images, buckets, ec2).await
+    }
+
+    /// [`PodWorld::start`] with the EC2 emulator's settings (its fault switches).
+    pub async fn start_with_ec2(
+        dir: &Path,
+        tls: &Tls,
+        clusters: &[RunningCluster],
+        images: &[ImageRule],
+        buckets: &[String],
+        ec2: Ec2Config,
+    ) -> anyhow::Result<PodWorld> {
         let credentials = Arc::new(CredentialStore::default());
         let s3 = S3Server::start_with(
             dir.join("s3"),
@@ -42,8 +56,10 @@ impl PodWorld {
         for bucket in buckets {
             s3.ensure_bucket(bucket)?;
         }
+        let mut cloud_config = CloudConfig::new(dir.join("cloud"), REGION);
+        cloud_config.ec2 = ec2;
         let cloud = Cloud::start(
-            CloudConfig::new(dir.join("cloud"), REGION),
+            cloud_config,
             tls,
             clusters.iter().map(|c| c.cluster.clone()).collect(),
             credentials,

@@ -1,9 +1,20 @@
 //! `tibr-sandbox up` as a user runs it: several clusters answering the real kubectl, the
-//! files it writes, CRD installation from a manifests directory, and a clean stop.
+//! files it writes, CRD installation from a manifests directory, the EC2 emulator reached
+//! with nothing but `sandbox.env` (by boto3) and its switches from the environment, and a
+//! clean stop.
 
 mod support;
 
-use support::up::{Shell, start_up, stop_up};
+use std::path::Path;
+
+use support::up::{Shell, output_ok, start_up, stop_up, workspace};
+
+/// What a user's boto3 sees after `. DIR/sandbox.env`: the endpoint and their snapshots.
+const BOTO3: &str = r#"
+import boto3
+ec2 = boto3.client("ec2")
+print(ec2.meta.endpoint_url, len(ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]))
+"#;
 
 #[tokio::test]
 async fn up_serves_every_cluster_and_stops_cleanly() {
@@ -17,7 +28,10 @@ async fn up_serves_every_cluster_and_stops_cleanly() {
     let (mut child, printed) = start_up(
         dir.path(),
         &["--clusters", "3"],
-        &[("TIBR_CRDS_DIR", crds.path())],
+        &[
+            ("TIBR_CRDS_DIR", crds.path()),
+            ("TIBR_EC2_SNAPSHOT_SECONDS", Path::new("7")),
+        ],
     )
     .await;
     for name in ["control", "dp-1", "dp-2"] {
@@ -30,6 +44,13 @@ async fn up_serves_every_cluster_and_stops_cleanly() {
         );
     }
     assert!(printed.iter().any(|l| l.starts_with("s3")), "{printed:?}");
+    assert!(
+        printed.iter().any(|l| l.starts_with("ec2")
+            && l.contains("http://127.0.0.1:")
+            && l.contains("pods: https://127.0.0.1:")
+            && l.contains("snapshots pending 7s")),
+        "the EC2 emulator, with the switch from the environment: {printed:?}"
+    );
     // These clusters have no Backup CRD: nothing for an operator to do, and `up` says so.
     assert!(
         printed.iter().any(
@@ -48,7 +69,10 @@ async fn up_serves_every_cluster_and_stops_cleanly() {
     for key in [
         "KUBECONFIG=",
         "S3_ENDPOINT='http://127.0.0.1:",
+        "AWS_ENDPOINT_URL_EC2='http://127.0.0.1:",
+        "AWS_ENDPOINT_URL_EBS='http://127.0.0.1:",
         "AWS_REGION=",
+        "AWS_DEFAULT_REGION=",
         "AWS_ACCESS_KEY_ID=",
         "AWS_SECRET_ACCESS_KEY=",
         "TIDB_HOST='127.0.0.1'",
@@ -83,6 +107,25 @@ async fn up_serves_every_cluster_and_stops_cleanly() {
     assert_eq!(mode & 0o077, 0, "kubeconfig is private");
 
     let shell = Shell::new(dir.path(), dir.path());
+    // boto3 (not ours) finds EC2 and its keys in sandbox.env alone.
+    let python = workspace().join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: ./scripts/test creates .venv with moto and boto3",
+        python.display()
+    );
+    let out = output_ok(
+        tokio::process::Command::new(&python)
+            .args(["-c", BOTO3])
+            .env_clear()
+            .envs(&shell.env),
+    )
+    .await;
+    assert_eq!(
+        out.trim(),
+        format!("{} 0", shell.var("AWS_ENDPOINT_URL_EC2")),
+        "{out}"
+    );
     let (ok, current, _) = shell.kubectl(&["config", "current-context"]).await;
     assert!(ok);
     assert_eq!(current.trim(), "control");
@@ -121,4 +164,24 @@ async fn up_serves_every_cluster_and_stops_cleanly() {
     assert!(!out.contains("only-here"));
 
     stop_up(&mut child, dir.path()).await;
+}
+
+#[tokio::test]
+async fn up_refuses_an_ec2_switch_it_cannot_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_tibr-sandbox"))
+            .args(["up", "--dir"])
+            .arg(dir.path())
+            .env("TIBR_EC2_THROTTLE", "fast")
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("up gives up at once")
+    .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("TIBR_EC2_THROTTLE"), "{err}");
 }

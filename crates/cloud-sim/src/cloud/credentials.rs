@@ -168,7 +168,7 @@ impl CredentialStore {
     }
 
     /// The secret and session token of a key that is valid now.
-    fn lookup(&self, access_key: &str) -> Result<(String, Option<String>), KeyError> {
+    pub(crate) fn lookup(&self, access_key: &str) -> Result<(String, Option<String>), KeyError> {
         let keys = self.lock();
         let key = keys.get(access_key).ok_or(KeyError::Unknown)?;
         if key.expires.is_some_and(|e| e <= Timestamp::now()) {

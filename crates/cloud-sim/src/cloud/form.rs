@@ -3,23 +3,33 @@
 
 /// Decodes `a=1&b=x%20y` pairs; `+` is a space, bad escapes are kept as written.
 pub fn parse(input: &str) -> Vec<(String, String)> {
+    pairs(input, true)
+}
+
+/// Decodes pairs as URIs carry them (RFC 3986): `+` is itself, as SigV4's canonical query
+/// reads it.
+pub fn parse_raw(input: &str) -> Vec<(String, String)> {
+    pairs(input, false)
+}
+
+fn pairs(input: &str, plus_is_space: bool) -> Vec<(String, String)> {
     input
         .split('&')
         .filter(|p| !p.is_empty())
         .map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(k), decode(v))
+            (decode(k, plus_is_space), decode(v, plus_is_space))
         })
         .collect()
 }
 
-fn decode(s: &str) -> String {
+fn decode(s: &str, plus_is_space: bool) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
         match b[i] {
-            b'+' => out.push(b' '),
+            b'+' if plus_is_space => out.push(b' '),
             b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
                 (Some(h), Some(l)) => {
                     out.push(h << 4 | l);
@@ -65,6 +75,11 @@ mod tests {
                 ("end".into(), "%4".into()),
             ]
         );
+    }
+
+    #[test]
+    fn raw_pairs_keep_plus() {
+        assert_eq!(parse_raw("t=a+b%2B"), vec![("t".into(), "a+b+".into())]);
     }
 
     #[test]

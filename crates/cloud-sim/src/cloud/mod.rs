@@ -9,9 +9,12 @@
 //!   webhook in the API emulator (`kube_emulator::pod_identity`), the kubelet's projected
 //!   token, and the STS emulator (`sts`) trading that token for credentials.
 //!
+//! The same credentials reach the EC2/EBS emulator ([`crate::ec2`]), which the cloud starts
+//! with the others.
+//!
 //! Where a real pod reaches AWS through DNS and public CAs, the kubelet adds
-//! [`CloudEnv`] variables to every container process (never to the pod spec): the S3 and
-//! STS endpoints, the metadata endpoint, and a CA bundle that trusts the sandbox CA.
+//! [`CloudEnv`] variables to every container process (never to the pod spec): the S3, STS,
+//! EC2 and EBS endpoints, the metadata endpoint, and a CA bundle that trusts the sandbox CA.
 //!
 //! - `serve`: HTTP(S) listeners; `form`: query-protocol parameters and XML escaping.
 
@@ -30,6 +33,8 @@ pub use imds::{MetadataService, PodRegistration, ROLE_ANNOTATION};
 
 use kube_emulator::{Cluster, Tls};
 
+use crate::ec2::{Ec2, Ec2Config, Ec2Server};
+
 /// The account of the sandbox's cloud: the seed document's example account, so its
 /// role ARNs (`arn:aws:iam::123456789012:role/user`) name roles of this account.
 pub const ACCOUNT_ID: &str = "123456789012";
@@ -42,6 +47,8 @@ pub struct CloudConfig {
     pub account_id: String,
     /// How long instance-metadata credentials last (kube2iam: its session TTL).
     pub session_lifetime: Duration,
+    /// The EC2/EBS emulator's account, region and fault switches.
+    pub ec2: Ec2Config,
 }
 
 impl CloudConfig {
@@ -51,6 +58,7 @@ impl CloudConfig {
             region: region.to_string(),
             account_id: ACCOUNT_ID.to_string(),
             session_lifetime: Duration::from_secs(3600),
+            ec2: Ec2Config::new(ACCOUNT_ID, region),
         }
     }
 }
@@ -74,6 +82,8 @@ pub struct Cloud {
     pub metadata: MetadataService,
     /// A PEM file with the host's trusted CAs and the sandbox CA.
     pub ca_bundle: PathBuf,
+    /// EC2 and the EBS direct API, one server for both.
+    pub ec2: Ec2Server,
     metadata_server: serve::Served,
     sts_server: serve::Served,
 }
@@ -83,6 +93,7 @@ impl std::fmt::Debug for Cloud {
         f.debug_struct("Cloud")
             .field("metadata", &self.metadata_server.addr)
             .field("sts", &self.sts_server.addr)
+            .field("ec2", &self.ec2.addr)
             .finish_non_exhaustive()
     }
 }
@@ -94,8 +105,8 @@ const SYSTEM_BUNDLES: [&str; 2] = [
 ];
 
 impl Cloud {
-    /// Starts the metadata and STS emulators. `clusters` are the identity providers
-    /// STS trusts; `credentials` is the store the S3 server authenticates against.
+    /// Starts the metadata, STS and EC2/EBS emulators. `clusters` are the identity providers
+    /// STS trusts; `credentials` is the store the S3 server authenticates against, and EC2.
     pub async fn start(
         config: CloudConfig,
         tls: &Tls,
@@ -124,11 +135,18 @@ impl Cloud {
         .await?;
         let sts_server =
             sts::start(clusters, credentials.clone(), tls.server_config.clone()).await?;
+        let ec2 = Ec2Server::start(
+            Ec2::new(config.ec2.clone()),
+            credentials.clone(),
+            Some(tls.server_config.clone()),
+        )
+        .await?;
         Ok(Cloud {
             config,
             credentials,
             metadata,
             ca_bundle,
+            ec2,
             metadata_server,
             sts_server,
         })
@@ -142,14 +160,29 @@ impl Cloud {
         self.metadata_server.url(false)
     }
 
+    /// The EC2 and EBS endpoint for tools on the host (plain HTTP).
+    pub fn ec2_endpoint(&self) -> String {
+        self.ec2.endpoint()
+    }
+
+    /// The EC2 and EBS endpoint pods reach (HTTPS, as on AWS).
+    pub fn ec2_tls_endpoint(&self) -> String {
+        self.ec2
+            .tls_endpoint()
+            .expect("the cloud serves EC2 over TLS")
+    }
+
     /// The kubelet hook for pods of this cloud, with S3 at `s3_endpoint` (HTTPS).
     pub fn pod_env(&self, s3_endpoint: &str) -> CloudEnv {
         let bundle = self.ca_bundle.display().to_string();
+        let ec2 = self.ec2_tls_endpoint();
         CloudEnv {
             vars: vec![
                 ("AWS_ENDPOINT_URL_S3".into(), s3_endpoint.to_string()),
                 ("AWS_ENDPOINT_URL".into(), s3_endpoint.to_string()),
                 ("AWS_ENDPOINT_URL_STS".into(), self.sts_endpoint()),
+                ("AWS_ENDPOINT_URL_EC2".into(), ec2.clone()),
+                ("AWS_ENDPOINT_URL_EBS".into(), ec2),
                 ("AWS_CA_BUNDLE".into(), bundle.clone()),
                 ("SSL_CERT_FILE".into(), bundle),
             ],
@@ -160,5 +193,6 @@ impl Cloud {
     pub async fn stop(self) {
         self.metadata_server.stop().await;
         self.sts_server.stop().await;
+        self.ec2.stop().await;
     }
 }

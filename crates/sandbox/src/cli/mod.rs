@@ -23,6 +23,9 @@ pub struct Args {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start the sandbox and keep it running until SIGINT or SIGTERM.
+    /// The EC2 emulator's switches come from the environment: TIBR_EC2_SNAPSHOT_SECONDS,
+    /// TIBR_EC2_FAIL_SNAPSHOTS, TIBR_EC2_FAIL_MESSAGE, TIBR_EC2_PENDING_LIMIT,
+    /// TIBR_EC2_VOLUME_PENDING_LIMIT, TIBR_EC2_THROTTLE (RATE[/BURST][:Operation,…]).
     Up {
         /// Directory for the kubeconfig, sandbox.env, S3 data and pod files.
         #[arg(long)]
@@ -89,6 +92,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Up { dir, clusters } => {
             let mut config = SandboxConfig::new(dir, cluster_names(&clusters)?);
             config.programs = Some(this_executable()?);
+            config.ec2 = config.ec2.with_env(|name| std::env::var(name).ok())?;
             let sandbox = Sandbox::start(config).await?;
             for line in sandbox.endpoint_lines() {
                 println!("{line}");

@@ -1,5 +1,5 @@
 //! A whole sandbox: the emulated clusters, the embedded S3 server, the cloud emulators
-//! (instance metadata, STS), the simulated TiDB with its `TidbCluster demo1`, the job
+//! (instance metadata, STS, EC2 and EBS), the simulated TiDB with its `TidbCluster demo1`, the job
 //! runners, and the files users point their tools at: `DIR/kubeconfig` and
 //! `DIR/sandbox.env`.
 //!
@@ -28,7 +28,8 @@ use kube_emulator::{
 use tibr_tidb_sim::{TidbConfig, TidbServer, tidb_cluster};
 
 use tibr_cloud_sim::{
-    cloud::Cloud,
+    cloud::{ACCOUNT_ID, Cloud},
+    ec2::{Ec2, Ec2Config},
     runner::{ImageRule, RunnerHandle},
     s3::{DEFAULT_BUCKET, REGION, S3Server},
     world::PodWorld,
@@ -54,6 +55,9 @@ pub struct SandboxConfig {
     /// The image of backup and clean pods the operator creates; the image rules map it to
     /// `programs` (any tag of `ghcr.io/tibr/tibr-agent`).
     pub agent_image: String,
+    /// The EC2/EBS emulator's settings: how long snapshots take and what goes wrong
+    /// (`up` reads them from the `TIBR_EC2_*` variables).
+    pub ec2: Ec2Config,
 }
 
 impl SandboxConfig {
@@ -67,6 +71,7 @@ impl SandboxConfig {
             programs: programs::default_executable(),
             operator: true,
             agent_image: tibr_operator::DEFAULT_AGENT_IMAGE.to_string(),
+            ec2: Ec2Config::new(ACCOUNT_ID, REGION),
         }
     }
 }
@@ -110,8 +115,15 @@ impl Sandbox {
         if let Some(exe) = &config.programs {
             images.extend(programs::install(&config.dir, exe)?);
         }
-        let PodWorld { s3, cloud, runners } =
-            PodWorld::start(&config.dir, &tls, &clusters, &images, &config.buckets).await?;
+        let PodWorld { s3, cloud, runners } = PodWorld::start_with_ec2(
+            &config.dir,
+            &tls,
+            &clusters,
+            &images,
+            &config.buckets,
+            config.ec2.clone(),
+        )
+        .await?;
         let tidb = TidbServer::start(TidbConfig::generated()).await?;
         let mut sandbox = Sandbox {
             config,
@@ -174,6 +186,11 @@ impl Sandbox {
         self.config.dir.join("kubeconfig")
     }
 
+    /// The emulated EC2 region: seed instances and volumes, steer faults, read the call log.
+    pub fn ec2(&self) -> &Ec2 {
+        &self.cloud.ec2.ec2
+    }
+
     pub fn env_path(&self) -> PathBuf {
         self.config.dir.join("sandbox.env")
     }
@@ -186,7 +203,13 @@ impl Sandbox {
                 self.kubeconfig_path().display().to_string(),
             ),
             ("S3_ENDPOINT".into(), self.s3.endpoint()),
+            // The AWS SDKs' and CLI's own variables, so `aws ec2 …` and boto3 reach the
+            // emulator with the keys below.
+            ("AWS_ENDPOINT_URL_EC2".into(), self.cloud.ec2_endpoint()),
+            ("AWS_ENDPOINT_URL_EBS".into(), self.cloud.ec2_endpoint()),
             ("AWS_REGION".into(), REGION.into()),
+            // The AWS CLI and boto3 read the region from this one.
+            ("AWS_DEFAULT_REGION".into(), REGION.into()),
             ("AWS_ACCESS_KEY_ID".into(), self.s3.access_key.clone()),
             ("AWS_SECRET_ACCESS_KEY".into(), self.s3.secret_key.clone()),
             ("TIDB_HOST".into(), self.tidb.host()),
@@ -219,6 +242,15 @@ impl Sandbox {
             self.s3.endpoint(),
             self.s3.tls_endpoint().unwrap_or_default(),
             self.s3.data_dir.display()
+        ));
+        let ec2 = self.ec2().config();
+        lines.push(format!(
+            "ec2 {:<16} {} (EBS too; pods: {}; region {}, snapshots pending {:?})",
+            "",
+            self.cloud.ec2_endpoint(),
+            self.cloud.ec2_tls_endpoint(),
+            ec2.region,
+            ec2.snapshot_duration
         ));
         lines.push(format!(
             "tidb {:<15} {}:{} (TidbCluster {}/{}, user {}, password in sandbox.env)",
