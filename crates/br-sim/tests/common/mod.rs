@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod pd;
+
 use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
