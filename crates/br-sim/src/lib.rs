@@ -1,8 +1,9 @@
-//! A stand-in for PingCAP BR (`br backup full|db|table` and `br operator
-//! pause-gc-and-schedulers`) for tests and the sandbox; never for production.
+//! A stand-in for PingCAP BR (`br backup full|db|table`, `br backup full --type=aws-ebs` and
+//! `br operator pause-gc-and-schedulers`) for tests and the sandbox; never for production.
 //! BR, TiKV and PD cannot be installed on our machines, so this binary speaks BR's command
 //! line, writes BR's files (SSTs named like TiKV's, `backup.lock`, a protobuf `backupmeta` in
-//! the v2 layout by default or v1) through `tibr-storage`, pauses GC and scheduling in the
+//! the v2 layout by default or v1, or the JSON `backupmeta` of an EBS backup) through
+//! `tibr-storage`, takes EBS snapshots through `tibr-ebs`, pauses GC and scheduling in the
 //! simulated PD of `tibr-tidb-sim` (see [`pd`]), and prints BR's log lines. The reader those
 //! files are checked with is itself checked against real BR output.
 //!
@@ -12,7 +13,8 @@
 //! - progress, every `BR_SIM_PROGRESS_INTERVAL_MS` (default 1000) plus at 0 % and at the end:
 //!   `[…] [INFO] [progress.go:160] [progress] [step="Full Backup"] [progress=42.86%]
 //!   [count="6 / 14"] [speed="3.10 p/s"] [elapsed=2s] [remaining=3s]` — `step` is
-//!   `Full Backup` / `Database Backup` / `Table Backup`, then `Checksum`;
+//!   `Full Backup` / `Database Backup` / `Table Backup`, then `Checksum`; `backup` for EBS
+//!   (one unit per percent of each volume's snapshot);
 //! - success: `[…] [INFO] [collector.go:77] ["Full Backup success summary"] [total-ranges=N]
 //!   [ranges-succeed=N] [ranges-failed=0] [backup-checksum=…] [backup-fast-checksum=…]
 //!   [backup-total-ranges=T] [backup-total-regions=R] [total-take=…] [BackupTS=…]
@@ -20,6 +22,18 @@
 //!   [backup-data-size(after-compressed)=…] [Size=…]`;
 //! - failure: `["Full Backup failed summary"]`, `[ERROR] … ["failed to backup"] [error="…"]`,
 //!   `Error: <message>` on stderr, `[ERROR] [main.go:58] ["br failed"] [error="…"]`, exit 1.
+//!
+//! EBS (`backup full --type=aws-ebs`, see [`ebs`]):
+//! - success: `[…] [INFO] [collector.go:77] ["EBS backup success"] [size=<GiB>]
+//!   [resolved_ts=<tso>] [backup_start_ts=<tso>]` — `resolved_ts` is the backup's commitTs;
+//!   `size` is BR's: the provisioned GiB of the snapshots' volumes;
+//! - failure: `[…] [INFO] [collector.go:77] ["EBS backup failed, please check the log for
+//!   details."]`, then `["failed to backup"]`, `Error: …` and `["br failed"]` as above; when
+//!   snapshots were requested it is preceded by `[ERROR] … ["failed to backup ebs, cleaning up
+//!   created volumes"] [error="…"]` and `["delete snapshot end"] [need-to-del=N] [deleted=M]`;
+//! - `backupmeta` (compact JSON, BR's layout) appears in storage right after the
+//!   `CreateSnapshots` calls; `--progress-file` (default `progress.txt`) holds `%.2f` percent,
+//!   rewritten every 500 ms and removed at the end.
 //!
 //! `operator pause-gc-and-schedulers` (see [`operator`]):
 //! - `["Stage ready."] [tag=br_operator] … [component=pause_gc|pause_scheduler|
@@ -59,6 +73,22 @@
 //!   backups take the simulated PD's version instead);
 //! - `BR_SIM_GC_SAFEPOINT=<tso>`: refuse backup TSs at or below it, as BR does (KV backups;
 //!   the operator and EBS commands check the simulated PD's GC safepoint);
+//! - EBS backups:
+//!   - `BR_SIM_EBS_POLL_INTERVAL_MS` (default 5000, BR's): between `DescribeSnapshots` polls;
+//!   - `BR_SIM_EBS_PENDING_RETRY_MS` (default 30000, BR's): between retries of a
+//!     `CreateSnapshots` refused with `PendingSnapshotLimitExceeded`;
+//!   - `BR_SIM_EBS_SCHEDULE_WAIT_MS` (default 600000, about BR's 40 attempts): how long to
+//!     wait for the schedulers (and, with `--operator-paused-gc-and-scheduler`, a service GC
+//!     safepoint) in the simulated PD before "failed to wait all schedule stopped";
+//!   - `BR_SIM_EBS_FAIL_AFTER_CREATES=N`: the first N `CreateSnapshots` requests go through,
+//!     later ones fail (so what the first N created is deleted);
+//!   - `BR_SIM_EBS_FAIL_AT=start|snapshots|meta`: fail after `backup.lock` is written, after
+//!     every `CreateSnapshots` returned (before `backupmeta`), or right after `backupmeta`;
+//!   - `BR_SIM_EBS_HANG_AT=start|snapshots|meta`: stop there (progress keeps being reported);
+//!   - `BR_SIM_EBS_KILL_AT=start|snapshots|meta` with `BR_SIM_SIGNAL`: send that signal to
+//!     itself there (9: dies without clean-up);
+//!   - `br_ebs_backup_mocking_wait_snapshot_duration` (Go duration, default 800ms): BR's own
+//!     wait per store with `--skip-aws`;
 //! - `operator pause-gc-and-schedulers`:
 //!   - `BR_SIM_PAUSE_FAIL=<error>`: fail with this error before pausing anything;
 //!   - `BR_SIM_PAUSE_DIE_AFTER_MS=N`: N ms after everything is paused, send `BR_SIM_SIGNAL`
@@ -85,6 +115,7 @@
 pub mod backup;
 pub mod cluster;
 pub mod config;
+pub mod ebs;
 pub mod filter;
 pub mod flags;
 pub mod fmt;
@@ -201,6 +232,7 @@ pub async fn run(args: Vec<String>) -> i32 {
         }
         _ => {}
     }
+    let ebs = command == Command::Full && parsed.string("type") == "aws-ebs";
     // Parse the storage before anything is logged, so a credential in it is never printed.
     let storage = match command {
         Command::Pause(_) => None,
@@ -249,6 +281,28 @@ pub async fn run(args: Vec<String>) -> i32 {
             };
         }
     };
+    if ebs {
+        let ctx = ebs::Ctx {
+            parsed: &parsed,
+            sim: &sim,
+            log: &log,
+            storage: &storage,
+        };
+        return match ebs::run(&ctx, &mut signals).await {
+            Ok(()) => 0,
+            Err(error) => {
+                log.error(
+                    "backup.go:54",
+                    "failed to backup",
+                    &[field("error", &error)],
+                );
+                eprintln!("Error: {error}");
+                log.error("main.go:58", "br failed", &[field("error", &error)]);
+                1
+            }
+        };
+    }
+
     let stats = Mutex::new(Stats::default());
     let started = Instant::now();
     let ctx = backup::Ctx {

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod ebs;
+pub mod ec2;
 pub mod pd;
 
 use std::process::{ExitStatus, Stdio};
