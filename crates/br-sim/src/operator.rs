@@ -227,7 +227,7 @@ async fn keep(
 ) {
     let period = (ttl / 3).max(Duration::from_millis(10));
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-    let die_at = sim.pause.die_after.map(|d| tokio::time::Instant::now() + d);
+    let mut die_at = sim.pause.die_after.map(|d| tokio::time::Instant::now() + d);
     loop {
         tokio::select! {
             biased;
@@ -264,6 +264,7 @@ async fn keep(
                 // Injected death: SIGKILL leaves both pauses to their TTLs; SIGTERM comes
                 // back through the signal branch above.
                 crate::raise_sim_signal(sim);
+                die_at = None;
             }
         }
     }

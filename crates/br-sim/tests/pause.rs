@@ -222,3 +222,27 @@ async fn injected_and_connection_failures_pause_nothing() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn an_injected_sigterm_takes_the_graceful_way_out() {
+    let server = pd::start().await;
+    let pd_url = server.url();
+    let out = br(
+        &[PAUSE[0], PAUSE[1], "--ttl=60s"],
+        &[
+            ("BR_SIM_PD_URL", pd_url.as_str()),
+            ("BR_SIM_PAUSE_DIE_AFTER_MS", "200"),
+            ("BR_SIM_SIGNAL", "15"),
+        ],
+    )
+    .output()
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_eq!(stdout.matches("Got signal terminated to exit.").count(), 1);
+    let s = pd::state(&server).await;
+    assert_eq!(events(&s, Event::GcResumed).len(), 1, "{s:#?}");
+    assert_eq!(events(&s, Event::SchedulersResumed).len(), 1);
+    assert!(!s.schedulers.paused && s.service_gc_safe_points.is_empty());
+}
