@@ -152,7 +152,7 @@ async fn snapshots_per_instance_then_backupmeta_in_brs_layout_and_brs_success_li
     assert_eq!(init.wait().await.unwrap().code(), Some(0));
     let end = pd::state(&s.pd).await;
     assert!(!end.schedulers.paused && end.service_gc_safe_points.is_empty());
-    ec2::terminate(&s.ec2, &nodes).await;
+    ec2::clean(&s.ec2, &s.cloud, &nodes).await;
 }
 
 #[tokio::test]
@@ -211,7 +211,7 @@ async fn a_used_prefix_or_no_store_is_refused_before_any_snapshot() {
     );
     line(&stdout, "[\"nothing to backup\"]");
     assert!(s.backupmeta("empty").await.is_none());
-    ec2::terminate(&s.ec2, &nodes).await;
+    ec2::clean(&s.ec2, &s.cloud, &nodes).await;
 }
 
 #[tokio::test]
@@ -289,7 +289,7 @@ async fn the_operators_pause_is_required_and_waited_for() {
         seen.join("\n")
     );
     assert_eq!(child.wait().await.unwrap().code(), Some(0));
-    ec2::terminate(&s.ec2, &nodes).await;
+    ec2::clean(&s.ec2, &s.cloud, &nodes).await;
 }
 
 #[tokio::test]
@@ -360,7 +360,7 @@ async fn a_failure_after_some_requests_deletes_the_snapshots_it_created() {
             .await
             .unwrap()
     );
-    ec2::terminate(&s.ec2, &nodes).await;
+    ec2::clean(&s.ec2, &s.cloud, &nodes).await;
 }
 
 #[tokio::test]
@@ -414,15 +414,8 @@ async fn after_the_snapshots_a_first_sigterm_is_ignored_and_a_second_exits_at_on
     assert_eq!(status.code(), Some(1));
     // No clean-up on a forced exit: the snapshots stay for the Backup's clean to find.
     let volumes = ec2::all_volumes(&nodes);
-    let left = ec2::snapshots_of(&s.cloud, &volumes).await;
-    assert_eq!(left.len(), 2);
-    for snapshot in left {
-        s.cloud
-            .delete_snapshot(&snapshot.snapshot_id)
-            .await
-            .unwrap();
-    }
-    ec2::terminate(&s.ec2, &nodes).await;
+    assert_eq!(ec2::snapshots_of(&s.cloud, &volumes).await.len(), 2);
+    ec2::clean(&s.ec2, &s.cloud, &nodes).await;
 }
 
 #[tokio::test]
@@ -448,7 +441,7 @@ async fn without_the_operator_flag_br_pauses_itself_and_resumes_the_schedulers()
     assert!(events(&state, Event::GcResumed).is_empty());
     assert_eq!(state.service_gc_safe_points[0].ttl_seconds, 300);
     assert!(s.backupmeta("self").await.is_some());
-    ec2::terminate(&s.ec2, &nodes).await;
+    ec2::clean(&s.ec2, &s.cloud, &nodes).await;
 }
 
 #[tokio::test]
@@ -480,5 +473,5 @@ async fn skip_aws_mocks_the_snapshots_and_writes_no_backupmeta() {
             .await
             .is_empty()
     );
-    ec2::terminate(&s.ec2, &nodes).await;
+    ec2::clean(&s.ec2, &s.cloud, &nodes).await;
 }

@@ -211,8 +211,12 @@ pub fn all_volumes(nodes: &[Node]) -> Vec<String> {
         .collect()
 }
 
-/// Best effort: the instances go (moto is shared by every suite on the machine).
-pub async fn terminate(ec2: &aws_sdk_ec2::Client, nodes: &[Node]) {
+/// Best effort: the snapshots of `nodes`' volumes and their instances go (moto is shared by
+/// every suite on the machine).
+pub async fn clean(ec2: &aws_sdk_ec2::Client, cloud: &Cloud, nodes: &[Node]) {
+    for snapshot in snapshots_of(cloud, &all_volumes(nodes)).await {
+        let _ = cloud.delete_snapshot(&snapshot.snapshot_id).await;
+    }
     let ids: Vec<String> = nodes.iter().map(|n| n.instance.clone()).collect();
     let _ = ec2
         .terminate_instances()
