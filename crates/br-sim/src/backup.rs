@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
+use tibr_storage::Store;
 use tibr_storage::backupmeta::{self, BackupMeta, EncodeOptions, File};
-use tibr_storage::{Env, OpenOptions, StorageError, Store, Target, open_with};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -105,25 +105,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<(), String> {
         concurrency = 1;
     }
 
-    let store = open_with(
-        &Target::S3(ctx.storage.target.clone()),
-        &OpenOptions {
-            env: Env::from_process(),
-            // BR gets no provider defaults: TiDB Operator's AWS_ACL / AWS_STORAGE_CLASS are
-            // for rclone; BR only honours --s3.acl / --s3.storage-class.
-            provider_defaults: false,
-            max_retries: 3,
-            retry_timeout: Duration::from_secs(30),
-        },
-    )
-    .map_err(|e| match e {
-        StorageError::Credentials(detail) => {
-            format!("NoCredentialProviders: no valid providers in chain ({detail})")
-        }
-        other => format!(
-            "{other}: [BR:ExternalStorage:ErrStorageInvalidConfig]invalid external storage config"
-        ),
-    })?;
+    let store = crate::config::open_store(ctx.storage)?;
 
     let pd = p.strings("pd");
     let cluster = Cluster::new(&pd, &sim.cluster_version);
@@ -337,7 +319,7 @@ fn backup_ts(p: &Parsed, cluster: &Cluster, now_ms: i64) -> Result<u64, String> 
 }
 
 /// BR's `SetStorageAndCheckNotInUse` + `CheckBackupStorageIsLocked`, with BR's messages.
-async fn check_not_in_use(store: &Store, uri: &str) -> Result<(), String> {
+pub(crate) async fn check_not_in_use(store: &Store, uri: &str) -> Result<(), String> {
     let meta = store
         .key(backupmeta::BACKUPMETA)
         .map_err(|e| e.to_string())?;
@@ -432,7 +414,9 @@ pub fn progress_line(log: &Logger, step: &str, done: u64, total: u64, started: I
     let remaining = if done == 0 || total == 0 {
         "?".into()
     } else {
-        let left = secs / done as f64 * (total - done) as f64;
+        // EC2 may report more snapshots than the volume file lists (moto ignores
+        // ExcludeDataVolumeIds), so progress can pass its total.
+        let left = secs / done as f64 * total.saturating_sub(done) as f64;
         go_duration(Duration::from_secs(left.round() as u64))
     };
     log.info(

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use tibr_storage::{Location, S3Target};
+use tibr_storage::{Env, Location, OpenOptions, S3Target, StorageError, Store, Target, open_with};
 
 use crate::flags::Parsed;
 
@@ -25,6 +25,71 @@ pub struct SimEnv {
     pub cluster_version: String,
     pub gc_safepoint: Option<u64>,
     pub log_to_term: bool,
+    /// The simulated PD (`BR_SIM_PD_URL`); `None` reads `--pd` as `host:port`.
+    pub pd_url: Option<String>,
+    pub ebs: EbsEnv,
+    pub pause: PauseEnv,
+}
+
+/// Where in an EBS backup an injected failure, hang or signal happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EbsStage {
+    /// After `backup.lock` is written, before waiting for the pause.
+    Start,
+    /// After every `CreateSnapshots` returned, before `backupmeta` is written.
+    Snapshots,
+    /// Right after `backupmeta` is written, before snapshots are polled.
+    Meta,
+}
+
+impl EbsStage {
+    fn parse(name: &str, text: &str) -> Result<EbsStage, String> {
+        match text.trim() {
+            "start" => Ok(EbsStage::Start),
+            "snapshots" => Ok(EbsStage::Snapshots),
+            "meta" => Ok(EbsStage::Meta),
+            other => Err(format!(
+                "{name}={other:?} must be one of start, snapshots, meta"
+            )),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            EbsStage::Start => "start",
+            EbsStage::Snapshots => "snapshots",
+            EbsStage::Meta => "meta",
+        }
+    }
+}
+
+/// `br backup full --type=aws-ebs` knobs.
+#[derive(Debug, Clone)]
+pub struct EbsEnv {
+    /// Between `DescribeSnapshots` polls (BR: 5 s).
+    pub poll_interval: Duration,
+    /// Between retries of a `CreateSnapshots` refused with `PendingSnapshotLimitExceeded`
+    /// (BR: 30 s).
+    pub pending_retry: Duration,
+    /// How long to wait for the schedulers (and, in the stand-in, GC) to be paused before
+    /// failing (BR: 40 attempts, about 10 minutes).
+    pub schedule_wait: Duration,
+    /// The first N `CreateSnapshots` requests go through; later ones fail.
+    pub fail_after_creates: Option<u64>,
+    pub fail_at: Option<EbsStage>,
+    pub hang_at: Option<EbsStage>,
+    pub kill_at: Option<EbsStage>,
+    /// BR's own `br_ebs_backup_mocking_wait_snapshot_duration` for `--skip-aws` (800 ms).
+    pub mock_snapshot_wait: Duration,
+}
+
+/// `br operator pause-gc-and-schedulers` knobs.
+#[derive(Debug, Clone)]
+pub struct PauseEnv {
+    /// Fail with this error before pausing anything.
+    pub fail: Option<String>,
+    /// Once everything is paused, send `BR_SIM_SIGNAL` to itself after this long.
+    pub die_after: Option<Duration>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -68,6 +133,27 @@ impl SimEnv {
                 other => Ok(other),
             }
         };
+        let millis = |name: &str, default: u64| -> Result<Duration, String> {
+            Ok(Duration::from_millis(number(name)?.unwrap_or(default)))
+        };
+        let stage = |name: &str| var(name).map(|v| EbsStage::parse(name, &v)).transpose();
+        let ebs = EbsEnv {
+            poll_interval: millis("BR_SIM_EBS_POLL_INTERVAL_MS", 5_000)?,
+            pending_retry: millis("BR_SIM_EBS_PENDING_RETRY_MS", 30_000)?,
+            schedule_wait: millis("BR_SIM_EBS_SCHEDULE_WAIT_MS", 600_000)?,
+            fail_after_creates: number("BR_SIM_EBS_FAIL_AFTER_CREATES")?,
+            fail_at: stage("BR_SIM_EBS_FAIL_AT")?,
+            hang_at: stage("BR_SIM_EBS_HANG_AT")?,
+            kill_at: stage("BR_SIM_EBS_KILL_AT")?,
+            // BR ignores a value it cannot parse.
+            mock_snapshot_wait: var("br_ebs_backup_mocking_wait_snapshot_duration")
+                .and_then(|v| crate::fmt::parse_go_duration(v.trim()).ok())
+                .unwrap_or(Duration::from_millis(800)),
+        };
+        let pause = PauseEnv {
+            fail: var("BR_SIM_PAUSE_FAIL"),
+            die_after: number("BR_SIM_PAUSE_DIE_AFTER_MS")?.map(Duration::from_millis),
+        };
         let signal = match var("BR_SIM_SIGNAL").as_deref().map(str::trim) {
             None | Some("9") | Some("KILL") | Some("SIGKILL") => 9,
             Some("15") | Some("TERM") | Some("SIGTERM") => 15,
@@ -92,6 +178,9 @@ impl SimEnv {
             gc_safepoint: number("BR_SIM_GC_SAFEPOINT")?,
             // BR checks presence only (TiDB Operator sets it to "\x01").
             log_to_term: std::env::var_os("BR_LOG_TO_TERM").is_some(),
+            pd_url: var("BR_SIM_PD_URL"),
+            ebs,
+            pause,
         })
     }
 }
@@ -195,6 +284,29 @@ pub fn storage(parsed: &Parsed) -> Result<Storage, String> {
         format!("s3://{bucket}/{prefix}/")
     };
     Ok(Storage { target, uri })
+}
+
+/// The `--storage` target opened as BR opens it, with BR's errors.
+pub fn open_store(storage: &Storage) -> Result<Store, String> {
+    open_with(
+        &Target::S3(storage.target.clone()),
+        &OpenOptions {
+            env: Env::from_process(),
+            // BR gets no provider defaults: TiDB Operator's AWS_ACL / AWS_STORAGE_CLASS are
+            // for rclone; BR only honours --s3.acl / --s3.storage-class.
+            provider_defaults: false,
+            max_retries: 3,
+            retry_timeout: Duration::from_secs(30),
+        },
+    )
+    .map_err(|e| match e {
+        StorageError::Credentials(detail) => {
+            format!("NoCredentialProviders: no valid providers in chain ({detail})")
+        }
+        other => format!(
+            "{other}: [BR:ExternalStorage:ErrStorageInvalidConfig]invalid external storage config"
+        ),
+    })
 }
 
 /// `%XX` escapes of a URL query value.

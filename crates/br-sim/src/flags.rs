@@ -6,7 +6,8 @@
 //! --storage`, `invalid argument "x" for "--ratelimit" flag: …`, `required flag(s) "db" not
 //! set`, `unknown command "x" for "br backup full"`), because the agent matches BR's stderr.
 //!
-//! Only the `backup full|db|table` flags exist; everything else is an unknown flag here.
+//! Only the flags of `backup full|db|table` (with `full`'s hidden EBS flags) and of
+//! `operator pause-gc-and-schedulers` exist; everything else is an unknown flag here.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -35,10 +36,14 @@ pub enum Scope {
     Root,
     /// `backup full` only.
     Full,
+    /// `backup` and its subcommands (BR's backup persistent flags).
+    Backup,
     /// `backup db` and `backup table`.
     DbTable,
     /// `backup table` only.
     Table,
+    /// `operator pause-gc-and-schedulers` (and its alias).
+    Pause,
 }
 
 pub struct Spec {
@@ -120,23 +125,34 @@ pub const SPECS: &[Spec] = &[
     flag("azblob.endpoint", Str, ""),
     flag("azblob.access-tier", Str, ""),
     flag("azblob.account-name", Str, ""),
-    flag("timeago", Dur, "0s"),
-    flag("lastbackupts", Uint, "0"),
-    flag("backupts", Str, ""),
-    flag("gcttl", Int, "300"),
-    flag("compression", Str, "zstd"),
-    flag("compression-level", Int, "0"),
-    flag("remove-schedulers", Bool, "false"),
-    flag("ignore-stats", Bool, "true"),
-    flag("use-backupmeta-v2", Bool, "true"),
     flag("keyspace-name", Str, ""),
-    flag("use-checkpoint", Bool, "true"),
-    flag("replica-read-label", Str, ""),
+    scoped(flag("timeago", Dur, "0s"), Scope::Backup),
+    scoped(flag("lastbackupts", Uint, "0"), Scope::Backup),
+    scoped(flag("backupts", Str, ""), Scope::Backup),
+    scoped(flag("gcttl", Int, "300"), Scope::Backup),
+    scoped(flag("compression", Str, "zstd"), Scope::Backup),
+    scoped(flag("compression-level", Int, "0"), Scope::Backup),
+    scoped(flag("remove-schedulers", Bool, "false"), Scope::Backup),
+    scoped(flag("ignore-stats", Bool, "true"), Scope::Backup),
+    scoped(flag("use-backupmeta-v2", Bool, "true"), Scope::Backup),
+    scoped(flag("use-checkpoint", Bool, "true"), Scope::Backup),
+    scoped(flag("replica-read-label", Str, ""), Scope::Backup),
     scoped(short(flag("filter", StringArray, "*.*"), 'f'), Scope::Full),
     scoped(flag("case-sensitive", Bool, "false"), Scope::Full),
+    // `full`'s hidden EBS flags (`--type=aws-ebs`).
     scoped(flag("type", Str, "kv"), Scope::Full),
+    scoped(flag("volume-file", Str, "./backup.json"), Scope::Full),
+    scoped(flag("skip-aws", Bool, "false"), Scope::Full),
+    scoped(flag("cloud-api-concurrency", Uint, "8"), Scope::Full),
+    scoped(flag("progress-file", Str, "progress.txt"), Scope::Full),
+    scoped(
+        flag("operator-paused-gc-and-scheduler", Bool, "false"),
+        Scope::Full,
+    ),
     scoped(flag("db", Str, ""), Scope::DbTable),
     scoped(short(flag("table", Str, ""), 't'), Scope::Table),
+    scoped(short(flag("ttl", Dur, "2m0s"), 'i'), Scope::Pause),
+    scoped(short(flag("safepoint", Uint, "0"), 't'), Scope::Pause),
 ];
 
 /// The parsed command line.
@@ -153,8 +169,17 @@ fn spec(name: &str) -> Option<&'static Spec> {
     SPECS.iter().find(|s| s.name == name)
 }
 
-fn spec_short(c: char) -> Option<&'static Spec> {
-    SPECS.iter().find(|s| s.short == Some(c))
+/// `-t` is `--table` under `backup` and `--safepoint` under `operator`: cobra resolves a
+/// shorthand on the command that runs, here guessed from the first word seen so far.
+fn spec_short(c: char, under_operator: bool) -> Option<&'static Spec> {
+    let mut found = SPECS.iter().filter(|s| s.short == Some(c));
+    let first = found.next()?;
+    Some(
+        std::iter::once(first)
+            .chain(found)
+            .find(|s| (s.scope == Scope::Pause) == under_operator)
+            .unwrap_or(first),
+    )
 }
 
 /// pflag's name for a flag in messages: `-s, --storage` when it has a shorthand.
@@ -198,7 +223,8 @@ pub fn parse(args: &[String]) -> Result<Parsed, String> {
             while k < chars.len() {
                 let c = chars[k];
                 k += 1;
-                let spec = spec_short(c)
+                let under_operator = parsed.args.first().is_some_and(|a| a == "operator");
+                let spec = spec_short(c, under_operator)
                     .ok_or_else(|| format!("unknown shorthand flag: '{c}' in -{shorts}"))?;
                 let rest: String = chars[k..].iter().collect();
                 let value = if let Some(v) = rest.strip_prefix('=') {
@@ -310,9 +336,14 @@ impl Parsed {
             let ok = match scope {
                 Scope::All => true,
                 Scope::Root => command == Command::Root,
+                Scope::Backup => matches!(
+                    command,
+                    Command::Backup | Command::Full | Command::Db | Command::Table
+                ),
                 Scope::Full => command == Command::Full,
                 Scope::DbTable => matches!(command, Command::Db | Command::Table),
                 Scope::Table => command == Command::Table,
+                Scope::Pause => matches!(command, Command::Pause(_)),
             };
             if !ok {
                 return Err(format!("unknown flag: --{name}"));
@@ -340,6 +371,9 @@ pub enum Command {
     Full,
     Db,
     Table,
+    Operator,
+    /// `operator pause-gc-and-schedulers` or its alias `prepare-for-snapshot-backup`.
+    Pause(&'static str),
 }
 
 impl Command {
@@ -349,7 +383,7 @@ impl Command {
             Command::Full => "Full Backup",
             Command::Db => "Database Backup",
             Command::Table => "Table Backup",
-            Command::Root | Command::Backup => "",
+            _ => "",
         }
     }
 
@@ -360,9 +394,15 @@ impl Command {
             Command::Full => "br backup full",
             Command::Db => "br backup db",
             Command::Table => "br backup table",
+            Command::Operator => "br operator",
+            Command::Pause(PAUSE) => "br operator pause-gc-and-schedulers",
+            Command::Pause(_) => "br operator prepare-for-snapshot-backup",
         }
     }
 }
+
+const PAUSE: &str = "pause-gc-and-schedulers";
+const PREPARE: &str = "prepare-for-snapshot-backup";
 
 /// Resolves the positional words into a command, with cobra's errors for the rest.
 pub fn command(parsed: &Parsed) -> Result<Command, String> {
@@ -372,10 +412,11 @@ pub fn command(parsed: &Parsed) -> Result<Command, String> {
     };
     match first.as_str() {
         "backup" => {}
-        "restore" | "log" | "debug" | "operator" | "stream" | "abort" => {
+        "operator" => return operator_command(parsed),
+        "restore" | "log" | "debug" | "stream" | "abort" => {
             return Err(format!(
-                "the br stand-in (tibr-br-sim) implements only \"br backup full|db|table\", \
-                 not \"br {first}\""
+                "the br stand-in (tibr-br-sim) implements only \"br backup full|db|table\" \
+                 and \"br operator pause-gc-and-schedulers\", not \"br {first}\""
             ));
         }
         other => return Err(format!("unknown command {other:?} for \"br\"")),
@@ -412,6 +453,32 @@ pub fn command(parsed: &Parsed) -> Result<Command, String> {
         let names: Vec<String> = missing.iter().map(|f| format!("\"{f}\"")).collect();
         return Err(format!("required flag(s) {} not set", names.join(", ")));
     }
+    Ok(command)
+}
+
+fn operator_command(parsed: &Parsed) -> Result<Command, String> {
+    let command = match parsed.args.get(1).map(String::as_str) {
+        None => Command::Operator,
+        Some(PAUSE) => Command::Pause(PAUSE),
+        Some(PREPARE) => Command::Pause(PREPARE),
+        Some(
+            sub @ ("base64ify" | "list-migrations" | "unsafe-migrate-to" | "force-flush"
+            | "checksum-as" | "checksum-pitr" | "checksum-upstream"),
+        ) => {
+            return Err(format!(
+                "the br stand-in (tibr-br-sim) implements only \"br operator \
+                 pause-gc-and-schedulers\", not \"br operator {sub}\""
+            ));
+        }
+        Some(other) => return Err(format!("unknown command {other:?} for \"br operator\"")),
+    };
+    if let Some(extra) = parsed.args.get(2) {
+        return Err(format!(
+            "unknown command {extra:?} for {:?}",
+            command.path()
+        ));
+    }
+    parsed.check_scope(command)?;
     Ok(command)
 }
 
@@ -478,5 +545,51 @@ mod tests {
         assert_eq!(command(&db).unwrap_err(), "required flag(s) \"db\" not set");
         let scope = p(&["backup", "full", "--db", "x"]).unwrap();
         assert_eq!(command(&scope).unwrap_err(), "unknown flag: --db");
+    }
+
+    #[test]
+    fn operator_and_ebs_flags() {
+        let pause = p(&[
+            "operator",
+            "pause-gc-and-schedulers",
+            "-u",
+            "demo1-pd.test1:2379",
+            "-i",
+            "3s",
+            "-t",
+            "42",
+            "--ca=/ca.pem",
+        ])
+        .unwrap();
+        assert_eq!(command(&pause).unwrap(), Command::Pause(PAUSE));
+        assert_eq!(pause.duration("ttl"), std::time::Duration::from_secs(3));
+        assert_eq!(pause.uint("safepoint"), 42);
+        assert_eq!(pause.string("ca"), "/ca.pem");
+        let defaults = p(&["operator", "prepare-for-snapshot-backup"]).unwrap();
+        assert_eq!(command(&defaults).unwrap(), Command::Pause(PREPARE));
+        assert_eq!(
+            defaults.duration("ttl"),
+            std::time::Duration::from_secs(120)
+        );
+        // `-t` is still `--table` under `backup`.
+        let table = p(&["backup", "table", "--db", "d", "-t", "x"]).unwrap();
+        assert_eq!(table.string("table"), "x");
+        let backup_flag = p(&["operator", "pause-gc-and-schedulers", "--gcttl=5"]).unwrap();
+        assert_eq!(command(&backup_flag).unwrap_err(), "unknown flag: --gcttl");
+        let ttl_on_backup = p(&["backup", "full", "--ttl=5s"]).unwrap();
+        assert_eq!(command(&ttl_on_backup).unwrap_err(), "unknown flag: --ttl");
+        assert_eq!(
+            command(&p(&["operator", "nope"]).unwrap()).unwrap_err(),
+            "unknown command \"nope\" for \"br operator\""
+        );
+
+        let ebs = p(&["backup", "full", "--type=aws-ebs", "--skip-aws"]).unwrap();
+        assert_eq!(command(&ebs).unwrap(), Command::Full);
+        assert_eq!(ebs.string("volume-file"), "./backup.json");
+        assert_eq!(ebs.string("progress-file"), "progress.txt");
+        assert_eq!(ebs.uint("cloud-api-concurrency"), 8);
+        assert!(ebs.bool("skip-aws") && !ebs.bool("operator-paused-gc-and-scheduler"));
+        let on_db = p(&["backup", "db", "--db=d", "--volume-file=x"]).unwrap();
+        assert_eq!(command(&on_db).unwrap_err(), "unknown flag: --volume-file");
     }
 }

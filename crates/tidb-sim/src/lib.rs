@@ -19,10 +19,14 @@
 //! - `database`: the `mysql.tidb` rows, system variables and statement results.
 //! - `session`: handshake, authentication and commands of one connection.
 //! - `tidb_cluster`: how the simulated TiDB appears in a cluster (`TidbCluster demo1`).
+//! - [`pd`]: the one simulated PD a sandbox's data planes share (TSO, min resolved ts, GC
+//!   safepoints and scheduler pauses with TTLs, and their history), served over HTTP for
+//!   the BR stand-in and read by tests.
 
 mod database;
 mod lexer;
 mod packet;
+pub mod pd;
 mod session;
 mod sql;
 pub mod tidb_cluster;

@@ -2,6 +2,10 @@
 
 #![allow(dead_code)]
 
+pub mod ebs;
+pub mod ec2;
+pub mod pd;
+
 use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
