@@ -260,7 +260,8 @@ fn snapshot_info(s: &aws_sdk_ec2::types::Snapshot) -> SnapshotInfo {
             .unwrap_or(0.0),
         start_time: s
             .start_time()
-            .and_then(|t| Timestamp::from_second(t.secs()).ok()),
+            // Sub-second precision: a volume's snapshots taken in one second keep their order.
+            .and_then(|t| Timestamp::new(t.secs(), i32::try_from(t.subsec_nanos()).ok()?).ok()),
         size_gib: s.volume_size().unwrap_or_default(),
         state_message: s.state_message().map(str::to_string),
         tags: s

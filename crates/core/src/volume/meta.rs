@@ -1,7 +1,7 @@
 //! The documents of a volume-snapshot backup, as JSON: the volume file the operator builds
 //! for BR (`clustermeta`) and the `backupmeta` BR writes once its snapshots are requested.
 //! Both share one shape (BR reads the first and fills in what the second adds), so one type
-//! reads and writes both, keeping the key order BR and TiDB Operator emit, and passing
+//! reads both and writes the volume file in the key order TiDB Operator gives it, passing
 //! through what only they read (`kubernetes`, `options`). Unknown keys are ignored, as BR's
 //! decoder does.
 
@@ -149,7 +149,9 @@ mod tests {
     }
 
     #[test]
-    fn keys_come_out_in_brs_order() {
+    /// The order TiDB Operator writes the volume file in (BR's own `backupmeta` puts `tidb`
+    /// before `pd`; readers go by key, so only the volume file we write is held to an order).
+    fn keys_come_out_in_the_volume_files_order() {
         let meta = VolumeMeta {
             cluster_info: Some(ClusterInfo {
                 cluster_version: "8.5.1".into(),
