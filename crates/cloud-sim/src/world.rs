@@ -15,6 +15,15 @@ use crate::{
     s3::{REGION, S3Server},
 };
 
+/// How a [`PodWorld`] starts beyond its defaults.
+#[derive(Debug, Clone)]
+pub struct WorldOptions {
+    pub ec2: Ec2Config,
+    /// Variables every pod container gets (after the cloud's), such as where the simulated
+    /// PD is.
+    pub pod_vars: Vec<(String, String)>,
+}
+
 pub struct PodWorld {
     pub s3: S3Server,
     pub cloud: Cloud,
@@ -32,19 +41,24 @@ impl PodWorld {
         images: &[ImageRule],
         buckets: &[String],
     ) -> anyhow::Result<PodWorld> {
-        let ec2 = Ec2Config::new(ACCOUNT_ID, REGION);
-        PodWorld::start_with_ec2(dir, tls, clusters, images, buckets, ec2).await
+        let options = WorldOptions {
+            ec2: Ec2Config::new(ACCOUNT_ID, REGION),
+            pod_vars: Vec::new(),
+        };
+        PodWorld::start_with(dir, tls, clusters, images, buckets, options).await
     }
 
-    /// [`PodWorld::start`] with the EC2 emulator's settings (its fault switches).
-    pub async fn start_with_ec2(
+    /// [`PodWorld::start`] with the EC2 emulator's settings (its fault switches) and
+    /// variables for every pod container.
+    pub async fn start_with(
         dir: &Path,
         tls: &Tls,
         clusters: &[RunningCluster],
         images: &[ImageRule],
         buckets: &[String],
-        ec2: Ec2Config,
+        options: WorldOptions,
     ) -> anyhow::Result<PodWorld> {
+        let WorldOptions { ec2, pod_vars } = options;
         let credentials = Arc::new(CredentialStore::default());
         let s3 = S3Server::start_with(
             dir.join("s3"),
@@ -73,7 +87,9 @@ impl PodWorld {
                 dir.join("pods").join(cluster.name()).join("work"),
             );
             runner.images = images.to_vec();
-            runner.cloud = Some(cloud.pod_env(&s3_for_pods));
+            let mut env = cloud.pod_env(&s3_for_pods);
+            env.vars.extend(pod_vars.iter().cloned());
+            runner.cloud = Some(env);
             runners.push(Runner::start(cluster.client().await?, runner));
         }
         Ok(PodWorld { s3, cloud, runners })

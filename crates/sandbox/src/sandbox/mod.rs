@@ -25,14 +25,18 @@ use kube_emulator::{
     ClusterOptions, RunningCluster, Tls, kubeconfig_yaml, pod_identity::PodIdentityWebhook,
 };
 
-use tibr_tidb_sim::{TidbConfig, TidbServer, tidb_cluster};
+use tibr_tidb_sim::{
+    TidbConfig, TidbServer,
+    pd::{Pd, PdConfig, PdServer},
+    tidb_cluster,
+};
 
 use tibr_cloud_sim::{
     cloud::{ACCOUNT_ID, Cloud},
     ec2::{Ec2, Ec2Config},
     runner::{ImageRule, RunnerHandle},
     s3::{DEFAULT_BUCKET, REGION, S3Server},
-    world::PodWorld,
+    world::{PodWorld, WorldOptions},
 };
 
 #[derive(Debug, Clone)]
@@ -76,6 +80,10 @@ impl SandboxConfig {
     }
 }
 
+/// Where pods find the simulated PD (the BR stand-in's variable).
+pub const PD_URL_VAR: &str = "BR_SIM_PD_URL";
+const TIDB_CLUSTER_API: &str = "pingcap.com/v1alpha1";
+
 pub struct Sandbox {
     pub config: SandboxConfig,
     pub clusters: Vec<RunningCluster>,
@@ -84,6 +92,10 @@ pub struct Sandbox {
     /// The simulated TiDB behind `TidbCluster test1/demo1` (one server for every cluster).
     pub tidb: TidbServer,
     pub tls: Tls,
+    /// The one PD of the TiDB cluster (every data plane's BR talks to it).
+    pub pd: PdServer,
+    /// With several clusters, `demo1`'s stores in each data plane (`clusters[1..]`).
+    pub stretched: Vec<stretched::Plane>,
     runners: Vec<RunnerHandle>,
     /// The operators, one per cluster with the Backup CRD.
     pub operators: Vec<operator::OperatorHandle>,
@@ -115,13 +127,18 @@ impl Sandbox {
         if let Some(exe) = &config.programs {
             images.extend(programs::install(&config.dir, exe)?);
         }
-        let PodWorld { s3, cloud, runners } = PodWorld::start_with_ec2(
+        let pd = PdServer::start(Pd::new(PdConfig::default()), 0).await?;
+        let options = WorldOptions {
+            ec2: config.ec2.clone(),
+            pod_vars: vec![(PD_URL_VAR.into(), pd.url())],
+        };
+        let PodWorld { s3, cloud, runners } = PodWorld::start_with(
             &config.dir,
             &tls,
             &clusters,
             &images,
             &config.buckets,
-            config.ec2.clone(),
+            options,
         )
         .await?;
         let tidb = TidbServer::start(TidbConfig::generated()).await?;
@@ -132,6 +149,8 @@ impl Sandbox {
             cloud,
             tidb,
             tls,
+            pd,
+            stretched: Vec::new(),
             runners,
             operators: Vec::new(),
         };
@@ -147,6 +166,19 @@ impl Sandbox {
             }
         }
         sandbox.create_tidb_clusters()?;
+        let planes: Vec<&RunningCluster> = sandbox.clusters.iter().skip(1).collect();
+        if !planes.is_empty()
+            && planes
+                .iter()
+                .all(|c| c.serves(TIDB_CLUSTER_API, "TidbCluster"))
+        {
+            sandbox.stretched = stretched::create(
+                sandbox.ec2(),
+                &planes,
+                files::MANAGER,
+                tibr_tidb_sim::TIDB_VERSION,
+            )?;
+        }
         if sandbox.config.operator {
             let deploy = operator::deploy_dir(sandbox.config.crds_dir.as_deref());
             for cluster in &sandbox.clusters {
@@ -172,6 +204,18 @@ impl Sandbox {
     /// clusters have `demo1`.
     pub fn create_tidb_clusters(&self) -> anyhow::Result<usize> {
         let mut created = 0;
+        if self.clusters.len() > 1 {
+            // Several clusters: `demo1` is stretched over the data planes (created once, at
+            // start); every cluster gets the namespace.
+            for cluster in &self.clusters {
+                cluster.install_objects(
+                    files::MANAGER,
+                    vec![serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
+                                            "metadata": {"name": tidb_cluster::NAMESPACE}})],
+                )?;
+            }
+            return Ok(self.stretched.len());
+        }
         for cluster in &self.clusters {
             if tidb_cluster::create(cluster, files::MANAGER, tibr_tidb_sim::TIDB_VERSION)
                 .with_context(|| format!("TiDB cluster demo1 in {}", cluster.name()))?
@@ -216,6 +260,8 @@ impl Sandbox {
             ("TIDB_PORT".into(), self.tidb.port().to_string()),
             ("TIDB_USER".into(), self.tidb.user().to_string()),
             ("TIDB_PASSWORD".into(), self.tidb.password().to_string()),
+            // Read-only: when GC and PD scheduling were paused and resumed, and by whom.
+            ("TIBR_PD_STATE_URL".into(), self.pd.state_url()),
         ]
     }
 
@@ -261,6 +307,25 @@ impl Sandbox {
             tidb_cluster::NAME,
             self.tidb.user()
         ));
+        lines.push(format!(
+            "pd {:<17} {} (GC safepoints, scheduler pauses and their history)",
+            "",
+            self.pd.state_url()
+        ));
+        for plane in &self.stretched {
+            let stores: Vec<String> = plane
+                .stores
+                .iter()
+                .map(|s| format!("{} on {}", s.id, s.instance_id))
+                .collect();
+            lines.push(format!(
+                "tikv {:<15} {}/{} stretched: stores {}",
+                plane.cluster,
+                tidb_cluster::NAMESPACE,
+                tidb_cluster::NAME,
+                stores.join(", ")
+            ));
+        }
         for cluster in &self.clusters {
             match self.operators.iter().find(|o| o.cluster == cluster.name()) {
                 Some(o) => lines.push(o.endpoint_line()),
@@ -319,5 +384,6 @@ impl Sandbox {
         self.s3.stop().await;
         self.cloud.stop().await;
         self.tidb.stop().await;
+        self.pd.stop().await;
     }
 }

@@ -123,6 +123,11 @@ fn pod(store: &Store, version: &str, now: &str) -> Value {
             "phase": "Running",
             "startTime": now,
             "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": now}],
+            "containerStatuses": [{
+                "name": "tikv", "ready": true, "restartCount": 0, "started": true,
+                "image": format!("pingcap/tikv:{version}"), "imageID": "",
+                "state": {"running": {"startedAt": now}},
+            }],
         },
     })
 }
@@ -150,6 +155,95 @@ fn tidb_cluster(plane: &Plane, peers: &[&Store], version: &str, now: &str) -> Va
     tc["status"]["tikv"]["stores"] = Value::Object(local);
     tc["status"]["tikv"]["peerStores"] = Value::Object(peer);
     tc
+}
+
+/// TiKV stores per data plane.
+pub const STORES_PER_PLANE: usize = 2;
+
+/// Creates the stretched cluster over `planes` (each with the TidbCluster CRD): an EC2
+/// instance per store with its two volumes (some blocks written, so sizes are not zero),
+/// then each plane's objects as `manager`. Returns the planes as created.
+pub fn create(
+    ec2: &tibr_cloud_sim::ec2::Ec2,
+    planes: &[&kube_emulator::RunningCluster],
+    manager: &str,
+    version: &str,
+) -> anyhow::Result<Vec<Plane>> {
+    use anyhow::Context;
+    use tibr_cloud_sim::ec2::{InstanceSpec, VolumeSpec};
+
+    let mut built = Vec::new();
+    for (p, cluster) in planes.iter().enumerate() {
+        let zone = ec2.zone(char::from(b'a' + (p % 3) as u8));
+        let mut stores = Vec::new();
+        for ordinal in 0..STORES_PER_PLANE {
+            let id = (p * STORES_PER_PLANE + ordinal + 1) as u64;
+            let instance_id = ec2
+                .run_instance(InstanceSpec::new(&zone))
+                .map_err(|e| anyhow::anyhow!("an instance for TiKV store {id}: {e}"))?;
+            let pod = format!("{NAME}-tikv-{ordinal}");
+            let volume = |pod_volume: &str, size: i32, device: &str, blocks: u64| {
+                let claim = format!("{pod_volume}-{pod}");
+                let mut spec = VolumeSpec::new(&zone, size);
+                // The EBS CSI driver's tags, which BR copies to the snapshots.
+                for (k, v) in [
+                    ("kubernetes.io/created-for/pvc/name", claim.as_str()),
+                    ("kubernetes.io/created-for/pvc/namespace", NAMESPACE),
+                    ("ebs.csi.aws.com/cluster", "true"),
+                ] {
+                    spec.tags.insert(k.to_string(), v.to_string());
+                }
+                let id = ec2
+                    .create_volume(spec)
+                    .map_err(|e| anyhow::anyhow!("volume {claim}: {e}"))?;
+                ec2.attach_volume(&id, &instance_id, device)
+                    .map_err(|e| anyhow::anyhow!("attaching {id}: {e}"))?;
+                ec2.write_blocks(&id, 0..blocks)
+                    .map_err(|e| anyhow::anyhow!("writing to {id}: {e}"))?;
+                anyhow::Ok(id)
+            };
+            let data_volume = volume("tikv", 100, "/dev/xvdba", 48)?;
+            let raft_volume = volume("tikv-raft", 10, "/dev/xvdbb", 12)?;
+            stores.push(Store {
+                id,
+                ordinal,
+                node: format!(
+                    "ip-10-0-{p}-{ordinal}.{}.compute.internal",
+                    tibr_cloud_sim::s3::REGION
+                ),
+                instance_id,
+                data_volume,
+                raft_volume,
+            });
+        }
+        built.push(Plane {
+            cluster: cluster.name().to_string(),
+            stores,
+        });
+    }
+    let now = kube_emulator::timestamp_now();
+    for (plane, cluster) in built.iter().zip(planes) {
+        let peers: Vec<&Store> = built
+            .iter()
+            .filter(|other| other.cluster != plane.cluster)
+            .flat_map(|other| &other.stores)
+            .collect();
+        let mut objects = objects(plane, &peers, version, &now);
+        let tc = objects.remove(0);
+        cluster
+            .install_with_status(manager, tc)
+            .with_context(|| format!("TidbCluster {NAMESPACE}/{NAME} in {}", plane.cluster))?;
+        for object in objects {
+            let what = format!(
+                "{} {} in {}",
+                object["kind"].as_str().unwrap_or_default(),
+                object["metadata"]["name"].as_str().unwrap_or_default(),
+                plane.cluster
+            );
+            cluster.install_with_status(manager, object).context(what)?;
+        }
+    }
+    Ok(built)
 }
 
 #[cfg(test)]

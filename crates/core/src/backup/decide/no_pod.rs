@@ -61,9 +61,15 @@ pub(super) fn clear_backup_refusal(backup: &Backup, job_name: &str, plan: &mut P
     if !refused {
         return;
     }
+    // The reason the Job was created with: an init Job's is how its creation is remembered.
+    let reason = if job_name == crate::names::init_job(super::name(backup)) {
+        reasons::INITIALIZE_JOB_CREATED
+    } else {
+        reasons::JOB_CREATED
+    };
     let fixed = NewCondition::true_(
         Type::Scheduled,
-        reasons::JOB_CREATED,
+        reason,
         format!("created Job {job_name}; it got its pod after earlier attempts were refused"),
     );
     if status.phase == Some(Type::Scheduled) {

@@ -374,3 +374,16 @@ fn teardown_records_how_the_pause_ended_before_it_completes() {
         )]
     );
 }
+
+#[test]
+fn an_init_job_whose_pod_was_refused_then_came_is_remembered_as_the_init_job() {
+    let refused = conds(&[("Scheduled", "FailedCreate")]);
+    let mut o = across();
+    o.init_job = Some(job_named("backup-fed-vbk1-init", "active"));
+    let plan = run(&member("initialize", false, refused), &o);
+    assert_eq!(
+        conditions(&plan),
+        [cond("Scheduled", "True", "InitializeJobCreated")],
+        "the reason deciding whether an init Job ever ran"
+    );
+}
