@@ -175,6 +175,8 @@ pub fn assert_rbac_covers_what_ran(env: &Env) -> (usize, usize) {
     tibr_testkit::rbac_table::assert_covers_what_ran(&env.sandbox.clusters[0], NS)
 }
 
+pub mod volume;
+
 /// `tibr-sandbox up` as a user runs it, and a shell with its `sandbox.env` loaded.
 pub mod up {
     use std::path::Path;
