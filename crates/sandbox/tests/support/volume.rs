@@ -147,7 +147,7 @@ impl Planes {
         snap.history
             .iter()
             .map(|h| {
-                let event = serde_json::to_value(&h.event).unwrap();
+                let event = serde_json::to_value(h.event).unwrap();
                 (
                     event.as_str().unwrap_or_default().to_string(),
                     h.by.clone().unwrap_or_default(),
