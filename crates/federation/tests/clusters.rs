@@ -177,16 +177,18 @@ async fn a_deletion_waits_for_a_silent_cluster_until_its_context_is_removed() {
         .await;
     assert!(warning.contains("remove this context"), "{warning}");
     for p in &fed.planes[..2] {
-        wait_until(30, &format!("the member in {} deleted", p.name), || async {
-            p.member("vbk1").await.is_none().then_some(())
-        })
+        wait_until(
+            common::WAIT,
+            &format!("the member in {} deleted", p.name),
+            || async { p.member("vbk1").await.is_none().then_some(()) },
+        )
         .await;
     }
     assert!(fed.vbk("vbk1").await.is_some(), "waits for k8s3");
 
     // Its context removed: the member there is left, said so, and the deletion ends.
     fed.write_kubeconfig(&["k8s1", "k8s2"]);
-    wait_until(30, "VolumeBackup vbk1 gone", || async {
+    wait_until(common::WAIT, "VolumeBackup vbk1 gone", || async {
         fed.vbk("vbk1").await.is_none().then_some(())
     })
     .await;

@@ -318,7 +318,7 @@ async fn deleting_a_volume_backup_deletes_every_member_then_lets_go() {
         .delete("vbk3", &DeleteParams::default())
         .await
         .unwrap();
-    common::wait_until(30, "VolumeBackup vbk3 gone", || async {
+    common::wait_until(common::WAIT, "VolumeBackup vbk3 gone", || async {
         fed.vbk("vbk3").await.is_none().then_some(())
     })
     .await;

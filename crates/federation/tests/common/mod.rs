@@ -40,6 +40,9 @@ pub const SYSTEM: &str = "tibr-system";
 pub const MANAGER_SA: &str = "tibr-federation";
 pub const MEMBER_SA: &str = "br-federation-member";
 const INSTALLER: &str = "tibr-federation-tests";
+/// How long a wait for proof may take: generous, since the machine may be busy; a wait
+/// that gets its proof returns at once.
+pub const WAIT: u64 = 60;
 
 pub struct Plane {
     pub name: String,
@@ -224,7 +227,7 @@ impl Fed {
         what: &str,
         check: impl Fn(&VolumeBackup) -> bool,
     ) -> VolumeBackup {
-        wait_until(30, what, || async {
+        wait_until(WAIT, what, || async {
             match self.vbk(name).await {
                 Some(v) if check(&v) => Ok(v),
                 other => Err(serde_json::to_string(&other.map(|v| v.status)).unwrap()),
@@ -249,7 +252,7 @@ impl Fed {
     /// Waits until an Event about `name` has `reason` and contains `text`; returns it.
     pub async fn wait_event(&self, name: &str, reason: &str, text: &str) -> String {
         wait_until(
-            30,
+            WAIT,
             &format!("a {reason} Event about {name} with {text:?}"),
             || async {
                 let events = self.events(name).await;
@@ -379,7 +382,7 @@ impl Manager {
 
     /// Waits until the series has the value `value`.
     pub async fn wait_metric(&self, series: &str, value: f64) {
-        wait_until(30, &format!("{series} = {value}"), || async {
+        wait_until(WAIT, &format!("{series} = {value}"), || async {
             match self.metric(series).await {
                 Some(v) if v == value => Ok(()),
                 other => Err(format!("{other:?}")),
@@ -422,7 +425,7 @@ impl Plane {
         what: &str,
         check: impl Fn(&Backup) -> bool,
     ) -> Backup {
-        wait_until(30, &format!("{what} in {}", self.name), || async {
+        wait_until(WAIT, &format!("{what} in {}", self.name), || async {
             match self.member(vbk).await {
                 Some(b) if check(&b) => Ok(b),
                 other => Err(format!("{:?}", other.map(|b| (b.spec, b.status)))),
