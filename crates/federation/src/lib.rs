@@ -12,7 +12,7 @@
 //! - `leader`: the Lease that lets one manager act at a time.
 //! - `metrics`: TiDB's `fed_volume_backup_*` series (dashboards keep working) and ours.
 //!
-//! [`run`] starts all of it and returns when `shutdown` resolves (or the Lease is lost);
+//! [`run()`] starts all of it and returns when `shutdown` resolves (or the Lease is lost);
 //! the binary is a thin command line around it, and tests and the sandbox call it
 //! in-process.
 
