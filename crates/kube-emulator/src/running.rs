@@ -104,6 +104,14 @@ impl RunningCluster {
     /// pod under that account would be (the token is known to this server only). Its requests
     /// are recorded under that identity in [`Cluster::accesses`](super::cluster::Cluster).
     pub async fn client_as(&self, namespace: &str, name: &str) -> anyhow::Result<kube::Client> {
+        let token = self.service_account_token(namespace, name);
+        self.client_with_token(&token, namespace).await
+    }
+
+    /// A bearer token of ServiceAccount `namespace/name`, as the token Secret of a
+    /// long-lived account holds it: for a kubeconfig another program (the federation
+    /// manager reaching a data plane) uses. Its requests are recorded under that identity.
+    pub fn service_account_token(&self, namespace: &str, name: &str) -> String {
         let token = format!("sa.{}", Alphanumeric.sample_string(&mut rand::rng(), 48));
         self.cluster.lock().tokens.insert(
             token.clone(),
@@ -112,7 +120,7 @@ impl RunningCluster {
                 name: name.to_string(),
             },
         );
-        self.client_with_token(&token, namespace).await
+        token
     }
 
     async fn client_with_token(

@@ -2,6 +2,9 @@
 
 use std::net::SocketAddr;
 
+/// How `--metrics-addr` and `--health-addr` are written (shared by every binary).
+pub use tibr_runtime::server::parse_addr;
+
 /// How the operator runs.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -32,32 +35,5 @@ impl Settings {
             pod_name: None,
             s3_endpoint: None,
         }
-    }
-}
-
-/// `:8080` (all interfaces), `127.0.0.1:8080` or `[::1]:8080`.
-pub fn parse_addr(text: &str) -> Result<SocketAddr, String> {
-    let full = if text.starts_with(':') {
-        format!("0.0.0.0{text}")
-    } else {
-        text.to_string()
-    };
-    full.parse()
-        .map_err(|_| format!("invalid address {text:?}: use :PORT or HOST:PORT"))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn addresses() {
-        assert_eq!(
-            super::parse_addr(":8080").unwrap().to_string(),
-            "0.0.0.0:8080"
-        );
-        assert_eq!(
-            super::parse_addr("127.0.0.1:9").unwrap().to_string(),
-            "127.0.0.1:9"
-        );
-        assert!(super::parse_addr("8080").is_err());
     }
 }

@@ -90,6 +90,18 @@ pub async fn serve(addr: SocketAddr, registry: Arc<Mutex<Registry>>) -> anyhow::
     })
 }
 
+/// `:8080` (all interfaces), `127.0.0.1:8080` or `[::1]:8080`: how every binary's
+/// `--metrics-addr` and `--health-addr` are written.
+pub fn parse_addr(text: &str) -> Result<SocketAddr, String> {
+    let full = if text.starts_with(':') {
+        format!("0.0.0.0{text}")
+    } else {
+        text.to_string()
+    };
+    full.parse()
+        .map_err(|_| format!("invalid address {text:?}: use :PORT or HOST:PORT"))
+}
+
 #[cfg(test)]
 mod tests {
     use prometheus_client::metrics::counter::Counter;
@@ -108,6 +120,16 @@ mod tests {
         s.read_to_string(&mut out).await.unwrap();
         let code = out[9..12].parse().unwrap();
         (code, out)
+    }
+
+    #[test]
+    fn addresses() {
+        assert_eq!(parse_addr(":8080").unwrap().to_string(), "0.0.0.0:8080");
+        assert_eq!(
+            parse_addr("127.0.0.1:9").unwrap().to_string(),
+            "127.0.0.1:9"
+        );
+        assert!(parse_addr("8080").is_err());
     }
 
     #[tokio::test]

@@ -19,10 +19,16 @@ pub struct Call {
 
 /// Every call the table in `readme` lists, a row per verb.
 pub fn calls(readme: &str) -> Vec<Call> {
+    calls_by(readme, &["agent", "operator"])
+}
+
+/// Every call a table of API calls lists for the identities `who` (the first column), a
+/// row per verb: `deploy/federation/README.md` has its own, for `manager` and `member`.
+pub fn calls_by(readme: &str, who: &[&str]) -> Vec<Call> {
     let mut calls = Vec::new();
     for line in readme.lines() {
         let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
-        if cells.len() != 5 || !matches!(cells[0], "agent" | "operator") {
+        if cells.len() != 5 || !who.contains(&cells[0]) {
             continue;
         }
         let group = if cells[1] == "core" { "" } else { cells[1] };
