@@ -183,3 +183,96 @@ async fn two_data_planes_follow_the_protocol_to_complete_and_delete_leaves_nothi
     }
     p.stop().await;
 }
+
+/// One member through the whole protocol in the first plane (a one-plane federation).
+async fn one_plane_backup(p: &Planes, name: &str, object: serde_json::Value) {
+    let plane = PLANES[0];
+    p.apply_member_object(plane, name, "initialize", object)
+        .await;
+    p.wait_condition(plane, name, "VolumeBackupInitialized", 60)
+        .await;
+    p.patch_spec(plane, name, json!({"federalVolumeBackupPhase": "execute"}))
+        .await;
+    p.wait_condition(plane, name, "VolumeBackupSnapshotsCreated", 60)
+        .await;
+    p.patch_spec(plane, name, json!({"resumeGcSchedule": true}))
+        .await;
+    p.wait_condition(plane, name, "VolumeBackupComplete", 60)
+        .await;
+    p.patch_spec(plane, name, json!({"federalVolumeBackupPhase": "teardown"}))
+        .await;
+    p.plane(plane).wait_phase(name, "Complete", 60).await;
+}
+
+/// Who signed the EC2 calls of `operation` since `from` (an index into the call log).
+fn signers(p: &Planes, from: usize, operation: &str) -> std::collections::BTreeSet<String> {
+    p.sandbox.ec2().calls()[from..]
+        .iter()
+        .filter(|c| c.operation == operation && c.error.is_none())
+        .filter_map(|c| c.principal.clone())
+        .collect()
+}
+
+/// The seed document's three ways to grant access reach EC2 (BR's snapshot requests, the
+/// agent's tags and block lists) and S3 with the identity each promises: the Secret's keys,
+/// the role kube2iam hands the pod, the web identity of an annotated ServiceAccount.
+#[tokio::test]
+async fn the_three_credential_variants_reach_ec2_and_s3() {
+    let p = Planes::start(Duration::from_secs(1)).await;
+    let no_secret = json!({"s3": {"secretName": null}});
+    // The federation copies the VolumeBackup's annotations to its members, and the
+    // operator copies a Backup's annotations to its pods.
+    let kube2iam = json!({"metadata": {"annotations": {"iam.amazonaws.com/role": support::ROLE}},
+                          "spec": no_secret.clone()});
+    let variants = [
+        ("fed-keys", json!({})),
+        ("fed-kube2iam", kube2iam),
+        ("fed-irsa", json!({"spec": no_secret})),
+    ];
+    for (name, extra) in variants {
+        if name == "fed-irsa" {
+            // Annotated only now: a web identity in the pod would take precedence over
+            // kube2iam's instance metadata, and the kube2iam run would prove nothing.
+            p.shell
+                .ok(&[
+                    "--context",
+                    PLANES[0],
+                    "-n",
+                    "test1",
+                    "annotate",
+                    "serviceaccount",
+                    "tidb-backup-manager",
+                    &format!("eks.amazonaws.com/role-arn={}", support::ROLE),
+                ])
+                .await;
+        }
+        let from = p.sandbox.ec2().calls().len();
+        one_plane_backup(&p, name, extra).await;
+        let prefix = format!("{}-{}", name.trim_start_matches("fed-"), PLANES[0]);
+        let s3 = p.sandbox.cloud.credentials.uses();
+        let s3_signers: std::collections::BTreeSet<String> = s3
+            .into_iter()
+            .filter(|(_, dir)| dir.starts_with(&format!("my-bucket/{prefix}/")))
+            .map(|(who, _)| who)
+            .collect();
+        for operation in ["CreateSnapshots", "CreateTags", "ListSnapshotBlocks"] {
+            let who = signers(&p, from, operation);
+            assert!(!who.is_empty(), "{name}: no {operation}");
+            for signer in who.iter().chain(&s3_signers) {
+                match name {
+                    "fed-keys" => assert_eq!(signer, "user/sandbox", "{name} {operation}"),
+                    "fed-kube2iam" => assert!(
+                        signer.starts_with("assumed-role/user/test1-backup-fed-kube2iam"),
+                        "{name} {operation}: {signer}: kube2iam names the session after the pod"
+                    ),
+                    _ => assert!(
+                        signer.starts_with("assumed-role/user/")
+                            && !signer.contains("backup-fed-irsa"),
+                        "{name} {operation}: {signer}: a web identity session"
+                    ),
+                }
+            }
+        }
+    }
+    p.stop().await;
+}

@@ -74,7 +74,15 @@ impl Planes {
     /// `kubectl --context <plane> apply` of the member Backup `name` as TiDB's federation
     /// manager writes it, `extra` merged into its spec.
     pub async fn apply_member(&self, plane: &str, name: &str, phase: &str, extra: Value) {
-        let yaml = yaml_serde::to_string(&member(plane, name, phase, extra)).unwrap();
+        self.apply_member_object(plane, name, phase, json!({ "spec": extra }))
+            .await;
+    }
+
+    /// [`Planes::apply_member`] with `object` merged into the whole object (metadata too).
+    pub async fn apply_member_object(&self, plane: &str, name: &str, phase: &str, object: Value) {
+        let mut doc = member(plane, name, phase, json!({}));
+        merge(&mut doc, object);
+        let yaml = yaml_serde::to_string(&doc).unwrap();
         let file = self.shell.dir.join(format!("{plane}-{name}.yaml"));
         std::fs::write(&file, yaml).unwrap();
         let out = self
