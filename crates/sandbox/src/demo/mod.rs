@@ -5,6 +5,7 @@
 mod backups;
 mod basics;
 mod cloud;
+pub mod fed_seed;
 mod render;
 pub mod runs;
 mod schedule;

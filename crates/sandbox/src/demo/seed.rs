@@ -230,7 +230,7 @@ fn manifests(host: &str, port: u16, user: &str) -> Vec<(String, Value)> {
 
 /// The contents of the ```` ```yaml ```` fences of `markdown`, without the fences'
 /// indentation (the document nests them in list items).
-fn yaml_blocks(markdown: &str) -> Vec<String> {
+pub(super) fn yaml_blocks(markdown: &str) -> Vec<String> {
     let mut blocks = Vec::new();
     let mut open: Option<(usize, String)> = None;
     for line in markdown.lines() {

@@ -9,6 +9,7 @@
 //! - `apply`: `kubectl apply` for manifests (the demo's and tests').
 
 pub mod apply;
+pub mod federation;
 mod files;
 pub mod operator;
 pub mod programs;
@@ -99,6 +100,8 @@ pub struct Sandbox {
     runners: Vec<RunnerHandle>,
     /// The operators, one per cluster with the Backup CRD.
     pub operators: Vec<operator::OperatorHandle>,
+    /// With several clusters, the federation manager in the first one.
+    pub federation: Option<federation::FederationHandle>,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -153,6 +156,7 @@ impl Sandbox {
             stretched: Vec::new(),
             runners,
             operators: Vec::new(),
+            federation: None,
         };
         if let Some(dir) = sandbox.config.crds_dir.clone() {
             for cluster in &sandbox.clusters {
@@ -194,6 +198,22 @@ impl Sandbox {
                     sandbox.operators.push(handle);
                 }
             }
+        }
+        if sandbox.config.operator
+            && sandbox.clusters.len() > 1
+            && federation::installed(&sandbox.clusters[0])
+        {
+            let deploy = operator::deploy_dir(sandbox.config.crds_dir.as_deref());
+            let planes: Vec<&RunningCluster> = sandbox.clusters.iter().skip(1).collect();
+            let handle = federation::start(
+                &sandbox.clusters[0],
+                &planes,
+                &sandbox.config.dir,
+                deploy.as_deref(),
+            )
+            .await
+            .context("starting the federation manager")?;
+            sandbox.federation = Some(handle);
         }
         sandbox.write_files()?;
         Ok(sandbox)
@@ -340,6 +360,9 @@ impl Sandbox {
                 )),
             }
         }
+        if let Some(f) = &self.federation {
+            lines.push(f.endpoint_line());
+        }
         lines.push(format!("sts {:<16} {}", "", self.cloud.sts_endpoint()));
         lines.push(format!(
             "metadata {:<11} {} (one path per pod)",
@@ -372,6 +395,9 @@ impl Sandbox {
     pub async fn stop(self) {
         // Operators first, so none acts on a cluster going away; then pods, whose
         // processes must not outlive the sandbox.
+        if let Some(f) = self.federation {
+            f.stop().await;
+        }
         for o in self.operators {
             o.stop().await;
         }
