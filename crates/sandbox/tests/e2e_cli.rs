@@ -437,6 +437,11 @@ async fn the_demo_passes() {
         "$ kubectl get bks -n test1 -o wide",
         "retention keeps the 2 newest Complete runs",
         "no new Backup while paused",
+        "vbk-seed-keys: Complete",
+        "vbk-seed-kube2iam: Complete",
+        "vbk-seed-irsa: Complete",
+        "$ kubectl --context control get vbk -n test1 -o wide",
+        "no snapshot of fed-vbk-seed-keys and no file under",
         "demo passed:",
     ] {
         assert!(stdout.contains(want), "{want} in:\n{stdout}");

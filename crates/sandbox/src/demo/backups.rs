@@ -258,7 +258,10 @@ async fn overview(
 }
 
 /// `aws s3 ls --recursive s3://my-bucket/<prefix>/`, printed; returns (key, size).
-async fn list(store: &impl ObjectStore, prefix: &str) -> anyhow::Result<Vec<(String, u64)>> {
+pub(super) async fn list(
+    store: &impl ObjectStore,
+    prefix: &str,
+) -> anyhow::Result<Vec<(String, u64)>> {
     command(&format!("aws s3 ls --recursive s3://{BUCKET}/{prefix}/"));
     let mut listed: Vec<_> = store
         .list(Some(&Path::from(format!("{prefix}/"))))

@@ -6,6 +6,7 @@ mod backups;
 mod basics;
 mod cloud;
 pub mod fed_seed;
+mod federation;
 mod render;
 pub mod runs;
 mod schedule;
@@ -110,32 +111,30 @@ where
     kube_emulator::testing::poll(timeout, check).await.ok()
 }
 
-/// Runs every scenario against a fresh sandbox; true when all checks passed.
+/// Runs every scenario, each group against a fresh sandbox; true when all checks passed.
 pub async fn run() -> anyhow::Result<bool> {
-    let dir = tempfile::Builder::new()
-        .prefix("tibr-sandbox-demo-")
-        .tempdir()
-        .context("temporary directory")?;
-    let mut config = SandboxConfig::new(dir.path().to_path_buf(), vec!["sandbox".to_string()]);
-    config.programs = Some(crate::cli::this_executable()?);
-    let sandbox = Sandbox::start(config).await?;
-    println!("tibr-sandbox demo: a sandbox in {}", dir.path().display());
-    for line in sandbox.endpoint_lines() {
-        println!("  {line}");
-    }
     let mut report = Report::default();
-    let mut outcome = basics::run(&sandbox, &mut report).await;
-    if outcome.is_ok() {
-        outcome = backups::run(&sandbox, &mut report).await;
+    let single = run_in(
+        vec!["sandbox".to_string()],
+        &mut report,
+        |sandbox, report| {
+            Box::pin(async move {
+                basics::run(sandbox, report).await?;
+                backups::run(sandbox, report).await?;
+                cloud::run(sandbox, report).await?;
+                schedule::run(sandbox, report).await
+            })
+        },
+    )
+    .await;
+    if let Err(e) = single {
+        report.check(false, &format!("scenario aborted: {e:#}"));
     }
-    if outcome.is_ok() {
-        outcome = cloud::run(&sandbox, &mut report).await;
-    }
-    if outcome.is_ok() {
-        outcome = schedule::run(&sandbox, &mut report).await;
-    }
-    sandbox.stop().await;
-    if let Err(e) = outcome {
+    let federated = run_in(federation::clusters(), &mut report, |sandbox, report| {
+        Box::pin(federation::run(sandbox, report))
+    })
+    .await;
+    if let Err(e) = federated {
         report.check(false, &format!("scenario aborted: {e:#}"));
     }
     println!();
@@ -152,4 +151,38 @@ pub async fn run() -> anyhow::Result<bool> {
         }
     }
     Ok(report.success())
+}
+
+type Scenarios = for<'a> fn(
+    &'a Sandbox,
+    &'a mut Report,
+) -> std::pin::Pin<
+    Box<dyn std::future::Future<Output = anyhow::Result<()>> + 'a>,
+>;
+
+/// Starts a sandbox of `clusters` in a temporary directory, runs `scenarios` in it and stops
+/// it, whatever they returned.
+async fn run_in(
+    clusters: Vec<String>,
+    report: &mut Report,
+    scenarios: Scenarios,
+) -> anyhow::Result<()> {
+    let dir = tempfile::Builder::new()
+        .prefix("tibr-sandbox-demo-")
+        .tempdir()
+        .context("temporary directory")?;
+    let names = clusters.join(", ");
+    let mut config = SandboxConfig::new(dir.path().to_path_buf(), clusters);
+    config.programs = Some(crate::cli::this_executable()?);
+    let sandbox = Sandbox::start(config).await?;
+    println!(
+        "\ntibr-sandbox demo: a sandbox of {names} in {}",
+        dir.path().display()
+    );
+    for line in sandbox.endpoint_lines() {
+        println!("  {line}");
+    }
+    let outcome = scenarios(&sandbox, report).await;
+    sandbox.stop().await;
+    outcome
 }
