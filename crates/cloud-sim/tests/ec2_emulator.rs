@@ -277,6 +277,36 @@ async fn pending_snapshot_limits_refuse_new_snapshots_until_some_complete() {
     assert_eq!(t.ec2().count("CreateSnapshots"), 4);
 }
 
+/// A caller whose policy does not cover one instance: its CreateSnapshots is refused with
+/// 403 `UnauthorizedOperation` and creates nothing, other instances are unaffected.
+#[tokio::test]
+async fn create_snapshots_of_a_denied_instance_is_unauthorized() {
+    let t = Target::emulator().await;
+    let cloud = t.cloud().await;
+    let (instance, volumes) = seeded(&t).await;
+    t.ec2().deny_create_snapshots(
+        &instance,
+        Some("You are not authorized to perform this operation."),
+    );
+    let (ec2, _) = t.sdk().await;
+    let spec = aws_sdk_ec2::types::InstanceSpecification::builder()
+        .instance_id(&instance)
+        .build();
+    let (code_, status) = code(
+        ec2.create_snapshots()
+            .instance_specification(spec)
+            .send()
+            .await,
+    );
+    assert_eq!((code_.as_str(), status), ("UnauthorizedOperation", 403));
+    assert!(t.ec2().snapshots().is_empty());
+    t.ec2().deny_create_snapshots(&instance, None);
+    cloud
+        .create_snapshots(&instance, &volumes[..1], &[])
+        .await
+        .expect("allowed again");
+}
+
 #[tokio::test]
 async fn throttled_calls_get_request_limit_exceeded_and_the_log_shows_pacing() {
     let t = Target::emulator().await;

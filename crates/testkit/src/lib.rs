@@ -11,6 +11,7 @@
 //! - [`shell`]: a user's shell with `sandbox.env` loaded and the real kubectl.
 //! - [`rbac_table`]: the table of API calls in `deploy/README.md`.
 //! - [`br`]: the BR stand-in's knobs tests set in pods.
+//! - [`proxy`]: a link to a cluster the test can cut, as a cluster that stops answering.
 //!
 //! It depends on the emulators only, never on the operator, the agent or the sandbox, so
 //! each of those can test with it without a dependency cycle.
@@ -19,6 +20,7 @@ pub mod br;
 pub mod logs;
 mod ns;
 pub mod procs;
+pub mod proxy;
 pub mod rbac_table;
 pub mod shell;
 pub mod status;

@@ -189,6 +189,8 @@ pub struct Faults {
     pub volume_pending_limit: Option<usize>,
     throttle: Option<Throttle>,
     buckets: HashMap<String, Bucket>,
+    /// Instances whose CreateSnapshots is refused, with the message.
+    pub denied_instances: HashMap<String, String>,
 }
 
 impl std::fmt::Debug for Faults {
@@ -213,6 +215,7 @@ impl Faults {
             volume_pending_limit: config.volume_pending_limit,
             throttle: config.throttle.clone(),
             buckets: HashMap::new(),
+            denied_instances: HashMap::new(),
         }
     }
 

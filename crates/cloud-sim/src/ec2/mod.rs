@@ -321,6 +321,16 @@ impl Ec2 {
         self.lock().faults.volume_pending_limit = limit;
     }
 
+    /// CreateSnapshots of `instance` is refused with `UnauthorizedOperation` (as when the
+    /// caller's policy does not cover that instance); `None` allows it again.
+    pub fn deny_create_snapshots(&self, instance: &str, message: Option<&str>) {
+        let denied = &mut self.lock().faults.denied_instances;
+        match message {
+            Some(m) => denied.insert(instance.to_string(), m.to_string()),
+            None => denied.remove(instance),
+        };
+    }
+
     pub fn set_throttle(&self, throttle: Option<Throttle>) {
         self.lock().faults.set_throttle(throttle);
     }

@@ -391,6 +391,9 @@ fn create_snapshots(
     now: Timestamp,
 ) -> Result<String, Ec2Error> {
     let instance = params.required("InstanceSpecification.InstanceId")?;
+    if let Some(message) = state.faults.denied_instances.get(instance) {
+        return Err(Ec2Error::new("UnauthorizedOperation", message.clone()).with_status(403));
+    }
     let exclude_boot = params.bool("InstanceSpecification.ExcludeBootVolume");
     let exclude = params.list("InstanceSpecification.ExcludeDataVolumeId");
     let copy_tags = match params.get("CopyTagsFromSource") {

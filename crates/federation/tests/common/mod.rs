@@ -9,8 +9,6 @@
 //! Backup's status as a data-plane operator does, one condition at a time.
 #![allow(dead_code)]
 
-mod proxy;
-
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
@@ -28,7 +26,7 @@ use serde_json::{Value, json};
 use tibr_api::{Backup, VolumeBackup};
 use tibr_testkit::rbac_table::{Call, calls_by};
 
-pub use proxy::Proxy;
+pub use tibr_testkit::proxy::Proxy;
 pub use tibr_testkit::{logs::logs, wait_until};
 
 /// The data planes, as the VolumeBackups name them; the TidbCluster of `k8s<i>` is

@@ -21,7 +21,9 @@ pub const BUCKET: &str = "my-bucket";
 pub struct Planes {
     pub sandbox: Sandbox,
     pub shell: Shell,
-    /// `test1` of each data plane, in [`PLANES`] order.
+    /// The data planes, `dp-1`, `dp-2`, ...
+    pub planes: Vec<String>,
+    /// `test1` of each data plane, in `planes` order.
     pub ns: Vec<Ns>,
     _dir: tempfile::TempDir,
 }
@@ -30,16 +32,24 @@ impl Planes {
     /// The sandbox with the operator in every cluster, `backup-rbac.yaml` and the S3 Secret
     /// in `test1` of each data plane, and `ec2` applied to the embedded EC2 first.
     pub async fn start(snapshot_duration: Duration) -> Planes {
-        tibr_testkit::logs::capture_logs("info,tibr_operator=debug", false);
+        Planes::start_n(snapshot_duration, PLANES.len()).await
+    }
+
+    /// [`Planes::start`] with `n` data planes.
+    pub async fn start_n(snapshot_duration: Duration, n: usize) -> Planes {
+        tibr_testkit::logs::capture_logs("info,tibr_operator=debug,tibr_federation=debug", false);
         let dir = tempfile::tempdir().unwrap();
-        let names = ["control", PLANES[0], PLANES[1]].map(String::from).to_vec();
+        let planes: Vec<String> = (1..=n).map(|i| format!("dp-{i}")).collect();
+        let names = std::iter::once("control".to_string())
+            .chain(planes.iter().cloned())
+            .collect();
         let mut config = SandboxConfig::new(dir.path().join("sandbox"), names);
         config.programs = Some(PathBuf::from(env!("CARGO_BIN_EXE_tibr-sandbox")));
         let sandbox = Sandbox::start(config).await.expect("the sandbox starts");
         sandbox.ec2().set_snapshot_duration(snapshot_duration);
-        assert_eq!(sandbox.stretched.len(), 2, "demo1 spans both data planes");
+        assert_eq!(sandbox.stretched.len(), n, "demo1 spans every data plane");
         let mut ns = Vec::new();
-        for plane in PLANES {
+        for plane in &planes {
             let cluster = sandbox.cluster(plane).unwrap();
             let client = cluster.client().await.unwrap();
             apply::apply(&client, NS, apply::BACKUP_RBAC).await.unwrap();
@@ -61,13 +71,14 @@ impl Planes {
         Planes {
             sandbox,
             shell,
+            planes,
             ns,
             _dir: dir,
         }
     }
 
     pub fn plane(&self, plane: &str) -> &Ns {
-        let i = PLANES.iter().position(|p| *p == plane).unwrap();
+        let i = self.planes.iter().position(|p| p == plane).unwrap();
         &self.ns[i]
     }
 
