@@ -94,15 +94,14 @@ fn parse_stamp(s: &str) -> Option<Timestamp> {
     TimeZone::UTC.to_timestamp(dt).ok()
 }
 
-/// The tick a Backup was made for: the annotation, else the name.
-pub fn tick_of(schedule: &str, backup: &Backup) -> Option<Timestamp> {
-    let annotated = backup
-        .metadata
+/// The tick a run was made for: the annotation, else the name.
+pub fn tick_of(schedule: &str, run: &ObjectMeta) -> Option<Timestamp> {
+    let annotated = run
         .annotations
         .as_ref()
         .and_then(|a| a.get(TICK_ANNOTATION))
         .and_then(|v| v.parse::<Timestamp>().ok());
-    annotated.or_else(|| tick_from_name(schedule, backup.metadata.name.as_deref()?))
+    annotated.or_else(|| tick_from_name(schedule, run.name.as_deref()?))
 }
 
 /// The per-run sub-directory: `<cluster>-pd.<clusterNamespace>-2379-<stamp>`.
@@ -117,15 +116,29 @@ pub fn run_directory(cluster: &str, cluster_namespace: &str, tick: Timestamp) ->
 /// Refuses schedule names whose Backups would get Jobs named past 63 characters
 /// (TiDB Operator lets those Backups fail at Job creation, issue #5076).
 pub fn check_name(schedule: &str) -> Result<(), SpecProblem> {
-    if schedule.len() <= MAX_SCHEDULE_NAME {
+    check_name_length(
+        schedule,
+        MAX_SCHEDULE_NAME,
+        "backup-<schedule>-YYYY-MM-DDtHH-MM-SS",
+    )
+}
+
+/// Refuses schedule names longer than `max`, the limit the runs' Jobs (named as
+/// `job_pattern` says) set.
+pub(super) fn check_name_length(
+    schedule: &str,
+    max: usize,
+    job_pattern: &str,
+) -> Result<(), SpecProblem> {
+    if schedule.len() <= max {
         return Ok(());
     }
     Err(SpecProblem {
         field: "metadata.name".into(),
         reason: "NameTooLong",
         message: format!(
-            "the name {schedule:?} has {} characters; at most {MAX_SCHEDULE_NAME} fit, because each run's \
-             Job is named backup-<schedule>-YYYY-MM-DDtHH-MM-SS and must stay within {MAX_LABEL_VALUE}; \
+            "the name {schedule:?} has {} characters; at most {max} fit, because each run's \
+             Job is named {job_pattern} and must stay within {MAX_LABEL_VALUE}; \
              re-create the schedule under a shorter name",
             schedule.len()
         ),

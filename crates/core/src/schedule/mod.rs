@@ -57,6 +57,7 @@
 mod backup;
 mod cron;
 mod decide;
+mod kind;
 mod plan;
 pub mod retention;
 mod runs;
@@ -71,6 +72,7 @@ pub use cron::{Cron, CronError, Zone};
 pub use decide::{
     MISSED_TICKS_COUNT_CAP, STUCK_AFTER_AT_LEAST, STUCK_AFTER_PERIODS, WAIT_POLL, decide,
 };
+pub use kind::{ScheduleKind, ScheduleTimes};
 pub use plan::{
     ConditionType, Creation, Deletion, ScheduleCondition, ScheduleMetrics, SchedulePlan,
     SpecProblem, apply_conditions,

@@ -9,17 +9,18 @@ use tibr_api::{Backup, ConditionStatus, pingcap::v1alpha1::BackupScheduleStatus}
 
 use crate::reconcile::{Event, update_condition};
 
-/// Everything one reconcile of a BackupSchedule should do.
+/// Everything one reconcile of a schedule should do; `R` is what a tick creates, `St` the
+/// schedule's status.
 #[derive(Debug, Clone)]
-pub struct SchedulePlan {
-    /// The Backup to create, if a tick is due and nothing holds it back.
-    pub create: Option<Creation>,
+pub struct SchedulePlan<R = Backup, St = BackupScheduleStatus> {
+    /// The run to create, if a tick is due and nothing holds it back.
+    pub create: Option<Creation<R>>,
     /// Backups retention deletes (each then follows its own `cleanPolicy`), oldest first.
     pub delete: Vec<Deletion>,
     /// The status to write (the observed one with this decision applied). Write it after
     /// creating the Backup: if the write is lost, the next decision reads the tick back
     /// from the Backup itself.
-    pub status: BackupScheduleStatus,
+    pub status: St,
     /// The schedule's conditions, every type every time (see [`ConditionType`]).
     pub conditions: Vec<ScheduleCondition>,
     /// Events to record on the schedule. Messages avoid the current time, so that the same
@@ -33,16 +34,16 @@ pub struct SchedulePlan {
     pub metrics: ScheduleMetrics,
 }
 
-/// A Backup to create for a tick.
+/// A run to create for a tick.
 #[derive(Debug, Clone)]
-pub struct Creation {
+pub struct Creation<R = Backup> {
     /// The tick it is for (also in its name and [`TICK_ANNOTATION`](super::TICK_ANNOTATION)).
     pub tick: Timestamp,
     /// Earlier ticks that came due since the last run and are folded into this one.
     pub skipped: u64,
     /// The object to create. "Already exists" means an earlier attempt at the same tick
     /// succeeded: treat it as success, never as a reason to pick another name.
-    pub backup: Backup,
+    pub backup: R,
 }
 
 /// A Backup retention deletes.

@@ -17,7 +17,8 @@
 //!    `maxBackups` of them; older ones are deleted. Under `maxReservedTime` they simply
 //!    expire like the others.
 //! 3. A Backup still in flight is never deleted, nor one already being deleted.
-//! 4. Log backups are never deleted by retention, by count or by age (TiDB Operator's
+//! 4. Runs marked `skipGC` (VolumeBackups) are neither deleted nor counted.
+//! 5. Log backups are never deleted by retention, by count or by age (TiDB Operator's
 //!    count policy deletes them, issue #6320). While the schedule has one,
 //!    `maxReservedTime` also keeps the newest Complete backup from before the window, so
 //!    every point in the window stays restorable (snapshot + log).
@@ -28,7 +29,6 @@
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use tibr_api::pingcap::v1alpha1::BackupScheduleSpec;
 
 use super::{
     plan::{Deletion, SpecProblem},
@@ -49,8 +49,11 @@ pub enum RetentionPolicy {
 
 impl RetentionPolicy {
     /// Reads the policy; an unusable field is a problem, and then nothing is deleted.
-    pub fn of(spec: &BackupScheduleSpec) -> Result<RetentionPolicy, SpecProblem> {
-        if let Some(text) = spec.max_reserved_time.as_deref() {
+    pub fn of(
+        max_reserved_time: Option<&str>,
+        max_backups: Option<i32>,
+    ) -> Result<RetentionPolicy, SpecProblem> {
+        if let Some(text) = max_reserved_time {
             return parse_go_duration(text)
                 .map(RetentionPolicy::MaxReservedTime)
                 .map_err(|e| SpecProblem {
@@ -59,7 +62,7 @@ impl RetentionPolicy {
                     message: format!("{e}; retention deletes nothing until it is fixed"),
                 });
         }
-        match spec.max_backups {
+        match max_backups {
             None | Some(0) => Ok(RetentionPolicy::KeepAll),
             Some(n) if n > 0 => Ok(RetentionPolicy::MaxBackups(n as u32)),
             Some(n) => Err(SpecProblem {
@@ -98,10 +101,11 @@ pub struct Retention {
 
 /// Applies `policy` to the schedule's runs at `now`.
 pub fn select(policy: &RetentionPolicy, runs: &[Run<'_>], now: Timestamp) -> Retention {
-    // Only finished snapshot runs are candidates (rules 3 and 4).
+    // Only finished snapshot runs are candidates (rules 3 and 4), and never one marked
+    // `skipGC`.
     let mut finished: Vec<&Run<'_>> = runs
         .iter()
-        .filter(|r| !r.is_log)
+        .filter(|r| !r.is_log && !r.skip_gc)
         .filter(|r| {
             matches!(
                 r.state,

@@ -1,7 +1,10 @@
-//! What the schedule knows about each of its Backups ("runs"): which tick it was for,
-//! whether it is still in flight, and when its data is from.
+//! What the schedule knows about each of its runs (Backups or VolumeBackups): which tick
+//! it was for, whether it is still in flight, and when its data is from. Each kind reads
+//! its objects into a [`Run`] (`Run::of_backup` here, `Run::of_volume_backup` in
+//! `volume`); everything after that is the same for both.
 
 use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use tibr_api::{Backup, BackupConditionType as C, pingcap::v1alpha1::BackupMode};
 
 use super::backup::tick_of;
@@ -21,14 +24,21 @@ pub enum RunState {
     Deleting,
 }
 
-/// One Backup of the schedule, read once.
+/// One run of the schedule, read once.
 #[derive(Debug, Clone)]
 pub struct Run<'a> {
-    pub backup: &'a Backup,
+    /// `Backup` or `VolumeBackup`, for messages.
+    pub kind: &'static str,
     pub name: &'a str,
     pub state: RunState,
     /// The phase as written, for messages.
-    pub phase: Option<&'a C>,
+    pub phase: Option<&'a str>,
+    /// Failing and being retried by its controller (`RetryFailed`).
+    pub retrying: bool,
+    /// When it failed or was found invalid (its condition's transition time).
+    pub failed_at: Option<Timestamp>,
+    /// `skipGC: true`: retention never deletes it.
+    pub skip_gc: bool,
     /// The tick it was made for (annotation, else name); `None` for Backups that were not
     /// made by a tick (e.g. the schedule's log backup).
     pub tick: Option<Timestamp>,
@@ -41,34 +51,65 @@ pub struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    pub fn read(schedule: &str, backup: &'a Backup) -> Run<'a> {
+    /// A Backup of `schedule`.
+    pub fn of_backup(schedule: &str, backup: &'a Backup) -> Run<'a> {
         let status = backup.status.as_ref();
         let phase = backup.phase();
-        let state = if backup.metadata.deletion_timestamp.is_some() {
+        let state = state_of(backup);
+        let failed_kind = if state == RunState::Invalid {
+            C::Invalid
+        } else {
+            C::Failed
+        };
+        let failed_at = backup
+            .condition(&failed_kind)
+            .and_then(|c| c.last_transition_time.as_ref().map(|t| t.0));
+        Run::new(
+            "Backup",
+            schedule,
+            &backup.metadata,
+            Read {
+                state,
+                phase: phase.map(|p| p.as_str()),
+                retrying: phase == Some(&C::RetryFailed),
+                failed_at,
+                skip_gc: false,
+                commit_ts: status.and_then(|s| s.commit_ts.as_deref()),
+                time_completed: status.and_then(|s| s.time_completed.as_ref()).map(|t| t.0),
+                is_log: backup.spec.mode() == BackupMode::Log,
+            },
+        )
+    }
+
+    /// The fields every kind shares, from what the kind read; a deletion in progress
+    /// overrides the state.
+    pub(super) fn new(
+        kind: &'static str,
+        schedule: &str,
+        meta: &'a ObjectMeta,
+        read: Read<'a>,
+    ) -> Run<'a> {
+        let state = if meta.deletion_timestamp.is_some() {
             RunState::Deleting
         } else {
-            state_of(backup)
+            read.state
         };
-        let tick = tick_of(schedule, backup);
-        let created = backup.metadata.creation_timestamp.as_ref().map(|t| t.0);
-        let commit = status
-            .and_then(|s| s.commit_ts.as_deref())
-            .and_then(tso_time);
-        let data_time = commit.or(tick).or(created);
-        let completed = status
-            .and_then(|s| s.time_completed.as_ref())
-            .map(|t| t.0)
-            .or(data_time);
+        let tick = tick_of(schedule, meta);
+        let created = meta.creation_timestamp.as_ref().map(|t| t.0);
+        let data_time = read.commit_ts.and_then(tso_time).or(tick).or(created);
         Run {
-            backup,
-            name: backup.metadata.name.as_deref().unwrap_or_default(),
+            kind,
+            name: meta.name.as_deref().unwrap_or_default(),
             state,
-            phase,
+            phase: read.phase,
+            retrying: read.retrying,
+            failed_at: read.failed_at,
+            skip_gc: read.skip_gc,
             tick,
             created,
             data_time,
-            completed,
-            is_log: backup.spec.mode() == BackupMode::Log,
+            completed: read.time_completed.or(data_time),
+            is_log: read.is_log,
         }
     }
 
@@ -84,8 +125,20 @@ impl<'a> Run<'a> {
 
     /// The phase for messages (`Pending` before the Backup controller has written one).
     pub fn phase_text(&self) -> &str {
-        self.phase.map(|p| p.as_str()).unwrap_or("Pending")
+        self.phase.unwrap_or("Pending")
     }
+}
+
+/// What a kind reads from its object for [`Run::new`].
+pub(super) struct Read<'a> {
+    pub state: RunState,
+    pub phase: Option<&'a str>,
+    pub retrying: bool,
+    pub failed_at: Option<Timestamp>,
+    pub skip_gc: bool,
+    pub commit_ts: Option<&'a str>,
+    pub time_completed: Option<Timestamp>,
+    pub is_log: bool,
 }
 
 fn state_of(backup: &Backup) -> RunState {

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use tibr_api::{BackupSchedule, ConditionStatus, pingcap::v1alpha1::BackupScheduleStatus};
+use tibr_api::{ConditionStatus, pingcap::v1alpha1::BackupScheduleStatus};
 
+use super::kind::ScheduleKind;
 use super::plan::{ConditionType, ScheduleMetrics, SchedulePlan, apply_conditions};
 use crate::reconcile::{Event, Related, reasons};
 
@@ -43,9 +44,9 @@ pub struct Outcomes {
 
 /// Everything to write once the plan was carried out.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Settled {
+pub struct Settled<St = BackupScheduleStatus> {
     /// The status to write, conditions included.
-    pub status: BackupScheduleStatus,
+    pub status: St,
     pub events: Vec<Event>,
     pub metrics: ScheduleMetrics,
     /// Increments for the counters: what was really done.
@@ -57,31 +58,32 @@ pub struct Settled {
     pub requeue: Option<Duration>,
 }
 
-/// A schedule's run, as the related object of an Event about it.
-fn run(name: &str) -> Related {
-    Related {
-        api_version: "pingcap.com/v1alpha1".into(),
-        kind: "Backup".into(),
-        name: name.into(),
-    }
-}
-
 /// Settles `plan` (decided for `schedule`) with what the act step reported.
-pub fn settle(
-    schedule: &BackupSchedule,
-    plan: SchedulePlan,
+pub fn settle<S: ScheduleKind>(
+    schedule: &S,
+    plan: SchedulePlan<S::Run, S::Status>,
     outcomes: &Outcomes,
     now: Timestamp,
-) -> Settled {
-    let observed = schedule.status.clone().unwrap_or_default();
-    let mut status = plan.status;
+) -> Settled<S::Status> {
+    let kind = S::RUN_KIND;
+    // A schedule's run, as the related object of an Event about it.
+    let run = |name: &str| Related {
+        api_version: S::RUN_API_VERSION.into(),
+        kind: kind.into(),
+        name: name.into(),
+    };
+    let observed = S::times(&schedule.status());
+    let mut status = S::times(&plan.status);
     let mut conditions = plan.conditions;
     let mut events = plan.events;
     let mut failure = None;
     let (mut created, mut skipped_ticks, mut deleted) = (false, 0, 0);
 
     if let (Some(creation), Some(outcome)) = (&plan.create, &outcomes.create) {
-        let name = creation.backup.metadata.name.clone().unwrap_or_default();
+        let name = S::run_meta(&creation.backup)
+            .name
+            .clone()
+            .unwrap_or_default();
         match outcome {
             Created::Yes => {
                 created = true;
@@ -90,7 +92,7 @@ pub fn settle(
                     Event::normal(
                         reasons::SUCCESSFUL_CREATE,
                         "Create",
-                        format!("created Backup {name} for the run due at {}", creation.tick),
+                        format!("created {kind} {name} for the run due at {}", creation.tick),
                     )
                     .about(run(&name)),
                 );
@@ -102,7 +104,7 @@ pub fn settle(
                     reasons::TICK_NAME_TAKEN,
                     "Create",
                     format!(
-                        "Backup {name} already exists and was not made by this schedule (it is \
+                        "{kind} {name} already exists and was not made by this schedule (it is \
                          not among the schedule's runs: someone else's, or unreadable); the run \
                          it would have been is skipped"
                     ),
@@ -116,7 +118,7 @@ pub fn settle(
                 status.all_backup_clean_time = observed.all_backup_clean_time.clone();
                 status.next_backup_time = Some(Time(creation.tick));
                 let message = format!(
-                    "could not create Backup {name} for the run due at {}: {reason}; retrying",
+                    "could not create {kind} {name} for the run due at {}: {reason}; retrying",
                     creation.tick
                 );
                 if let Some(c) = conditions
@@ -142,7 +144,7 @@ pub fn settle(
                         reasons::SUCCESSFUL_DELETE,
                         "Delete",
                         format!(
-                            "deleted Backup {} ({}); its cleanPolicy decides what happens to its data",
+                            "deleted {kind} {} ({}); its cleanPolicy decides what happens to its data",
                             deletion.name, deletion.reason
                         ),
                     )
@@ -152,7 +154,7 @@ pub fn settle(
             Deleted::Gone => {}
             Deleted::Failed(reason) => {
                 let message = format!(
-                    "could not delete Backup {} for retention: {reason}; retrying",
+                    "could not delete {kind} {} for retention: {reason}; retrying",
                     deletion.name
                 );
                 events.push(
@@ -165,10 +167,12 @@ pub fn settle(
     }
 
     let mut all = observed.conditions.clone();
-    apply_conditions(&mut all, &conditions, schedule.metadata.generation, now);
+    apply_conditions(&mut all, &conditions, schedule.meta().generation, now);
     status.conditions = all;
+    let mut typed = plan.status;
+    S::set_times(&mut typed, status);
     Settled {
-        status,
+        status: typed,
         events,
         metrics: plan.metrics,
         created,

@@ -56,7 +56,7 @@ impl ScheduleRuns {
         let mut changes = Vec::new();
         self.present.clear();
         for b in listed.items {
-            let Some(tick) = tibr_core::schedule::tick_of(&self.schedule, &b) else {
+            let Some(tick) = tibr_core::schedule::tick_of(&self.schedule, &b.metadata) else {
                 continue;
             };
             self.present.insert(tick);

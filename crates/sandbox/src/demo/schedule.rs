@@ -392,7 +392,7 @@ async fn ticks_made(ctx: &Ctx) -> anyhow::Result<BTreeSet<Timestamp>> {
     Ok(listed
         .items
         .iter()
-        .filter_map(|b| tick_of(&ctx.name, b))
+        .filter_map(|b| tick_of(&ctx.name, &b.metadata))
         .collect())
 }
 

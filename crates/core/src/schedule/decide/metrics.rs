@@ -31,17 +31,7 @@ pub(super) fn fill_metrics(m: &mut ScheduleMetrics, runs: &[Run<'_>], next: Opti
     m.failed_runs = failed
         .iter()
         .filter_map(|r| {
-            let kind = if r.state == RunState::Invalid {
-                tibr_api::BackupConditionType::Invalid
-            } else {
-                tibr_api::BackupConditionType::Failed
-            };
-            let at = r
-                .backup
-                .condition(&kind)
-                .and_then(|c| c.last_transition_time.as_ref().map(|t| t.0))
-                .or(r.completed)
-                .or(r.order_key())?;
+            let at = r.failed_at.or(r.completed).or(r.order_key())?;
             Some((r.name.to_string(), at))
         })
         .collect();

@@ -12,11 +12,11 @@ mod wait;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use tibr_api::{Backup, BackupSchedule, ConditionStatus, constants::labels};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use tibr_api::{ConditionStatus, constants::labels};
 
 use super::{
-    backup::build_backup,
+    kind::ScheduleKind,
     plan::{ConditionType, Creation, ScheduleCondition, ScheduleMetrics, SchedulePlan},
     retention::{RetentionPolicy, select},
     runs::{Run, RunState},
@@ -38,21 +38,25 @@ pub const WAIT_POLL: Duration = Duration::from_secs(60);
 
 /// Decides what to do for `schedule` at `now`.
 ///
-/// `backups` are the schedule's Backups (label `tidb.pingcap.com/backup-schedule=<name>`)
+/// `backups` are the schedule's runs (label `tidb.pingcap.com/backup-schedule=<name>`)
 /// and, when the schedule belongs to a group (label
-/// `tidb.pingcap.com/backup-schedule-group`), the other group members' Backups, which
-/// only count as possible predecessors. Everything else is ignored.
-pub fn decide(schedule: &BackupSchedule, backups: &[Backup], now: Timestamp) -> SchedulePlan {
-    let name = schedule.metadata.name.as_deref().unwrap_or_default();
-    let spec = &schedule.spec;
-    let observed = schedule.status.clone().unwrap_or_default();
+/// `tidb.pingcap.com/backup-schedule-group`), the other group members' runs, which only
+/// count as possible predecessors. Everything else is ignored.
+pub fn decide<S: ScheduleKind>(
+    schedule: &S,
+    backups: &[S::Run],
+    now: Timestamp,
+) -> SchedulePlan<S::Run, S::Status> {
+    let meta = schedule.meta();
+    let name = meta.name.as_deref().unwrap_or_default();
+    let observed = S::times(&schedule.status());
     let mut status = observed.clone();
     let mut events = Vec::new();
     let mut metrics = ScheduleMetrics::default();
 
-    let schedule_label = |b: &Backup| {
-        b.metadata
-            .labels
+    let schedule_label = |b: &S::Run| {
+        let m: &ObjectMeta = S::run_meta(b);
+        m.labels
             .as_ref()
             .and_then(|l| l.get(labels::BACKUP_SCHEDULE))
             .cloned()
@@ -60,10 +64,9 @@ pub fn decide(schedule: &BackupSchedule, backups: &[Backup], now: Timestamp) -> 
     let runs: Vec<Run<'_>> = backups
         .iter()
         .filter(|b| schedule_label(b).as_deref() == Some(name))
-        .map(|b| Run::read(name, b))
+        .map(|b| S::read_run(name, b))
         .collect();
-    let group = schedule
-        .metadata
+    let group = meta
         .labels
         .as_ref()
         .and_then(|l| l.get(labels::BACKUP_SCHEDULE_GROUP))
@@ -74,7 +77,7 @@ pub fn decide(schedule: &BackupSchedule, backups: &[Backup], now: Timestamp) -> 
             .iter()
             .filter_map(|b| {
                 let owner = schedule_label(b).filter(|s| s != name)?;
-                let run = Run::read(&owner, b);
+                let run = S::read_run(&owner, b);
                 Some((owner, run))
             })
             .collect(),
@@ -110,7 +113,7 @@ pub fn decide(schedule: &BackupSchedule, backups: &[Backup], now: Timestamp) -> 
         taken.map(|(t, _)| t),
         observed.last_backup_time.as_ref().map(|t| t.0),
         observed.all_backup_clean_time.as_ref().map(|t| t.0),
-        schedule.metadata.creation_timestamp.as_ref().map(|t| t.0),
+        meta.creation_timestamp.as_ref().map(|t| t.0),
     ]
     .into_iter()
     .flatten()
@@ -118,7 +121,7 @@ pub fn decide(schedule: &BackupSchedule, backups: &[Backup], now: Timestamp) -> 
     .unwrap_or(now);
 
     // Ticks.
-    let paused = spec.pause == Some(true);
+    let paused = schedule.paused();
     let mut create = None;
     let mut blocked: Option<wait::Blocked> = None;
     let mut next_backup = None;
@@ -147,13 +150,13 @@ pub fn decide(schedule: &BackupSchedule, backups: &[Backup], now: Timestamp) -> 
                         wait_requeue = Some(b.requeue);
                         blocked = Some(b);
                     }
-                    None => match build_backup(schedule, latest) {
+                    None => match schedule.build_run(latest) {
                         Ok(backup) => {
                             let skipped = due.count.saturating_sub(1);
                             if skipped > 0 {
                                 events.push(wait::missed_ticks(skipped, due.capped, first, latest));
                             }
-                            status.last_backup = backup.metadata.name.clone();
+                            status.last_backup = S::run_meta(&backup).name.clone();
                             status.last_backup_time = Some(Time(latest));
                             status.all_backup_clean_time = None;
                             metrics.created = 1;
@@ -188,7 +191,7 @@ pub fn decide(schedule: &BackupSchedule, backups: &[Backup], now: Timestamp) -> 
     };
     let mut delete = Vec::new();
     let mut next_expiry = None;
-    match RetentionPolicy::of(spec) {
+    match RetentionPolicy::of(schedule.max_reserved_time(), schedule.max_backups()) {
         Err(p) => {
             events.push(Event::warning(p.reason, "Schedule", p.to_string()));
             retention_condition.status = ConditionStatus::False;
@@ -261,7 +264,7 @@ pub fn decide(schedule: &BackupSchedule, backups: &[Backup], now: Timestamp) -> 
     .min();
 
     let conditions = vec![
-        spec::valid_condition(&problems, cron.as_ref(), &spec.schedule),
+        spec::valid_condition(&problems, cron.as_ref(), schedule.cron_text()),
         spec::flag(
             ConditionType::Paused,
             paused,
@@ -288,10 +291,12 @@ pub fn decide(schedule: &BackupSchedule, backups: &[Backup], now: Timestamp) -> 
         retention_condition,
     ];
 
+    let mut typed = schedule.status();
+    S::set_times(&mut typed, status);
     SchedulePlan {
         create,
         delete,
-        status,
+        status: typed,
         conditions,
         events,
         requeue,

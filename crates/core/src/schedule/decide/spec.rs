@@ -2,52 +2,35 @@
 //! name too long for its runs' Jobs, a template a Backup would refuse. Reported in the
 //! `Valid` condition, every problem named by its field.
 
-use tibr_api::{BackupSchedule, ConditionStatus, pingcap::v1alpha1::BackupMode};
+use tibr_api::ConditionStatus;
 
 use super::super::{
-    backup::check_name,
+    backup::check_name_length,
     cron::Cron,
+    kind::ScheduleKind,
     plan::{ConditionType, ScheduleCondition, SpecProblem},
 };
-use crate::backup::validate_template;
 use crate::duration::format_go_duration;
 use crate::reconcile::reasons;
 
 /// The schedule's cron, when it parses, and every problem with the spec.
-pub(super) fn check(schedule: &BackupSchedule) -> (Option<Cron>, Vec<SpecProblem>) {
-    let name = schedule.metadata.name.as_deref().unwrap_or_default();
-    let namespace = schedule.metadata.namespace.as_deref().unwrap_or_default();
-    let spec = &schedule.spec;
+pub(super) fn check<S: ScheduleKind>(schedule: &S) -> (Option<Cron>, Vec<SpecProblem>) {
+    let name = schedule.meta().name.as_deref().unwrap_or_default();
+    let text = schedule.cron_text();
     let mut problems: Vec<SpecProblem> = Vec::new();
-    let cron = Cron::parse(&spec.schedule)
+    let cron = Cron::parse(text)
         .map_err(|e| {
             problems.push(SpecProblem {
                 field: "spec.schedule".into(),
                 reason: reasons::INVALID_SCHEDULE,
-                message: format!("{:?} {e}", spec.schedule),
+                message: format!("{text:?} {e}"),
             })
         })
         .ok();
-    if let Err(p) = check_name(name) {
+    if let Err(p) = check_name_length(name, S::MAX_NAME, S::JOB_PATTERN) {
         problems.push(p);
     }
-    if spec.backup_template.mode() == BackupMode::Log {
-        problems.push(SpecProblem {
-            field: "spec.backupTemplate.backupMode".into(),
-            reason: reasons::INVALID_TEMPLATE,
-            message: "a log backup runs continuously and cannot be taken per tick; put it in \
-                      spec.logBackupTemplate"
-                .to_string(),
-        });
-    } else if let Err(errors) = validate_template(&spec.backup_template, namespace) {
-        // The rules a Backup is held to: a tick would only create an Invalid Backup.
-        problems.extend(errors.into_iter().map(|e| SpecProblem {
-            field: e.field,
-            reason: reasons::INVALID_TEMPLATE,
-            message: e.message,
-        }));
-    }
-
+    problems.extend(schedule.template_problems());
     (cron, problems)
 }
 

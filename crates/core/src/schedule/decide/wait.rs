@@ -70,10 +70,10 @@ pub(super) fn blocked_on(
     let phase = run.phase_text();
     let since = run.since().unwrap_or(first_due);
     let who = match pred.of_group {
-        None => format!("Backup {}", run.name),
+        None => format!("{} {}", run.kind, run.name),
         Some((owner, group)) => format!(
-            "Backup {} of schedule {owner} (same backup-schedule-group {group})",
-            run.name
+            "{} {} of schedule {owner} (same backup-schedule-group {group})",
+            run.kind, run.name
         ),
     };
     let period = cron
@@ -82,7 +82,7 @@ pub(super) fn blocked_on(
         .unwrap_or(STUCK_AFTER_AT_LEAST);
     let threshold = (period * STUCK_AFTER_PERIODS).max(STUCK_AFTER_AT_LEAST);
     let stuck_at = since.checked_add(threshold).unwrap_or(Timestamp::MAX);
-    let retrying = run.phase.is_some_and(|p| p.as_str() == "RetryFailed");
+    let retrying = run.retrying;
     if retrying || now >= stuck_at {
         let why = if retrying {
             "keeps failing and being retried (RetryFailed)".to_string()
@@ -97,7 +97,8 @@ pub(super) fn blocked_on(
             message: format!(
                 "the run due at {first_due} is held back: {who} ({phase} since {since}) {why}. \
                  No second backup is started next to it; fix what holds it (kubectl describe \
-                 backup {name}) or delete it, and the schedule then runs once",
+                 {kind} {name}) or delete it, and the schedule then runs once",
+                kind = run.kind.to_lowercase(),
                 name = run.name
             ),
             requeue: WAIT_POLL,
@@ -107,7 +108,8 @@ pub(super) fn blocked_on(
         reason: reasons::WAITING_FOR_BACKUP,
         message: format!(
             "the run due at {first_due} waits for {who} ({phase} since {since}); it starts as \
-             soon as that Backup is Complete, Failed or Invalid"
+             soon as that {} is Complete, Failed or Invalid",
+            run.kind
         ),
         requeue: WAIT_POLL.min(until(now, stuck_at)),
     }

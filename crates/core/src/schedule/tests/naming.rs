@@ -45,15 +45,24 @@ fn names_read_back_to_their_tick() {
 fn the_tick_annotation_wins_over_the_name() {
     let s = schedule("sched", "*/2 * * * *", "2026-11-21T07:00:00Z");
     let mut b = run(&s, "2026-11-21T07:02:00Z");
-    assert_eq!(tick_of("sched", &b), Some(ts("2026-11-21T07:02:00Z")));
+    assert_eq!(
+        tick_of("sched", &b.metadata),
+        Some(ts("2026-11-21T07:02:00Z"))
+    );
     b.metadata
         .annotations
         .as_mut()
         .unwrap()
         .insert(TICK_ANNOTATION.into(), "2026-11-21T07:04:00Z".into());
-    assert_eq!(tick_of("sched", &b), Some(ts("2026-11-21T07:04:00Z")));
+    assert_eq!(
+        tick_of("sched", &b.metadata),
+        Some(ts("2026-11-21T07:04:00Z"))
+    );
     b.metadata.annotations = None;
-    assert_eq!(tick_of("sched", &b), Some(ts("2026-11-21T07:02:00Z")));
+    assert_eq!(
+        tick_of("sched", &b.metadata),
+        Some(ts("2026-11-21T07:02:00Z"))
+    );
 }
 
 #[test]
