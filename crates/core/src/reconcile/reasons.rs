@@ -65,6 +65,10 @@ pub const MAX_RESERVED_TIME: &str = "MaxReservedTime";
 pub const MAX_BACKUPS: &str = "MaxBackups";
 pub const KEEP_ALL: &str = "KeepAll";
 pub const NEWEST_COMPLETE_KEPT: &str = "NewestCompleteKept";
+/// Retention has more to delete than it deletes at once (one VolumeBackup at a time).
+pub const RETENTION_BEHIND: &str = "RetentionBehind";
+/// A field set where the API does not have it, honoured from there.
+pub const MISPLACED_FIELD: &str = "MisplacedField";
 
 // Volume-snapshot backups in a data plane (TiDB Operator's words where it has them).
 pub const INITIALIZE_JOB_CREATED: &str = "InitializeJobCreated";

@@ -32,7 +32,7 @@ pub const TICK_ANNOTATION: &str = annotations::SCHEDULE_TICK;
 const NOT_COPIED_ANNOTATIONS: &[&str] = &["kubectl.kubernetes.io/last-applied-configuration"];
 
 /// Length of the timestamp suffix, `2006-01-02t15-04-05`.
-const STAMP_LEN: usize = 19;
+pub(super) const STAMP_LEN: usize = 19;
 
 /// The longest schedule name whose Backups' Jobs (`backup-<schedule>-<stamp>`) still fit
 /// the 63 characters Kubernetes allows in the label that carries a Job's name.
@@ -234,15 +234,7 @@ pub fn build_backup(schedule: &BackupSchedule, tick: Timestamp) -> Result<Backup
     ] {
         labels_out.insert(k.to_string(), v.to_string());
     }
-    let mut annotations: BTreeMap<String, String> = schedule
-        .metadata
-        .annotations
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(k, _)| !NOT_COPIED_ANNOTATIONS.contains(&k.as_str()))
-        .collect();
-    annotations.insert(TICK_ANNOTATION.to_string(), tick.to_string());
+    let annotations = copied_annotations(&schedule.metadata, tick);
 
     Ok(Backup {
         metadata: ObjectMeta {
@@ -263,4 +255,21 @@ pub fn build_backup(schedule: &BackupSchedule, tick: Timestamp) -> Result<Backup
         spec: *spec,
         status: None,
     })
+}
+
+/// A run's annotations: the schedule's, but kubectl's record of the schedule's own
+/// manifest, and the tick.
+pub(super) fn copied_annotations(
+    schedule: &ObjectMeta,
+    tick: Timestamp,
+) -> BTreeMap<String, String> {
+    let mut annotations: BTreeMap<String, String> = schedule
+        .annotations
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| !NOT_COPIED_ANNOTATIONS.contains(&k.as_str()))
+        .collect();
+    annotations.insert(TICK_ANNOTATION.to_string(), tick.to_string());
+    annotations
 }

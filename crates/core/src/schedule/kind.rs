@@ -16,7 +16,7 @@ use super::{
     runs::Run,
 };
 use crate::backup::validate_template;
-use crate::reconcile::reasons;
+use crate::reconcile::{Event, reasons};
 
 /// The status fields every schedule has, as the schedule logic reads and writes them.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -41,6 +41,9 @@ pub trait ScheduleKind {
     /// pattern that sets it, for the message.
     const MAX_NAME: usize;
     const JOB_PATTERN: &'static str;
+    /// Retention waits for one deletion to finish before the next (each costs the cloud
+    /// API many calls).
+    const DELETE_ONE_AT_A_TIME: bool = false;
 
     fn meta(&self) -> &ObjectMeta;
     /// The observed status (default when none was written).
@@ -54,6 +57,11 @@ pub trait ScheduleKind {
     fn max_backups(&self) -> Option<i32>;
     /// Problems of the run template: a tick would only create a run its controller refuses.
     fn template_problems(&self) -> Vec<SpecProblem>;
+    /// Warnings about the spec that do not stop it (repeated at each reconcile, folded
+    /// into one Event with a count).
+    fn template_notes(&self) -> Vec<Event> {
+        Vec::new()
+    }
     /// The run for `tick`.
     fn build_run(&self, tick: Timestamp) -> Result<Self::Run, SpecProblem>;
     fn run_meta(run: &Self::Run) -> &ObjectMeta;

@@ -63,6 +63,7 @@ pub mod retention;
 mod runs;
 mod settle;
 mod ticks;
+mod volume;
 
 pub use backup::{
     MAX_SCHEDULE_NAME, TICK_ANNOTATION, backup_name, build_backup, check_name, run_directory,
@@ -81,6 +82,7 @@ pub use retention::{Retention, RetentionPolicy};
 pub use runs::{Run, RunState, tso_time};
 pub use settle::{Created, Deleted, Outcomes, Settled, settle};
 pub use ticks::DueTicks;
+pub use volume::MAX_VOLUME_SCHEDULE_NAME;
 
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,7 @@
 //! `VolumeBackupSchedule` (`volumebackupschedules.federation.pingcap.com`, short name
 //! `vbks`): VolumeBackups taken on a cron schedule, with retention.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -104,7 +104,15 @@ pub struct VolumeBackupScheduleStatus {
     /// When retention deleted the last remaining VolumeBackup.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub all_backup_clean_time: Option<Time>,
-    /// tibr extension: when the schedule will next create a VolumeBackup (absent while paused).
+    /// tibr extension: when the schedule will next create a VolumeBackup (absent while paused
+    /// or while the spec is invalid). When a VolumeBackup is overdue because an earlier one
+    /// is still running, this is the overdue tick, in the past.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_backup_time: Option<Time>,
+    /// tibr extension: `Valid` (the spec can produce VolumeBackups), `Paused`, `Blocked` (a
+    /// due run waits for an earlier VolumeBackup still in flight) and `Retention` (the
+    /// retention policy in force, whether it is behind, or why none is).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<Condition>,
 }

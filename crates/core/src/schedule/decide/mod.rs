@@ -178,6 +178,7 @@ pub fn decide<S: ScheduleKind>(
     for p in &problems {
         events.push(Event::warning(p.reason, "Schedule", p.to_string()));
     }
+    events.extend(schedule.template_notes());
     if !problems.is_empty() {
         next_backup = None;
     }
@@ -222,6 +223,29 @@ pub fn decide<S: ScheduleKind>(
             }
             delete = r.delete;
             next_expiry = r.next_expiry;
+            if S::DELETE_ONE_AT_A_TIME {
+                let deleting = runs
+                    .iter()
+                    .filter(|r| r.state == RunState::Deleting)
+                    .map(|r| r.name)
+                    .collect::<Vec<_>>();
+                let due = delete.len();
+                delete.truncate(usize::from(deleting.is_empty()));
+                if due > delete.len() {
+                    let now_deleting = deleting
+                        .first()
+                        .copied()
+                        .or(delete.first().map(|d| d.name.as_str()));
+                    retention_condition.reason = reasons::RETENTION_BEHIND;
+                    retention_condition.message = format!(
+                        "{}; {due} {}(s) due for deletion, deleted one at a time so that EC2 \
+                         can keep up with their snapshots (now: {})",
+                        policy.describe(),
+                        S::RUN_KIND,
+                        now_deleting.unwrap_or_default()
+                    );
+                }
+            }
         }
     }
     let live_snapshots: Vec<&Run<'_>> = runs

@@ -5,3 +5,4 @@ mod retention;
 mod settle;
 mod support;
 mod ticks;
+mod volume;

@@ -158,18 +158,18 @@ impl BackupExt for Backup {
 }
 
 /// The names of the Backups the plan deletes.
-pub fn deleted(plan: &SchedulePlan) -> Vec<&str> {
+pub fn deleted<R, St>(plan: &SchedulePlan<R, St>) -> Vec<&str> {
     plan.delete.iter().map(|d| d.name.as_str()).collect()
 }
 
 /// The reasons of the plan's Events.
-pub fn event_reasons(plan: &SchedulePlan) -> Vec<&str> {
+pub fn event_reasons<R, St>(plan: &SchedulePlan<R, St>) -> Vec<&str> {
     plan.events.iter().map(|e| e.reason.as_str()).collect()
 }
 
 /// The condition of a type, as (status, reason, message).
-pub fn condition(
-    plan: &SchedulePlan,
+pub fn condition<R, St>(
+    plan: &SchedulePlan<R, St>,
     type_: crate::schedule::ConditionType,
 ) -> (&str, &'static str, &str) {
     let c = plan
