@@ -1,57 +1,15 @@
-//! Recording the Events a plan asks for. An Event that cannot be recorded (for example in
-//! a namespace being deleted) is logged instead and never fails a reconcile; Warnings are
-//! always logged too, so they survive Events' one-hour lifetime.
+//! Recording the Events a plan asks for (see [`tibr_runtime::events::publish`]), and the
+//! Warning on an object that cannot be read.
 
 use k8s_openapi::{api::core::v1::ObjectReference, apimachinery::pkg::apis::meta::v1::ObjectMeta};
-use kube::runtime::events::{Event as KubeEvent, EventType};
-use tibr_core::reconcile::{Event, EventKind, EventSubject, reasons};
+use tibr_core::reconcile::{Event, reasons};
 
 use crate::Context;
 
-fn namespace_ref(namespace: &str) -> ObjectReference {
-    ObjectReference {
-        api_version: Some("v1".into()),
-        kind: Some("Namespace".into()),
-        name: Some(namespace.into()),
-        ..ObjectReference::default()
-    }
-}
-
-/// Records `event` about the object `about` refers to (or about its namespace, as the
-/// event says), with its related object in the same namespace.
+/// Records `event` about the object `about` refers to (see
+/// [`tibr_runtime::events::publish`]).
 pub async fn publish(ctx: &Context, about: &ObjectReference, event: &Event) {
-    let namespace = about.namespace.clone().unwrap_or_default();
-    let name = about.name.clone().unwrap_or_default();
-    let related = event.related.as_ref().map(|r| ObjectReference {
-        api_version: Some(r.api_version.clone()),
-        kind: Some(r.kind.clone()),
-        namespace: Some(namespace.clone()),
-        name: Some(r.name.clone()),
-        ..ObjectReference::default()
-    });
-    let (regarding, secondary) = match event.subject {
-        EventSubject::Object => (about.clone(), related),
-        EventSubject::Namespace => (namespace_ref(&namespace), Some(about.clone())),
-    };
-    let kind = about.kind.clone().unwrap_or_default();
-    if event.kind == EventKind::Warning {
-        tracing::warn!(object.kind = %kind, object.namespace = %namespace, object.name = %name, reason = %event.reason, "{}", event.note);
-    } else {
-        tracing::info!(object.kind = %kind, object.namespace = %namespace, object.name = %name, reason = %event.reason, "{}", event.note);
-    }
-    let recorded = KubeEvent {
-        type_: match event.kind {
-            EventKind::Normal => EventType::Normal,
-            EventKind::Warning => EventType::Warning,
-        },
-        reason: event.reason.clone(),
-        note: Some(truncate(&event.note, 1000)),
-        action: event.action.clone(),
-        secondary,
-    };
-    if let Err(e) = ctx.recorder.publish(&recorded, &regarding).await {
-        tracing::warn!(object.kind = %kind, object.namespace = %namespace, object.name = %name, reason = %event.reason, error = %e, "could not record the Event");
-    }
+    tibr_runtime::events::publish(&ctx.recorder, about, event).await;
 }
 
 /// Warns, on the object, that it cannot be read as a `kind` (`problem` names the field),
@@ -88,16 +46,4 @@ pub fn unreadable_error(kind: &'static str, meta: &ObjectMeta, problem: &str) ->
         name: meta.name.clone().unwrap_or_default(),
         error: problem.to_string(),
     }
-}
-
-/// Event notes are limited to 1 kB.
-fn truncate(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_string();
-    }
-    let mut end = max - 3;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &text[..end])
 }

@@ -1,6 +1,6 @@
 //! The operator's Prometheus metrics (`tibr_operator_*`). Labels are bounded: controller
 //! names, error categories, phases, outcomes; never messages. Object names appear only in
-//! the per-schedule series (see [`crate::schedule::metrics`]).
+//! the per-schedule series (see [`tibr_runtime::schedule::metrics`]).
 
 use prometheus_client::{
     encoding::EncodeLabelSet,
@@ -38,7 +38,7 @@ pub struct Metrics {
     /// Backups whose data was kept although their policy asked to delete it.
     pub data_kept: Counter,
     /// Per BackupSchedule (`tibr_operator_schedule_*`).
-    pub schedules: crate::schedule::metrics::ScheduleMetrics,
+    pub schedules: tibr_runtime::schedule::metrics::ScheduleMetrics,
 }
 
 impl Metrics {

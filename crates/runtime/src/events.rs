@@ -160,3 +160,69 @@ fn last_seen(e: &K8sEvent) -> Option<Timestamp> {
         .map(|s| s.last_observed_time.0)
         .or(e.event_time.as_ref().map(|t| t.0))
 }
+
+fn namespace_ref(namespace: &str) -> ObjectReference {
+    ObjectReference {
+        api_version: Some("v1".into()),
+        kind: Some("Namespace".into()),
+        name: Some(namespace.into()),
+        ..ObjectReference::default()
+    }
+}
+
+/// Records a plan's `event` about the object `about` refers to (or about its namespace,
+/// as the event says), with its related object in the same namespace. An Event that cannot
+/// be recorded (for example in a namespace being deleted) is logged instead and never
+/// fails a reconcile; Warnings are always logged too, so they outlive Events' one-hour
+/// lifetime.
+pub async fn publish(
+    recorder: &Recorder,
+    about: &ObjectReference,
+    event: &tibr_core::reconcile::Event,
+) {
+    use tibr_core::reconcile::{EventKind, EventSubject};
+    let namespace = about.namespace.clone().unwrap_or_default();
+    let name = about.name.clone().unwrap_or_default();
+    let related = event.related.as_ref().map(|r| ObjectReference {
+        api_version: Some(r.api_version.clone()),
+        kind: Some(r.kind.clone()),
+        namespace: Some(namespace.clone()),
+        name: Some(r.name.clone()),
+        ..ObjectReference::default()
+    });
+    let (regarding, secondary) = match event.subject {
+        EventSubject::Object => (about.clone(), related),
+        EventSubject::Namespace => (namespace_ref(&namespace), Some(about.clone())),
+    };
+    let kind = about.kind.clone().unwrap_or_default();
+    if event.kind == EventKind::Warning {
+        tracing::warn!(object.kind = %kind, object.namespace = %namespace, object.name = %name, reason = %event.reason, "{}", event.note);
+    } else {
+        tracing::info!(object.kind = %kind, object.namespace = %namespace, object.name = %name, reason = %event.reason, "{}", event.note);
+    }
+    let recorded = Event {
+        type_: match event.kind {
+            EventKind::Normal => EventType::Normal,
+            EventKind::Warning => EventType::Warning,
+        },
+        reason: event.reason.clone(),
+        note: Some(truncate(&event.note, 1000)),
+        action: event.action.clone(),
+        secondary,
+    };
+    if let Err(e) = recorder.publish(&recorded, &regarding).await {
+        tracing::warn!(object.kind = %kind, object.namespace = %namespace, object.name = %name, reason = %event.reason, error = %e, "could not record the Event");
+    }
+}
+
+/// Event notes are limited to 1 kB.
+fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max - 3;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end])
+}

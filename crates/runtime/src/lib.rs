@@ -5,6 +5,7 @@
 pub mod client;
 pub mod events;
 pub mod reconcile;
+pub mod schedule;
 pub mod server;
 pub mod telemetry;
 

@@ -13,7 +13,6 @@
 //! the last tick taken back from the Backups themselves.
 
 mod act;
-pub mod metrics;
 mod observe;
 
 use std::{collections::BTreeSet, sync::Arc, time::Duration};
@@ -40,8 +39,8 @@ use crate::{
 };
 
 pub use act::act;
-use metrics::ScheduleLabels;
 pub use observe::observe;
+use tibr_runtime::schedule::metrics::ScheduleLabels;
 
 /// The controller's name in metrics.
 pub const CONTROLLER: &str = "backupschedule";

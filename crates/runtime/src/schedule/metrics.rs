@@ -1,7 +1,9 @@
-//! Per-schedule metrics (`tibr_operator_schedule_*`). Unlike the operator's other metrics
-//! these carry the schedule's namespace and name: "when did schedule X last produce a
-//! backup" is the question users alert on, and one series set per BackupSchedule stays
-//! bounded by the objects users create. The series of a deleted schedule are dropped.
+//! Per-schedule metrics (`<prefix>_schedule_*`: `tibr_operator_schedule_*` for
+//! BackupSchedules, `tibr_federation_schedule_*` for VolumeBackupSchedules). Unlike the
+//! binaries' other metrics these carry the schedule's namespace and name: "when did
+//! schedule X last produce a backup" is the question users alert on, and one series set
+//! per schedule stays bounded by the objects users create. The series of a deleted
+//! schedule are dropped.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -44,7 +46,7 @@ pub struct ScheduleMetrics {
     failed: Family<ScheduleLabels, Counter>,
     deleted: Family<ScheduleLabels, Counter>,
     skipped_ticks: Family<ScheduleLabels, Counter>,
-    /// Per schedule, the failed Backups already counted.
+    /// Per schedule, the failed runs already counted.
     counted: Arc<Mutex<BTreeMap<ScheduleLabels, BTreeSet<String>>>>,
 }
 
@@ -81,22 +83,22 @@ impl ScheduleMetrics {
         );
         r.register(
             "backups",
-            "Backups of the schedule present, by state",
+            "Backups (or VolumeBackups) of the schedule present, by state",
             self.backups.clone(),
         );
         r.register(
             "backups_created",
-            "Backups the schedule created",
+            "Backups (or VolumeBackups) the schedule created",
             self.created.clone(),
         );
         r.register(
             "backups_failed",
-            "Backups of the schedule that ended Failed or Invalid",
+            "Backups (or VolumeBackups) of the schedule that ended Failed or Invalid",
             self.failed.clone(),
         );
         r.register(
             "backups_deleted_by_retention",
-            "Backups deleted by the schedule's retention policy",
+            "Backups (or VolumeBackups) deleted by the schedule's retention policy",
             self.deleted.clone(),
         );
         r.register(
