@@ -23,6 +23,9 @@ pub enum Error {
         name: String,
         error: String,
     },
+    /// Creating or deleting a schedule's VolumeBackup failed; retried.
+    #[error("VolumeBackupSchedule {schedule}: {message}")]
+    Schedule { schedule: String, message: String },
     /// A member cluster refused a write (or the finalizer could not be added); `settle`
     /// asked for a retry.
     #[error("VolumeBackup {volume_backup}: {message}")]
@@ -49,6 +52,7 @@ impl tibr_runtime::reconcile::ReconcileError for Error {
             Error::Conflict { .. } => "conflict",
             Error::InvalidObject { .. } => "invalid_object",
             Error::Member { .. } => "member",
+            Error::Schedule { .. } => "schedule",
         }
     }
 
@@ -57,7 +61,7 @@ impl tibr_runtime::reconcile::ReconcileError for Error {
             Error::Conflict { .. } => Some(Duration::from_millis(500)),
             Error::Kube { .. } => Some(Duration::from_secs(5)),
             Error::InvalidObject { .. } => None,
-            Error::Member { .. } => Some(Duration::from_secs(10)),
+            Error::Member { .. } | Error::Schedule { .. } => Some(Duration::from_secs(10)),
         }
     }
 

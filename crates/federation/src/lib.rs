@@ -23,6 +23,7 @@ mod leader;
 mod metrics;
 mod registry;
 mod run;
+mod schedule;
 mod settings;
 mod volume_backup;
 mod watch;

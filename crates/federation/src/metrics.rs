@@ -115,6 +115,8 @@ pub(crate) struct Metrics {
     pub volume_backups: Family<PhaseLabels, Gauge>,
     /// 1 while this manager holds the Lease (or runs without leader election).
     pub leader: Gauge,
+    /// Per VolumeBackupSchedule (`tibr_federation_schedule_*`).
+    pub schedules: tibr_runtime::schedule::metrics::ScheduleMetrics,
 }
 
 /// The statuses TiDB's manager shows at zero for every VolumeBackup it has seen, so a
@@ -150,6 +152,7 @@ impl Metrics {
             }),
             volume_backups: Family::default(),
             leader: Gauge::default(),
+            schedules: Default::default(),
         };
         registry.register(
             "fed_volume_backup_status",
@@ -217,6 +220,7 @@ impl Metrics {
             "Whether this manager acts (holds the Lease, or runs without leader election)",
             m.leader.clone(),
         );
+        m.schedules.register_into(r);
         m
     }
 

@@ -19,7 +19,7 @@ use crate::{
     leader::Elector,
     metrics::{Metrics, PhaseLabels},
     registry::Registry,
-    volume_backup,
+    schedule, volume_backup,
     watch::Watches,
 };
 
@@ -152,7 +152,14 @@ pub async fn run(
             }
         }
     };
-    volume_backup::run(controller, ctx, wakes, stop.boxed().shared()).await;
+    let stop = stop.boxed().shared();
+    let schedules = tokio::spawn(schedule::run(
+        schedule::controller(&ctx),
+        ctx.clone(),
+        stop.clone(),
+    ));
+    volume_backup::run(controller, ctx, wakes, stop).await;
+    let _ = schedules.await;
 
     reloads.abort();
     phases.abort();

@@ -15,22 +15,21 @@
 mod act;
 mod observe;
 
-use std::{collections::BTreeSet, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use futures::StreamExt;
 use kube::{
     ResourceExt,
     core::DeserializeGuard,
-    runtime::{
-        Controller,
-        controller::Action,
-        reflector::{ObjectRef, Store},
-        watcher,
-    },
+    runtime::{Controller, controller::Action, watcher},
 };
 use tibr_api::{Backup, BackupSchedule, constants::labels};
 use tibr_core::schedule;
-use tibr_runtime::{client::scoped, reconcile::after_error};
+use tibr_runtime::{
+    client::scoped,
+    reconcile::after_error,
+    schedule::triggers::{prune_metrics, schedules_of_run},
+};
 
 use crate::{
     Context,
@@ -40,7 +39,6 @@ use crate::{
 
 pub use act::act;
 pub use observe::observe;
-use tibr_runtime::schedule::metrics::ScheduleLabels;
 
 /// The controller's name in metrics.
 pub const CONTROLLER: &str = "backupschedule";
@@ -64,7 +62,7 @@ pub fn controller(ctx: &Context) -> Controller<Guarded> {
     controller.watches(
         scoped::<DeserializeGuard<Backup>>(client, ns),
         runs,
-        move |b| schedules_of_backup(&store, &b),
+        move |b| schedules_of_run(&store, &b),
     )
 }
 
@@ -75,24 +73,10 @@ pub async fn run(
     ctx: Arc<Context>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
-    let store = controller.store();
-    let pruner = {
-        let metrics = ctx.metrics.schedules.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_secs(10)).await;
-                if !ready(&store) {
-                    continue;
-                }
-                let present: BTreeSet<ScheduleLabels> = store
-                    .state()
-                    .iter()
-                    .map(|s| labels_of(s.namespace(), s.name_any()))
-                    .collect();
-                metrics.retain(&present);
-            }
-        })
-    };
+    let pruner = tokio::spawn(prune_metrics(
+        controller.store(),
+        ctx.metrics.schedules.clone(),
+    ));
     controller
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
@@ -103,54 +87,6 @@ pub async fn run(
         })
         .await;
     pruner.abort();
-}
-
-/// Whether the store has seen its first full list (an empty store before that says
-/// nothing about which schedules exist).
-fn ready(store: &Store<Guarded>) -> bool {
-    futures::FutureExt::now_or_never(store.wait_until_ready()).is_some_and(|r| r.is_ok())
-}
-
-fn labels_of(namespace: Option<String>, name: String) -> ScheduleLabels {
-    ScheduleLabels {
-        namespace: namespace.unwrap_or_default(),
-        schedule: name,
-    }
-}
-
-/// The schedule that made `backup`, and every schedule of the same group in its namespace.
-fn schedules_of_backup(
-    store: &Store<Guarded>,
-    backup: &DeserializeGuard<Backup>,
-) -> Vec<ObjectRef<Guarded>> {
-    let namespace = backup.namespace().unwrap_or_default();
-    let Some(owner) = backup.labels().get(labels::BACKUP_SCHEDULE).cloned() else {
-        return Vec::new();
-    };
-    let group_of = |s: &Guarded| s.labels().get(labels::BACKUP_SCHEDULE_GROUP).cloned();
-    let in_namespace: Vec<Arc<Guarded>> = store
-        .state()
-        .into_iter()
-        .filter(|s| s.namespace().as_deref() == Some(&namespace))
-        .collect();
-    let group = in_namespace
-        .iter()
-        .find(|s| s.name_any() == owner)
-        .and_then(|s| group_of(s))
-        .filter(|g| !g.is_empty());
-    let mut names: BTreeSet<String> = BTreeSet::from([owner]);
-    if let Some(group) = group {
-        names.extend(
-            in_namespace
-                .iter()
-                .filter(|s| group_of(s).as_ref() == Some(&group))
-                .map(|s| s.name_any()),
-        );
-    }
-    names
-        .into_iter()
-        .map(|n| ObjectRef::new(&n).within(&namespace))
-        .collect()
 }
 
 async fn reconcile(obj: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {

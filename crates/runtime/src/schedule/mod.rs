@@ -7,6 +7,7 @@
 //! nor loses it. Nothing here decides.
 
 pub mod metrics;
+pub mod triggers;
 
 use std::fmt::Debug;
 

@@ -99,6 +99,50 @@ pub fn volume_backups() -> anyhow::Result<Vec<SeedVolumeBackup>> {
     Ok(found)
 }
 
+/// The document's `VolumeBackupSchedule`, exactly as written (its misplaced
+/// `template.br.cleanPolicy`, `resources: {}` and empty `backup:` included), named
+/// `vbks-seed` in namespace `br-fed`, firing at `cron` and keeping backups for `keep`.
+pub fn volume_backup_schedule(cron: &str, keep: &str) -> anyhow::Result<String> {
+    for block in yaml_blocks(DOCUMENT) {
+        if !block.contains("kind: VolumeBackupSchedule") {
+            continue;
+        }
+        let braced = fill(&block)?;
+        let mut out = String::new();
+        for line in braced.lines() {
+            // Commented-out fields keep their placeholders, as written.
+            let mut rest = line;
+            if line.trim_start().starts_with('#') {
+                out.push_str(line);
+                out.push('\n');
+                continue;
+            }
+            while let Some(start) = rest.find('{').filter(|i| !rest[*i..].starts_with("{}")) {
+                out.push_str(&rest[..start]);
+                let end = rest[start..]
+                    .find('}')
+                    .with_context(|| format!("an unclosed placeholder in: {line}"))?;
+                let name = &rest[start + 1..start + end];
+                out.push_str(&match name {
+                    "scheduler-name" => "vbks-seed".to_string(),
+                    "namespace-name" => SCHEDULE_NAMESPACE.to_string(),
+                    "duration" => keep.to_string(),
+                    "cron-expression" => format!("{cron:?}"),
+                    other => fill(&format!("${{{other}}}"))?,
+                });
+                rest = &rest[start + end + 1..];
+            }
+            out.push_str(rest);
+            out.push('\n');
+        }
+        return Ok(out);
+    }
+    anyhow::bail!("the seed document has no VolumeBackupSchedule")
+}
+
+/// The namespace of the seed's VolumeBackupSchedule in the sandbox's `control` cluster.
+pub const SCHEDULE_NAMESPACE: &str = "br-fed";
+
 /// The placeholders for a `--clusters 3` sandbox; an unknown one is an error (the document
 /// changed and needs a look).
 fn fill(yaml: &str) -> anyhow::Result<String> {
@@ -161,5 +205,26 @@ mod tests {
                 v["spec"]["template"]["s3"]["prefix"].clone();
             assert_eq!(back, v);
         }
+    }
+
+    #[test]
+    fn the_schedule_is_filled_with_its_quirks_kept() {
+        let yaml = volume_backup_schedule("@every 20s", "1m").unwrap();
+        assert!(
+            !yaml.contains("${") && !yaml.contains("{scheduler"),
+            "{yaml}"
+        );
+        let v: Value = yaml_serde::from_str(&yaml).unwrap();
+        assert_eq!(v["metadata"]["name"], "vbks-seed");
+        assert_eq!(v["spec"]["schedule"], "@every 20s");
+        assert_eq!(v["spec"]["maxReservedTime"], "1m");
+        let template = &v["spec"]["backupTemplate"]["template"];
+        assert_eq!(template["br"]["cleanPolicy"], "Delete");
+        assert_eq!(template["br"]["resources"], serde_json::json!({}));
+        assert_eq!(template["serviceAccount"], "tidb-backup-manager");
+        assert_eq!(
+            v["spec"]["backupTemplate"]["clusters"][1]["k8sClusterName"],
+            "dp-2"
+        );
     }
 }
