@@ -59,7 +59,7 @@ where
     loop {
         tokio::time::sleep(Duration::from_secs(10)).await;
         let ready = futures::FutureExt::now_or_never(store.wait_until_ready());
-        if !ready.is_some_and(|r| r.is_ok()) {
+        if ready.is_none_or(|r| r.is_err()) {
             continue;
         }
         let present: BTreeSet<ScheduleLabels> = store
