@@ -442,6 +442,8 @@ async fn the_demo_passes() {
         "vbk-seed-irsa: Complete",
         "$ kubectl --context control get vbk -n test1 -o wide",
         "no snapshot of fed-vbk-seed-keys and no file under",
+        "paused: no new run, while retention goes on deleting",
+        "deleting the schedule deletes its VolumeBackups",
         "demo passed:",
     ] {
         assert!(stdout.contains(want), "{want} in:\n{stdout}");

@@ -57,8 +57,7 @@ pub trait ScheduleKind {
     fn max_backups(&self) -> Option<i32>;
     /// Problems of the run template: a tick would only create a run its controller refuses.
     fn template_problems(&self) -> Vec<SpecProblem>;
-    /// Warnings about the spec that do not stop it (repeated at each reconcile, folded
-    /// into one Event with a count).
+    /// Warnings about the spec that do not stop it, given with each run created.
     fn template_notes(&self) -> Vec<Event> {
         Vec::new()
     }

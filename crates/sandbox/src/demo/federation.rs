@@ -98,7 +98,8 @@ pub async fn run(sandbox: &Sandbox, report: &mut Report) -> anyhow::Result<()> {
             && pd_events(sandbox, "gc_expired") == 0,
         "PD scheduling was paused once per VolumeBackup and every pause was ended, not expired",
     );
-    delete_one(sandbox, &control, &seeds[0], &seeds[1], report).await
+    delete_one(sandbox, &control, &seeds[0], &seeds[1], report).await?;
+    super::fed_schedule::run(sandbox, &control, report).await
 }
 
 async fn client(sandbox: &Sandbox, cluster: &str) -> anyhow::Result<Client> {

@@ -5,6 +5,7 @@
 mod backups;
 mod basics;
 mod cloud;
+mod fed_schedule;
 pub mod fed_seed;
 mod federation;
 mod render;

@@ -178,7 +178,10 @@ pub fn decide<S: ScheduleKind>(
     for p in &problems {
         events.push(Event::warning(p.reason, "Schedule", p.to_string()));
     }
-    events.extend(schedule.template_notes());
+    if create.is_some() {
+        // Once per run, not at every reconcile: each run is where the note applies.
+        events.extend(schedule.template_notes());
+    }
     if !problems.is_empty() {
         next_backup = None;
     }

@@ -281,6 +281,6 @@ fn events_and_status_speak_of_volume_backups() {
         settled.status.next_backup_time.map(|t| t.0),
         Some(ts("2026-12-05T10:20:00Z"))
     );
-    // The misplaced field is said at every reconcile (one Event with a count).
+    // The misplaced field is said with every run created.
     assert!(event_reasons(&decide(&s, &[], now)).contains(&"MisplacedField"));
 }
