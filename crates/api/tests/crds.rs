@@ -248,7 +248,7 @@ const OUR_ADDITIONS: &[(&str, &str, &[&str])] = &[
     ("volumebackups", "spec.template.br", &["cleanPolicy", "resources"]),
     ("volumebackups", "status", &["pauseWindow", "timePaused", "timeResumed"]),
     ("volumebackups", "status.conditions.[]", &["observedGeneration"]),
-    ("volumebackupschedules", "status", &["nextBackupTime"]),
+    ("volumebackupschedules", "status", &["conditions", "nextBackupTime"]),
 ];
 
 #[test]
