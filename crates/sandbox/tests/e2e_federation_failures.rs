@@ -58,20 +58,35 @@ impl Control {
         self.vbks.create(&Default::default(), &vbk).await.unwrap();
     }
 
+    /// Waits for `phase`; on timeout, fails with the VolumeBackup's status and Events.
     async fn wait_phase(&self, name: &str, phase: &str, secs: u64) -> VolumeBackup {
-        tibr_testkit::wait_until(
-            secs,
-            &format!("VolumeBackup {name} to be {phase}"),
-            || async {
-                let v = self.vbks.get_opt(name).await.ok().flatten()?;
-                (v.status.as_ref()?.phase.as_ref()?.as_str() == phase).then_some(v)
-            },
+        let reached = tibr_testkit::poll(Duration::from_secs(secs), || async {
+            let v = self.vbks.get_opt(name).await.ok().flatten()?;
+            (v.status.as_ref()?.phase.as_ref()?.as_str() == phase).then_some(v)
+        })
+        .await;
+        match reached {
+            Ok(v) => v,
+            Err(_) => {
+                self.stuck(name, &format!("not {phase} after {secs}s"))
+                    .await
+            }
+        }
+    }
+
+    /// Fails with the VolumeBackup's status, its Events and the manager's recent logs.
+    async fn stuck(&self, name: &str, what: &str) -> ! {
+        let now = self.vbks.get_opt(name).await.ok().flatten();
+        panic!(
+            "VolumeBackup {name} {what}: {:#?}\nEvents: {:#?}\nlogs:\n{}",
+            now.and_then(|v| v.status),
+            self.events(name).await,
+            support::tail(&logs(), 120)
         )
-        .await
     }
 
     async fn wait_condition(&self, name: &str, type_: &str, secs: u64) -> VolumeBackup {
-        tibr_testkit::wait_until(secs, &format!("{name} to have {type_}"), || async {
+        let reached = tibr_testkit::poll(Duration::from_secs(secs), || async {
             let v = self.vbks.get_opt(name).await.ok().flatten()?;
             let has = v
                 .status
@@ -81,7 +96,14 @@ impl Control {
                 .any(|c| c.type_.as_str() == type_ && c.is_true());
             has.then_some(v)
         })
-        .await
+        .await;
+        match reached {
+            Ok(v) => v,
+            Err(_) => {
+                self.stuck(name, &format!("without {type_} after {secs}s"))
+                    .await
+            }
+        }
     }
 
     async fn delete_and_wait_gone(&self, name: &str) {
