@@ -1,5 +1,5 @@
-//! From what the bench saw arrive (member Backups changing in the data planes, the
-//! VolumeBackup appearing in `control`) and from the simulated PD's history, one run's
+//! From what the bench saw arrive (member Backups changing in the data planes), when it
+//! sent each VolumeBackup, and from the simulated PD's history, one run's
 //! figures: each manager write paired with the member status change that made it due,
 //! and the pause window cut into BR's part, the manager's and the data plane's resume.
 //! Pure functions over recorded data, so they are tested without a sandbox.
@@ -17,14 +17,16 @@ pub(crate) type Micros = i64;
 pub(crate) struct Seen {
     pub at: Micros,
     pub cluster: String,
-    /// The member Backup's name, or the VolumeBackup's for [`Change::VolumeBackupCreated`].
+    /// The member Backup's name, or the VolumeBackup's for [`Change::VolumeBackupSent`].
     pub name: String,
     pub change: Change,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Change {
-    VolumeBackupCreated,
+    /// The bench sent the VolumeBackup to `control`. Its own watch there may see it after
+    /// the manager already acted, so the request's time stands in: an upper bound.
+    VolumeBackupSent,
     /// A member's status changed; the condition types that became `True` with it (none
     /// for progress and other updates).
     Status(BTreeSet<String>),
@@ -61,7 +63,7 @@ impl Kind {
     /// Trigger and write, for the report.
     pub fn label(self) -> &'static str {
         match self {
-            Kind::Start => "VolumeBackup created → initialize member created",
+            Kind::Start => "VolumeBackup sent → initialize member created",
             Kind::Execute => "VolumeBackupInitialized → first member to `execute`",
             Kind::Create => "VolumeBackupInitialized → `execute` member created",
             Kind::Resume => "last VolumeBackupSnapshotsCreated → `resumeGcSchedule`",
@@ -165,10 +167,14 @@ pub struct Pair {
     pub latency: Micros,
 }
 
-/// Each write paired with the latest change before it that makes it due (for `Resume`
-/// and `Teardown`, the last member to report is the one that completes the condition).
-/// `seen` is in arrival order.
-pub(crate) fn pairs(seen: &[Seen]) -> anyhow::Result<Vec<Pair>> {
+/// Each write paired with the latest change before it that makes it due. `seen` is in
+/// arrival order, over `planes` data planes.
+///
+/// The bench's watches of different clusters may deliver out of order what happened in
+/// order: a write due only once every member reported (`Resume`, `Teardown`) is paired
+/// only when every member's report arrived before it, else the bench stops, since the
+/// latest report before the write would not be the one that made it due.
+pub(crate) fn pairs(seen: &[Seen], planes: usize) -> anyhow::Result<Vec<Pair>> {
     let mut out = Vec::new();
     for (i, s) in seen.iter().enumerate() {
         let kind = match &s.change {
@@ -182,18 +188,32 @@ pub(crate) fn pairs(seen: &[Seen]) -> anyhow::Result<Vec<Pair>> {
             }
             _ => continue,
         };
-        let trigger = seen[..i].iter().rev().find(|t| match &t.change {
-            Change::VolumeBackupCreated => kind == Kind::Start,
+        let due = |t: &Seen| match &t.change {
+            Change::VolumeBackupSent => kind == Kind::Start,
             Change::Status(became) => kind.triggers().iter().any(|c| became.contains(*c)),
             _ => false,
-        });
-        let Some(trigger) = trigger else {
+        };
+        let Some(trigger) = seen[..i].iter().rev().find(|t| due(t)) else {
             bail!(
                 "{}/{}: no change before the {kind:?} write explains it",
                 s.cluster,
                 s.name
             );
         };
+        if matches!(kind, Kind::Resume | Kind::Teardown) {
+            let reported: BTreeSet<&str> = seen[..i]
+                .iter()
+                .filter(|t| due(t))
+                .map(|t| t.cluster.as_str())
+                .collect();
+            anyhow::ensure!(
+                reported.len() == planes,
+                "{}/{}: the {kind:?} write arrived before the reports of every member \
+                 (seen from {reported:?}): the watches delivered out of order",
+                s.cluster,
+                s.name
+            );
+        }
         out.push(Pair {
             kind,
             cluster: s.cluster.clone(),
@@ -242,7 +262,7 @@ pub(crate) fn figures(
     pd: &[PdMark],
     status_pause_window: Option<String>,
 ) -> anyhow::Result<RunFigures> {
-    let pairs = pairs(seen)?;
+    let pairs = pairs(seen, planes)?;
     for kind in Kind::ALL {
         let n = pairs.iter().filter(|p| p.kind == kind).count();
         anyhow::ensure!(
@@ -385,7 +405,7 @@ mod tests {
     #[test]
     fn writes_pair_with_the_latest_change_that_made_them_due() {
         let seen = vec![
-            at(0, "control", Change::VolumeBackupCreated),
+            at(0, "control", Change::VolumeBackupSent),
             at(10, "dp-1", Change::Write(Kind::Start)),
             at(1_000, "dp-1", status(&["VolumeBackupInitialized"])),
             at(1_020, "dp-1", Change::Write(Kind::Execute)),
@@ -438,7 +458,15 @@ mod tests {
     #[test]
     fn a_write_without_a_trigger_is_an_error() {
         let seen = vec![at(5, "dp-1", Change::Write(Kind::Resume))];
-        assert!(pairs(&seen).is_err());
+        assert!(pairs(&seen, 1).is_err());
+        // The last member's report arriving after the write: out of order, not paired
+        // with the other member's.
+        let seen = vec![
+            at(1, "dp-1", status(&["VolumeBackupSnapshotsCreated"])),
+            at(5, "dp-1", Change::Write(Kind::Resume)),
+            at(6, "dp-2", status(&["VolumeBackupSnapshotsCreated"])),
+        ];
+        assert!(pairs(&seen, 2).is_err());
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! Each plane count gets a sandbox of its own, started in this process as the end-to-end
 //! tests start theirs; its VolumeBackups (access keys, every data plane listed) run one
 //! after the other. The figures come from outside the manager: the bench's own watches of
-//! the member Backups ([`record`]) and the simulated PD's history, paired up in
+//! the member Backups ([`record`]), when it sent each VolumeBackup, and the simulated PD's
+//! history, paired up in
 //! [`analyse`] and printed by [`report`].
 
 mod analyse;
@@ -15,7 +16,7 @@ mod report;
 use std::{path::PathBuf, time::Duration};
 
 use anyhow::{Context, bail};
-use kube::{Api, Client};
+use kube::{Api, Client, api::PostParams};
 use serde_json::{Value, json};
 use tibr_api::{Backup, VolumeBackup};
 use tibr_cloud_sim::s3::{DEFAULT_BUCKET, REGION};
@@ -131,20 +132,29 @@ async fn measure(sandbox: &Sandbox, options: &Options, planes: usize) -> anyhow:
         plane_clients.push((cluster.name().to_string(), client));
     }
     let control = sandbox.clusters[0].client().await?;
-    let recorder = Recorder::start(control.clone(), plane_clients.clone(), NAMESPACE).await?;
+    let recorder = Recorder::start(plane_clients.clone(), NAMESPACE).await?;
     let vbks: Api<VolumeBackup> = Api::namespaced(control.clone(), NAMESPACE);
     let mut runs = Vec::new();
     for run in 1..=options.runs {
         let name = format!("bench-{planes}-{run}");
+        let vbk: VolumeBackup = serde_json::from_value(volume_backup(&name, &plane_names))?;
         let started = now();
-        let doc = volume_backup(&name, &plane_names);
-        apply::apply(&control, NAMESPACE, &doc.to_string()).await?;
+        recorder.note(Seen {
+            at: started,
+            cluster: "control".into(),
+            name: name.clone(),
+            change: Change::VolumeBackupSent,
+        });
+        vbks.create(&PostParams::default(), &vbk)
+            .await
+            .with_context(|| format!("creating VolumeBackup {name}"))?;
         let done = wait_complete(&vbks, &name, &plane_clients, options.timeout).await?;
         let expected: usize = Kind::ALL.iter().map(|k| k.expected(planes)).sum();
         let seen = settle(&recorder, &name, expected).await;
         let pd = pd_marks(sandbox, started);
         let status_window = done.status.and_then(|s| s.pause_window);
-        let figures = analyse::figures(&name, planes, &seen, &pd, status_window)?;
+        let figures = analyse::figures(&name, planes, &seen, &pd, status_window)
+            .with_context(|| timeline(started, &seen, &pd))?;
         eprintln!(
             "bench: {planes} data planes, {name}: pause window {}, BR's need {}, manager inside it {}",
             report::duration(figures.window),
@@ -271,6 +281,33 @@ async fn settle(recorder: &Recorder, vbk: &str, writes: usize) -> Vec<Seen> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// What the analysis had, in milliseconds since the VolumeBackup was applied.
+fn timeline(started: Micros, seen: &[Seen], pd: &[PdMark]) -> String {
+    let ms = |at: Micros| (at - started) as f64 / 1000.0;
+    let mut lines: Vec<(Micros, String)> = seen
+        .iter()
+        .map(|s| {
+            (
+                s.at,
+                format!(
+                    "{:>10.3} ms  {} {} {:?}",
+                    ms(s.at),
+                    s.cluster,
+                    s.name,
+                    s.change
+                ),
+            )
+        })
+        .collect();
+    lines.extend(pd.iter().map(|m| {
+        let (PdMark::Paused(at) | PdMark::Resumed(at) | PdMark::Expired(at)) = *m;
+        (at, format!("{:>10.3} ms  PD {m:?}", ms(at)))
+    }));
+    lines.sort_by_key(|(at, _)| *at);
+    let lines: Vec<String> = lines.into_iter().map(|(_, l)| l).collect();
+    format!("what the bench saw:\n{}", lines.join("\n"))
 }
 
 /// The pauses, resumes and expiries PD recorded since `since`.

@@ -1,9 +1,9 @@
 //! The bench's own watches, from outside the manager: member Backups `fed-*` in every data
-//! plane and VolumeBackups in `control`, each event timestamped when it arrives and
-//! classified against the previous version of its object.
+//! plane, each event timestamped when it arrives and classified against the previous
+//! version of its object.
 
 use std::{
-    collections::{BTreeSet, HashMap},
+    collections::HashMap,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -16,10 +16,10 @@ use kube::{
         watcher::{self, Event},
     },
 };
-use tibr_api::{Backup, VolumeBackup};
+use tibr_api::Backup;
 use tokio::{sync::oneshot, task::JoinHandle};
 
-use super::analyse::{Change, Micros, Seen, classify};
+use super::analyse::{Micros, Seen, classify};
 
 pub(crate) fn now() -> Micros {
     jiff::Timestamp::now().as_microsecond()
@@ -42,23 +42,12 @@ impl Drop for Recorder {
 }
 
 impl Recorder {
-    /// Watches `namespace` in `control` and in each `(name, client)` data plane, and returns
-    /// once every watch has listed what exists (so nothing after this is missed).
-    pub async fn start(
-        control: Client,
-        planes: Vec<(String, Client)>,
-        namespace: &str,
-    ) -> anyhow::Result<Recorder> {
+    /// Watches `namespace` in each `(name, client)` data plane, and returns once every
+    /// watch has listed what exists (so nothing after this is missed).
+    pub async fn start(planes: Vec<(String, Client)>, namespace: &str) -> anyhow::Result<Recorder> {
         let seen: Log = Arc::default();
         let mut tasks = Vec::new();
         let mut ready = Vec::new();
-        let (tx, rx) = oneshot::channel();
-        ready.push(("control".to_string(), rx));
-        tasks.push(tokio::spawn(watch_volume_backups(
-            Api::namespaced(control, namespace),
-            seen.clone(),
-            tx,
-        )));
         for (cluster, client) in planes {
             let (tx, rx) = oneshot::channel();
             ready.push((cluster.clone(), rx));
@@ -79,6 +68,11 @@ impl Recorder {
         Ok(recorder)
     }
 
+    /// Adds what the bench did itself.
+    pub fn note(&self, seen: Seen) {
+        push(&self.seen, seen);
+    }
+
     /// What was seen of VolumeBackup `vbk` and its members, in arrival order.
     pub fn of(&self, vbk: &str) -> Vec<Seen> {
         let member = tibr_core::federation::member_name(vbk);
@@ -87,7 +81,7 @@ impl Recorder {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .filter(|s| s.name == member || (s.cluster == "control" && s.name == vbk))
+            .filter(|s| s.name == member || s.name == vbk)
             .cloned()
             .collect();
         // Several watches append; their clocks are one, their order in the log need not be.
@@ -151,41 +145,5 @@ async fn watch_members(cluster: String, api: Api<Backup>, log: Log, ready: onesh
             );
         }
         last.insert(uid, backup);
-    }
-}
-
-async fn watch_volume_backups(api: Api<VolumeBackup>, log: Log, ready: oneshot::Sender<()>) {
-    let mut events = watcher::watcher(api, watcher::Config::default())
-        .default_backoff()
-        .boxed();
-    let mut known: BTreeSet<String> = BTreeSet::new();
-    let mut ready = Some(ready);
-    while let Some(event) = events.next().await {
-        let at = now();
-        match event {
-            Ok(Event::Apply(v)) => {
-                if known.insert(v.uid().unwrap_or_default()) {
-                    push(
-                        &log,
-                        Seen {
-                            at,
-                            cluster: "control".into(),
-                            name: v.name_any(),
-                            change: Change::VolumeBackupCreated,
-                        },
-                    );
-                }
-            }
-            Ok(Event::InitApply(v)) => {
-                known.insert(v.uid().unwrap_or_default());
-            }
-            Ok(Event::InitDone) => {
-                if let Some(tx) = ready.take() {
-                    let _ = tx.send(());
-                }
-            }
-            Ok(Event::Delete(_) | Event::Init) => {}
-            Err(e) => tracing::warn!("the bench's watch of VolumeBackups: {e}"),
-        }
     }
 }

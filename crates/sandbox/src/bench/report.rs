@@ -119,13 +119,16 @@ pub(crate) fn duration(us: Micros) -> String {
     }
 }
 
-/// `anchor / ours` as `350x`.
+/// `anchor / ours` to two significant digits: `350x`, `41x`, `3.2x`.
 fn ratio(anchor: Micros, ours: Micros) -> String {
     if ours <= 0 {
         return "∞".into();
     }
     let r = anchor as f64 / ours as f64;
-    if r >= 10.0 {
+    if r >= 100.0 {
+        let scale = 10f64.powi(r.log10().floor() as i32 - 1);
+        format!("{:.0}x", (r / scale).round() * scale)
+    } else if r >= 10.0 {
         format!("{r:.0}x")
     } else {
         format!("{r:.1}x")
@@ -239,7 +242,7 @@ impl Report {
             );
             let _ = writeln!(
                 out,
-                "\n- transition overhead p50 {}, max {}; TiDB's manager up to 30 s: {} less at the max, {} at p50",
+                "\n- transition overhead p50 {}, max {}; TiDB's manager up to 30 s: {} less at the max, {} less at p50",
                 duration(s.p50),
                 duration(s.max),
                 ratio(TIDB_POLL, s.max),
@@ -250,11 +253,12 @@ impl Report {
         let tidb = set.tidb_window();
         let _ = writeln!(
             out,
-            "- pause window p50 {}, max {}; BR's own need p50 {} (the window is {} of it; the manager's steps {} of the window); TiDB's design: BR's need + up to 2 × 30 s = up to {}, {} ours\n",
+            "- pause window p50 {}, max {}; BR's own need p50 {} ({} of the window), the manager's steps p50 {} ({}); TiDB's design: BR's need + up to 2 × 30 s = up to {}: {} longer than ours\n",
             duration(w.p50),
             duration(w.max),
             duration(need.p50),
-            ratio(w.p50, need.p50),
+            percent(need.p50, w.p50),
+            duration(set.manager_in_window().p50),
             percent(set.manager_in_window().p50, w.p50),
             duration(tidb),
             ratio(tidb, w.p50)
@@ -302,7 +306,9 @@ mod tests {
         assert_eq!(duration(85_400), "85 ms");
         assert_eq!(duration(4_240), "4.2 ms");
         assert_eq!(duration(310), "0.31 ms");
-        assert_eq!(ratio(30_000_000, 85_000), "353x");
+        assert_eq!(ratio(30_000_000, 85_000), "350x");
+        assert_eq!(ratio(30_000_000, 19_330), "1600x");
+        assert_eq!(ratio(61_000_000, 1_500_000), "41x");
         assert_eq!(ratio(61_800_000, 19_300_000), "3.2x");
         assert_eq!(ratio(1, 0), "∞");
     }
