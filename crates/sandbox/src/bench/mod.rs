@@ -202,6 +202,9 @@ fn volume_backup(name: &str, planes: &[String]) -> Value {
     })
 }
 
+/// Waits for `Complete`; stops at the first failure, of the VolumeBackup or of a member
+/// (a VolumeBackup waits for every member to end before it is `Failed`, and a member that
+/// lost the pause early may wait on BR's own bound of minutes).
 async fn wait_complete(
     vbks: &Api<VolumeBackup>,
     name: &str,
@@ -211,14 +214,23 @@ async fn wait_complete(
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let v = vbks.get_opt(name).await?;
-        let phase = v
-            .as_ref()
-            .and_then(|v| v.status.as_ref()?.phase.as_ref())
+        let status = v.as_ref().and_then(|v| v.status.as_ref());
+        let phase = status
+            .and_then(|s| s.phase.as_ref())
             .map(|p| p.as_str().to_string());
+        let member_failed = status.is_some_and(|s| {
+            s.backups
+                .iter()
+                .any(|b| b.phase.as_ref().is_some_and(|p| p.as_str() == "Failed"))
+        });
         match phase.as_deref() {
             Some("Complete") => return v.context("read just now"),
             Some("Failed") => bail!(
                 "VolumeBackup {name} failed:\n{}",
+                diagnostics(v.as_ref(), name, planes).await
+            ),
+            _ if member_failed => bail!(
+                "a member of VolumeBackup {name} failed:\n{}",
                 diagnostics(v.as_ref(), name, planes).await
             ),
             _ if tokio::time::Instant::now() >= deadline => bail!(
