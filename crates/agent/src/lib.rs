@@ -114,8 +114,10 @@ pub struct BackupArgs {
         default_value = "/var/lib/tibr/clustermeta/clustermeta"
     )]
     pub clustermeta: PathBuf,
-    /// Volume snapshots: where BR's volume file and progress file go.
-    #[arg(long, env = "TIBR_WORK_DIR", default_value = "/tmp")]
+    /// Volume snapshots: where BR's volume file and progress file go. By default the
+    /// temporary directory (`TMPDIR`, else `/tmp`): private to the container in a pod, and
+    /// per pod in the sandbox, whose pods share the host's `/tmp`.
+    #[arg(long, env = "TIBR_WORK_DIR", default_value_os_t = std::env::temp_dir())]
     pub work_dir: PathBuf,
     /// Volume snapshots: how often BR's progress and the `backupmeta` it writes are looked at.
     #[arg(long, env = "TIBR_SNAPSHOT_POLL", default_value = "1s", value_parser = duration)]

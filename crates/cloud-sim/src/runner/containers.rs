@@ -31,6 +31,10 @@ const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 #[derive(Debug, Clone)]
 pub struct PodContext {
     pub home: PathBuf,
+    /// The pod's own temporary directory (`TMPDIR`): its containers share the host's `/tmp`,
+    /// where a real container has its own, so programs of concurrent pods that write a
+    /// fixed name there would overwrite each other's files.
+    pub tmp: PathBuf,
     pub volumes: HashMap<String, HostVolume>,
     /// The host directory holding `token`, `ca.crt` and `namespace`, when the pod gets
     /// in-cluster credentials from the kubelet.
@@ -118,6 +122,7 @@ fn base_env(shared: &Shared, pod: &Pod, ctx: &PodContext) -> EnvList {
     let path = std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_string());
     env.set("PATH", path);
     env.set("HOME", ctx.home.to_string_lossy().into_owned());
+    env.set("TMPDIR", ctx.tmp.to_string_lossy().into_owned());
     env.set("HOSTNAME", pod.name_any());
     let port = cfg.api_port.to_string();
     env.set("KUBERNETES_SERVICE_HOST", cfg.api_host.clone());

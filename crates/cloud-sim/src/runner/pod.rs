@@ -278,11 +278,13 @@ impl Worker {
     async fn try_prepare(&mut self) -> Result<PodContext, volumes::MountError> {
         let root = self.pod_dir();
         let home = root.join("home");
+        let tmp = root.join("tmp");
         let io_err = |e: std::io::Error| volumes::MountError {
             volume: "(pod directory)".to_string(),
             message: e.to_string(),
         };
         std::fs::create_dir_all(&home).map_err(io_err)?;
+        std::fs::create_dir_all(&tmp).map_err(io_err)?;
         let mut objects = Objects::new(self.shared.client.clone(), &self.ns());
         let volumes =
             volumes::prepare(&self.shared, &self.pod, &mut objects, &root.join("volumes")).await?;
@@ -295,6 +297,7 @@ impl Worker {
             .any(|m| m.mount_path.trim_end_matches('/') == credentials::SERVICE_ACCOUNT_DIR);
         let mut ctx = PodContext {
             home,
+            tmp,
             volumes,
             service_account: None,
             kubeconfig: None,
