@@ -70,13 +70,14 @@ impl Options {
 /// Runs every plane count in turn; progress goes to standard error.
 pub async fn run(options: &Options) -> anyhow::Result<Report> {
     anyhow::ensure!(options.runs >= 1, "--runs must be at least 1");
+    let machine = Machine::this();
     let mut sets = Vec::new();
     for &planes in &options.planes {
         anyhow::ensure!(planes >= 1, "a sandbox needs at least one data plane");
         sets.push(bench_planes(options, planes).await?);
     }
     Ok(Report {
-        machine: Machine::this(),
+        machine,
         runs: options.runs,
         snapshot_duration: options.snapshot_duration,
         sets,

@@ -22,6 +22,8 @@ const TIDB_POLLS_IN_WINDOW: i64 = 2;
 pub struct Machine {
     pub cpus: usize,
     pub cpu_model: String,
+    /// The one-minute load average when the bench started: what else ran on the machine.
+    pub load: Option<String>,
 }
 
 impl Machine {
@@ -35,9 +37,13 @@ impl Machine {
                     .map(|(_, v)| v.trim().to_string())
             })
             .unwrap_or_else(|| "unknown CPU".into());
+        let load = std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .and_then(|l| l.split_whitespace().next().map(str::to_string));
         Machine {
             cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
             cpu_model,
+            load,
         }
     }
 }
@@ -149,11 +155,12 @@ impl Report {
         let _ = writeln!(out, "# Federation manager benchmark\n");
         let _ = writeln!(
             out,
-            "`tibr-sandbox bench federation --planes {} --runs {}` on {} CPUs ({}); EC2 snapshots pending {:?}.\n",
+            "`tibr-sandbox bench federation --planes {} --runs {}` on {} CPUs ({}), load average {} at the start; EC2 snapshots pending {:?}.\n",
             planes.join(","),
             self.runs,
             self.machine.cpus,
             self.machine.cpu_model,
+            self.machine.load.as_deref().unwrap_or("unknown"),
             self.snapshot_duration
         );
         for set in &self.sets {
