@@ -73,7 +73,7 @@ impl Kind {
 
     /// Whether a member status change triggers it (TiDB's manager polls for those; it
     /// watches VolumeBackups, so `Start` is prompt there too).
-    pub fn polled_by_tidb(self) -> bool {
+    pub(crate) fn polled_by_tidb(self) -> bool {
         self != Kind::Start
     }
 
@@ -331,7 +331,7 @@ pub struct Stats {
 }
 
 impl Stats {
-    pub fn of(values: impl IntoIterator<Item = Micros>) -> Option<Stats> {
+    pub(crate) fn of(values: impl IntoIterator<Item = Micros>) -> Option<Stats> {
         let mut v: Vec<Micros> = values.into_iter().collect();
         v.sort_unstable();
         let max = *v.last()?;

@@ -27,7 +27,7 @@ pub struct Machine {
 }
 
 impl Machine {
-    pub fn this() -> Machine {
+    pub(crate) fn this() -> Machine {
         let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
             .ok()
             .and_then(|text| {
@@ -60,24 +60,24 @@ impl PlaneSet {
         Stats::of(self.runs.iter().map(f)).expect("at least one run")
     }
 
-    pub fn window(&self) -> Stats {
+    pub(crate) fn window(&self) -> Stats {
         self.stats(|r| r.window)
     }
 
-    pub fn until_requested(&self) -> Stats {
+    pub(crate) fn until_requested(&self) -> Stats {
         self.stats(|r| r.until_requested)
     }
 
-    pub fn manager_in_window(&self) -> Stats {
+    pub(crate) fn manager_in_window(&self) -> Stats {
         self.stats(|r| r.manager_in_window)
     }
 
-    pub fn resume_to_pd(&self) -> Stats {
+    pub(crate) fn resume_to_pd(&self) -> Stats {
         self.stats(|r| r.resume_to_pd)
     }
 
     /// Writes of `kinds`, over every run.
-    pub fn transitions(&self, kinds: &[Kind]) -> Option<Stats> {
+    pub(crate) fn transitions(&self, kinds: &[Kind]) -> Option<Stats> {
         Stats::of(
             self.runs
                 .iter()
@@ -97,7 +97,7 @@ impl PlaneSet {
     }
 
     /// TiDB's window for the same BR: its need (median) plus the polled steps inside.
-    pub fn tidb_window(&self) -> Micros {
+    pub(crate) fn tidb_window(&self) -> Micros {
         self.until_requested().p50 + TIDB_POLLS_IN_WINDOW * TIDB_POLL
     }
 }
