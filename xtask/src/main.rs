@@ -4,7 +4,10 @@
 //! - `crds --check`: fail if `deploy/crds/` differs from what `crds` would write.
 //! - `deps`: print the dependency graph among workspace packages (dev included).
 //! - `deps --check`: the same, failing on any cycle.
+//! - `bench federation [--planes 3,10] [--runs N]`: the federation manager's benchmark
+//!   (docs/benchmarks.md), run by the sandbox binary in release mode.
 
+mod bench;
 mod deps;
 
 use std::{
@@ -16,7 +19,7 @@ use std::{
 use anyhow::{Context, Result, bail};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 
-const USAGE: &str = "usage: cargo xtask crds [--check] | deps [--check]";
+const USAGE: &str = "usage: cargo xtask crds [--check] | deps [--check] | bench federation [--planes 3,10] [--runs N]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -26,6 +29,16 @@ fn main() -> ExitCode {
         ["crds", "--check"] => check_crds(&crds_dir()),
         ["deps"] => deps::run(false),
         ["deps", "--check"] => deps::run(true),
+        ["bench", rest @ ..] => {
+            return match bench::run(rest) {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    eprintln!("{USAGE}");
+                    ExitCode::from(2)
+                }
+            };
+        }
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -40,12 +53,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn crds_dir() -> PathBuf {
+fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask lives in the workspace root")
-        .join("deploy")
-        .join("crds")
+        .to_path_buf()
+}
+
+fn crds_dir() -> PathBuf {
+    workspace_root().join("deploy").join("crds")
 }
 
 /// File name to content, for every CRD `tibr-api` defines.

@@ -1,5 +1,5 @@
 //! The command line: `up` runs a sandbox until interrupted, `demo` runs the scripted
-//! scenarios in a temporary sandbox, `s3-check` tests S3 access from a pod.
+//! scenarios in a temporary sandbox, `bench` measures, `s3-check` tests S3 access from a pod.
 
 pub mod s3_check;
 
@@ -36,6 +36,11 @@ pub enum Command {
     },
     /// Start a sandbox in a temporary directory, run the scripted scenarios and report.
     Demo,
+    /// Measure, and print the results as Markdown (docs/benchmarks.md).
+    Bench {
+        #[command(subcommand)]
+        what: Bench,
+    },
     /// Write and read back an object under s3://BUCKET/PREFIX with the credentials of the
     /// environment (static keys, web identity or instance metadata), as a pod would.
     S3Check {
@@ -44,12 +49,37 @@ pub enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum Bench {
+    /// The federation manager: the GC/PD pause window of each VolumeBackup and the time
+    /// from a member's status change to the manager's write it causes, on sandboxes of
+    /// `control` and N data planes.
+    Federation {
+        /// Data plane counts, one sandbox each.
+        #[arg(long, value_delimiter = ',', default_value = "3,10")]
+        planes: Vec<usize>,
+        /// VolumeBackups per plane count, one after the other.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// How long EC2 snapshots stay pending (after the pause window, so it barely
+        /// matters to the figures).
+        #[arg(long, default_value_t = 1)]
+        snapshot_seconds: u64,
+        /// A VolumeBackup not Complete by then stops the bench.
+        #[arg(long, default_value_t = 300)]
+        timeout_seconds: u64,
+        /// Keep the sandboxes here instead of in a temporary directory.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
 impl Command {
     /// The log level when `TIBR_LOG` is not set: `up` logs what the operator does (`info`);
     /// the demo prints what a user sees, so only warnings reach its standard error.
     pub fn default_log_level(&self) -> &'static str {
         match self {
-            Command::Demo => "warn",
+            Command::Demo | Command::Bench { .. } => "warn",
             _ => "info",
         }
     }
@@ -113,6 +143,26 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     Ok(ExitCode::FAILURE)
                 }
             }
+        }
+        Command::Bench {
+            what:
+                Bench::Federation {
+                    planes,
+                    runs,
+                    snapshot_seconds,
+                    timeout_seconds,
+                    dir,
+                },
+        } => {
+            let mut options = crate::bench::Options::new(this_executable()?);
+            options.planes = planes;
+            options.runs = runs;
+            options.snapshot_duration = std::time::Duration::from_secs(snapshot_seconds);
+            options.timeout = std::time::Duration::from_secs(timeout_seconds);
+            options.dir = dir;
+            let report = crate::bench::run(&options).await?;
+            print!("{}", report.render());
+            Ok(ExitCode::SUCCESS)
         }
         Command::Demo => Ok(if crate::demo::run().await? {
             ExitCode::SUCCESS

@@ -2,8 +2,15 @@
 //! BR stand-in, which BR images provide at `/br` for the init container to copy). Both are
 //! this multi-call binary under another name: `DIR/bin/br` and `DIR/bin/tibr-agent` are
 //! symbolic links to it, and [`multicall`] picks the program from the name it was run as.
+//!
+//! `/br` itself is a two-line script running `DIR/bin/br`, not the binary: every backup pod
+//! copies it into its own volume, kept until the pod is deleted, and a copy of this binary
+//! (about 100 MB, twice that unoptimised) per pod fills a disk within a few dozen backups.
 
-use std::path::{Path, PathBuf};
+use std::{
+    os::unix::fs::PermissionsExt,
+    path::{Path, PathBuf},
+};
 
 use anyhow::Context;
 
@@ -32,8 +39,8 @@ pub fn default_executable() -> Option<PathBuf> {
     (exe.file_stem()? == "tibr-sandbox").then_some(exe)
 }
 
-/// Creates `dir/bin/br` and `dir/bin/tibr-agent` pointing at `executable`, and returns the
-/// image rules that use them.
+/// Creates `dir/bin/br` and `dir/bin/tibr-agent` pointing at `executable` and `dir/bin/br-image`
+/// (BR images' `/br`, running `dir/bin/br`), and returns the image rules that use them.
 pub fn install(dir: &Path, executable: &Path) -> anyhow::Result<Vec<ImageRule>> {
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).with_context(|| format!("creating {}", bin.display()))?;
@@ -52,8 +59,21 @@ pub fn install(dir: &Path, executable: &Path) -> anyhow::Result<Vec<ImageRule>> 
             .with_context(|| format!("linking {} to {}", link.display(), executable.display()))?;
         links.push(link);
     }
+    let image_br = bin.join("br-image");
+    // Absolute: pods run elsewhere than here.
+    let target = bin
+        .canonicalize()
+        .with_context(|| format!("finding {}", bin.display()))?
+        .join("br");
+    let script = format!(
+        "#!/bin/sh\nexec {} \"$@\"\n",
+        super::files::shell_quote(&target.display().to_string())
+    );
+    std::fs::write(&image_br, script).with_context(|| format!("writing {}", image_br.display()))?;
+    std::fs::set_permissions(&image_br, std::fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("making {} executable", image_br.display()))?;
     let mut br = ImageRule::new(BR_IMAGE, None);
-    br.files.push((BR_IN_IMAGE.to_string(), links[0].clone()));
+    br.files.push((BR_IN_IMAGE.to_string(), image_br));
     let agent = ImageRule::new(AGENT_IMAGE, Some(links[1].clone()));
     Ok(vec![agent, br])
 }
@@ -84,6 +104,11 @@ mod tests {
             Some(dir.path().join("bin/tibr-agent").as_path())
         );
         assert_eq!(rules[1].files[0].0, "/br");
+        // `/br` runs the stand-in under the name `br`, and is small to copy.
+        let script = std::fs::read_to_string(&rules[1].files[0].1).unwrap();
+        assert!(script.starts_with("#!/bin/sh\nexec "), "{script}");
+        let target = dir.path().canonicalize().unwrap().join("bin/br");
+        assert!(script.contains(&*target.to_string_lossy()), "{script}");
         // Installing again replaces the links.
         install(dir.path(), &exe).unwrap();
     }
