@@ -1,16 +1,8 @@
 //! VolumeBackupSchedule: each tick creates a VolumeBackup in the control plane, named and
 //! labelled like a BackupSchedule's Backups, whose prefix gets the per-run part
 //! `-<tick stamp>` as TiDB's manager forms it (each data plane then appends
-//! `-<k8sClusterName>`: `<prefix>/-2026-12-05t10-00-00-dp-1`).
-//!
-//! Retention deletes one VolumeBackup at a time: each deletion makes every data plane
-//! delete its EBS snapshots, which EC2 throttles per account and region, so the next
-//! waits until the previous is gone; the `Retention` condition says when that leaves
-//! retention behind its policy.
-//!
-//! TiDB's documentation puts `cleanPolicy` under `backupTemplate.template.br`, where TiDB's
-//! manager ignores it, and the snapshots are then kept forever. Here it is honoured when
-//! `template.cleanPolicy` is unset, with a Warning naming the proper place.
+//! `-<k8sClusterName>`: `<prefix>/-2026-12-05t10-00-00-dp-1`). Why retention deletes one
+//! at a time and the misplaced `template.br.cleanPolicy` is honoured: docs/adr/0009.
 
 use std::collections::BTreeMap;
 
