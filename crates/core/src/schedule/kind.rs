@@ -28,6 +28,31 @@ pub struct ScheduleTimes {
     pub conditions: Vec<Condition>,
 }
 
+/// `times` and `set_times` for a status type that has the shared fields under their usual
+/// names (both schedule kinds' statuses do).
+macro_rules! shared_status_fields {
+    ($status:ty) => {
+        fn times(s: &$status) -> $crate::schedule::ScheduleTimes {
+            $crate::schedule::ScheduleTimes {
+                last_backup: s.last_backup.clone(),
+                last_backup_time: s.last_backup_time.clone(),
+                all_backup_clean_time: s.all_backup_clean_time.clone(),
+                next_backup_time: s.next_backup_time.clone(),
+                conditions: s.conditions.clone(),
+            }
+        }
+
+        fn set_times(s: &mut $status, t: $crate::schedule::ScheduleTimes) {
+            s.last_backup = t.last_backup;
+            s.last_backup_time = t.last_backup_time;
+            s.all_backup_clean_time = t.all_backup_clean_time;
+            s.next_backup_time = t.next_backup_time;
+            s.conditions = t.conditions;
+        }
+    };
+}
+pub(super) use shared_status_fields;
+
 /// One kind of schedule.
 pub trait ScheduleKind {
     /// What a tick creates.
@@ -84,23 +109,7 @@ impl ScheduleKind for BackupSchedule {
         self.status.clone().unwrap_or_default()
     }
 
-    fn times(s: &BackupScheduleStatus) -> ScheduleTimes {
-        ScheduleTimes {
-            last_backup: s.last_backup.clone(),
-            last_backup_time: s.last_backup_time.clone(),
-            all_backup_clean_time: s.all_backup_clean_time.clone(),
-            next_backup_time: s.next_backup_time.clone(),
-            conditions: s.conditions.clone(),
-        }
-    }
-
-    fn set_times(s: &mut BackupScheduleStatus, t: ScheduleTimes) {
-        s.last_backup = t.last_backup;
-        s.last_backup_time = t.last_backup_time;
-        s.all_backup_clean_time = t.all_backup_clean_time;
-        s.next_backup_time = t.next_backup_time;
-        s.conditions = t.conditions;
-    }
+    shared_status_fields!(BackupScheduleStatus);
 
     fn cron_text(&self) -> &str {
         &self.spec.schedule

@@ -16,7 +16,7 @@ use tibr_api::{
 
 use super::{
     backup::{STAMP_LEN, copied_annotations, stamp},
-    kind::{ScheduleKind, ScheduleTimes},
+    kind::{ScheduleKind, shared_status_fields},
     plan::SpecProblem,
     runs::{Read, Run, RunState},
 };
@@ -47,23 +47,7 @@ impl ScheduleKind for VolumeBackupSchedule {
         self.status.clone().unwrap_or_default()
     }
 
-    fn times(s: &VolumeBackupScheduleStatus) -> ScheduleTimes {
-        ScheduleTimes {
-            last_backup: s.last_backup.clone(),
-            last_backup_time: s.last_backup_time.clone(),
-            all_backup_clean_time: s.all_backup_clean_time.clone(),
-            next_backup_time: s.next_backup_time.clone(),
-            conditions: s.conditions.clone(),
-        }
-    }
-
-    fn set_times(s: &mut VolumeBackupScheduleStatus, t: ScheduleTimes) {
-        s.last_backup = t.last_backup;
-        s.last_backup_time = t.last_backup_time;
-        s.all_backup_clean_time = t.all_backup_clean_time;
-        s.next_backup_time = t.next_backup_time;
-        s.conditions = t.conditions;
-    }
+    shared_status_fields!(VolumeBackupScheduleStatus);
 
     fn cron_text(&self) -> &str {
         &self.spec.schedule

@@ -21,6 +21,7 @@ use tokio::{sync::oneshot, task::JoinHandle};
 use tracing::Instrument;
 
 use super::files::{MANAGER, install_files};
+use super::operator::free_port;
 use kube_emulator::RunningCluster;
 
 pub const NAMESPACE: &str = "tibr-system";
@@ -184,9 +185,4 @@ fn kubeconfig_yaml(planes: &[&RunningCluster]) -> String {
         "current-context": planes.first().map(|c| c.name()).unwrap_or_default(),
     });
     yaml_serde::to_string(&doc).expect("a kubeconfig is YAML")
-}
-
-fn free_port() -> anyhow::Result<SocketAddr> {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").context("probing a free port")?;
-    Ok(probe.local_addr()?)
 }

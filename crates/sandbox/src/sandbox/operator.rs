@@ -156,7 +156,8 @@ fn identity(cluster: &RunningCluster, deploy: Option<&Path>) -> anyhow::Result<(
 }
 
 /// A free port on 127.0.0.1 (probed now, bound by the operator a moment later).
-fn free_port() -> anyhow::Result<SocketAddr> {
+/// A port free now on 127.0.0.1, for a server this process starts next.
+pub(super) fn free_port() -> anyhow::Result<SocketAddr> {
     let probe = std::net::TcpListener::bind("127.0.0.1:0").context("probing a free port")?;
     Ok(probe.local_addr()?)
 }
