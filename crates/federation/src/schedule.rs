@@ -4,10 +4,10 @@
 //!
 //! Triggers: every schedule change; every change of a VolumeBackup labelled
 //! `tidb.pingcap.com/backup-schedule`, mapped to its schedule and its group; and the
-//! requeue the decision asks for, capped at [`MAX_SLEEP`]. Exactly-once per tick rests on
+//! requeue the decision asks for, capped at [`tibr_runtime::schedule::MAX_SLEEP`]. Exactly-once per tick rests on
 //! the run's name being derived from the tick, not on this process' memory.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use futures::StreamExt;
 use kube::{
@@ -17,7 +17,6 @@ use kube::{
     runtime::{Controller, controller::Action, watcher},
 };
 use tibr_api::{VolumeBackup, constants::labels, federation::v1alpha1::VolumeBackupSchedule};
-use tibr_core::schedule;
 use tibr_runtime::{
     client::scoped,
     reconcile::after_error,
@@ -35,9 +34,6 @@ use crate::{
 
 /// The controller's name in metrics.
 const CONTROLLER: &str = "volume_backup_schedule";
-
-/// The longest a schedule sleeps without looking again.
-const MAX_SLEEP: Duration = Duration::from_secs(300);
 
 type Guarded = DeserializeGuard<VolumeBackupSchedule>;
 
@@ -101,34 +97,20 @@ async fn reconcile_one(schedule: &VolumeBackupSchedule, ctx: &Context) -> Result
         return Ok(Action::await_change());
     }
     let namespace = schedule.namespace().unwrap_or_default();
-    let name = schedule.name_any();
     let runs = observe(ctx, schedule, &namespace).await?;
-    let now = jiff::Timestamp::now();
-    let plan = schedule::decide(schedule, &runs, now);
-    tracing::debug!(
-        schedule.namespace = %namespace,
-        schedule.name = %name,
-        create = ?plan.create.as_ref().map(|c| c.backup.name_any()),
-        delete = plan.delete.len(),
-        requeue = ?plan.requeue,
-        "decided"
-    );
-    let requeue = plan.requeue;
     let actor = Actor {
         client: &ctx.client,
         manager: NAME,
         recorder: &ctx.recorder,
         metrics: &ctx.metrics.schedules,
     };
-    tibr_runtime::schedule::act(&actor, schedule, plan, now)
+    let requeue = tibr_runtime::schedule::decide_and_act(&actor, schedule, &runs)
         .await
         .map_err(|e| match e {
             ActError::Status { what, source } => Error::kube(what, source),
             ActError::Failed { schedule, message } => Error::Schedule { schedule, message },
         })?;
-    Ok(Action::requeue(
-        requeue.map_or(MAX_SLEEP, |r| r.min(MAX_SLEEP)),
-    ))
+    Ok(Action::requeue(requeue))
 }
 
 /// The schedule's VolumeBackups, read fresh: with a group, every schedule-made
@@ -139,15 +121,7 @@ async fn observe(
     schedule: &VolumeBackupSchedule,
     namespace: &str,
 ) -> Result<Vec<VolumeBackup>> {
-    let grouped = schedule
-        .labels()
-        .get(labels::BACKUP_SCHEDULE_GROUP)
-        .is_some_and(|g| !g.is_empty());
-    let selector = if grouped {
-        labels::BACKUP_SCHEDULE.to_string()
-    } else {
-        format!("{}={}", labels::BACKUP_SCHEDULE, schedule.name_any())
-    };
+    let selector = tibr_runtime::schedule::runs_selector(schedule);
     let api =
         kube::Api::<DeserializeGuard<VolumeBackup>>::namespaced(ctx.client.clone(), namespace);
     let list = api

@@ -5,7 +5,7 @@
 //! `tidb.pingcap.com/backup-schedule`, mapped to its schedule and to the schedules of the
 //! same `backup-schedule-group` (so a finished predecessor releases a waiting run at once);
 //! and the requeue the decision asks for (the next tick, the next retention expiry, or a
-//! poll while waiting). The requeue is capped at [`MAX_SLEEP`] so a clock step or a lost
+//! poll while waiting). The requeue is capped at [`tibr_runtime::schedule::MAX_SLEEP`] so a clock step or a lost
 //! wake-up costs minutes, never a tick.
 //!
 //! Exactly-once per tick does not depend on this process' memory: a tick's Backup has a
@@ -15,7 +15,7 @@
 mod act;
 mod observe;
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use futures::StreamExt;
 use kube::{
@@ -24,7 +24,6 @@ use kube::{
     runtime::{Controller, controller::Action, watcher},
 };
 use tibr_api::{Backup, BackupSchedule, constants::labels};
-use tibr_core::schedule;
 use tibr_runtime::{
     client::scoped,
     reconcile::after_error,
@@ -37,14 +36,11 @@ use crate::{
     unreadable,
 };
 
-pub use act::act;
+pub use act::decide_and_act;
 pub use observe::observe;
 
 /// The controller's name in metrics.
 pub const CONTROLLER: &str = "backupschedule";
-
-/// The longest a schedule sleeps without looking again.
-pub const MAX_SLEEP: Duration = Duration::from_secs(300);
 
 pub type Guarded = DeserializeGuard<BackupSchedule>;
 
@@ -108,23 +104,9 @@ async fn reconcile_schedule(schedule: &BackupSchedule, ctx: &Context) -> Result<
         return Ok(Action::await_change());
     }
     let namespace = schedule.namespace().unwrap_or_default();
-    let name = schedule.name_any();
     let backups = observe(ctx, schedule, &namespace).await?;
-    let now = jiff::Timestamp::now();
-    let plan = schedule::decide(schedule, &backups, now);
-    tracing::debug!(
-        schedule.namespace = %namespace,
-        schedule.name = %name,
-        create = ?plan.create.as_ref().map(|c| c.backup.name_any()),
-        delete = plan.delete.len(),
-        requeue = ?plan.requeue,
-        "decided"
-    );
-    let requeue = plan.requeue;
-    act(ctx, schedule, plan, now).await?;
-    Ok(Action::requeue(
-        requeue.map_or(MAX_SLEEP, |r| r.min(MAX_SLEEP)),
-    ))
+    let requeue = decide_and_act(ctx, schedule, &backups).await?;
+    Ok(Action::requeue(requeue))
 }
 
 fn error_policy(obj: Arc<Guarded>, error: &Error, _ctx: Arc<Context>) -> Action {

@@ -1,7 +1,7 @@
 //! Reads only: the schedule's Backups, straight from the API (not from a cache).
 
 use kube::{ResourceExt, api::ListParams};
-use tibr_api::{Backup, BackupSchedule, constants::labels};
+use tibr_api::{Backup, BackupSchedule};
 
 use crate::{
     Context,
@@ -17,15 +17,7 @@ pub async fn observe(
     schedule: &BackupSchedule,
     namespace: &str,
 ) -> Result<Vec<Backup>> {
-    let grouped = schedule
-        .labels()
-        .get(labels::BACKUP_SCHEDULE_GROUP)
-        .is_some_and(|g| !g.is_empty());
-    let selector = if grouped {
-        labels::BACKUP_SCHEDULE.to_string()
-    } else {
-        format!("{}={}", labels::BACKUP_SCHEDULE, schedule.name_any())
-    };
+    let selector = tibr_runtime::schedule::runs_selector(schedule);
     // A run that cannot be read is left out: the schedule goes on without it (the Backup
     // controller marks it Invalid, which holds no run back either), and retention never
     // deletes a Backup it could not read.

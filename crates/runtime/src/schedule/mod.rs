@@ -24,6 +24,62 @@ use tibr_core::schedule::{Created, Deleted, Outcomes, ScheduleKind, SchedulePlan
 use crate::events::{Recorder, publish};
 use metrics::{Done, ScheduleLabels, ScheduleMetrics};
 
+/// The longest a schedule sleeps without looking again: a clock step or a lost wake-up
+/// costs minutes, never a tick.
+pub const MAX_SLEEP: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The label selector of the runs a schedule's decision reads: its own, or with a
+/// `backup-schedule-group` label every schedule-made run of the namespace (another member
+/// of the group can hold it back).
+pub fn runs_selector<S: ResourceExt>(schedule: &S) -> String {
+    use tibr_api::constants::labels;
+    let grouped = schedule
+        .labels()
+        .get(labels::BACKUP_SCHEDULE_GROUP)
+        .is_some_and(|g| !g.is_empty());
+    if grouped {
+        labels::BACKUP_SCHEDULE.to_string()
+    } else {
+        format!("{}={}", labels::BACKUP_SCHEDULE, schedule.name_any())
+    }
+}
+
+/// One reconcile of a schedule whose runs were just read: decide at the current time, carry
+/// the plan out, and say when to look again (at most [`MAX_SLEEP`]).
+pub async fn decide_and_act<S>(
+    actor: &Actor<'_>,
+    schedule: &S,
+    runs: &[S::Run],
+) -> Result<std::time::Duration, ActError>
+where
+    S: ScheduleKind
+        + Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + Debug,
+    S::Run: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + Clone
+        + Serialize
+        + DeserializeOwned
+        + Debug,
+    S::Status: Serialize,
+{
+    let now = Timestamp::now();
+    let plan = tibr_core::schedule::decide(schedule, runs, now);
+    tracing::debug!(
+        schedule.kind = %S::kind(&()),
+        schedule.namespace = %schedule.namespace().unwrap_or_default(),
+        schedule.name = %schedule.name_any(),
+        create = ?plan.create.as_ref().map(|c| S::run_meta(&c.backup).name.clone()),
+        delete = plan.delete.len(),
+        requeue = ?plan.requeue,
+        "decided"
+    );
+    let requeue = plan.requeue;
+    act(actor, schedule, plan, now).await?;
+    Ok(requeue.map_or(MAX_SLEEP, |r| r.min(MAX_SLEEP)))
+}
+
 /// What the act step needs from its controller.
 pub struct Actor<'a> {
     pub client: &'a Client,
