@@ -160,7 +160,7 @@ async fn prepare_and_run(
     }
     if rerun && needs_preclean(tc.as_ref()) {
         tracing::info!(path = %path, "BR before v6.5.1 cannot resume: deleting the partial backup first");
-        let options = crate::clean::options(&valid);
+        let options = tibr_storage::CleanOptions::from(&valid.clean);
         tibr_storage::clean_backup(&store, &options, |_| {})
             .await
             .map_err(|e| Failure::new("CleanBackupDataFailed", secrets.scrub(&e.to_string())))?;

@@ -6,7 +6,6 @@
 //! An empty `status.backupPath` means no data was ever written: that is `Clean`, not
 //! `Failed` as in TiDB Operator (a Backup rejected before it ran must still be deletable).
 
-use futures::TryStreamExt;
 use kube::Api;
 use tibr_api::Backup;
 use tibr_core::backup::{ValidBackup, validate};
@@ -21,18 +20,8 @@ use crate::{CleanArgs, Failure, Outcome, secrets::Secrets, storage};
 pub const STEP: &str = "Clean";
 pub const SNAPSHOTS_STEP: &str = "Delete Snapshots";
 
-/// `spec.cleanOption` as the storage crate takes it.
-pub fn options(valid: &ValidBackup) -> CleanOptions {
-    let c = &valid.clean;
-    CleanOptions {
-        page_size: usize::try_from(c.page_size).unwrap_or(usize::MAX),
-        retry_count: c.retry_count,
-        backoff: c.backoff_enabled,
-        batch: !c.disable_batch,
-        batch_concurrency: c.batch_concurrency as usize,
-        routine_concurrency: c.routine_concurrency as usize,
-    }
-}
+/// Objects deleted between two progress lines in the log.
+const LOG_EVERY: u64 = 10_000;
 
 pub(crate) async fn run(
     client: kube::Client,
@@ -102,11 +91,7 @@ async fn clean(
             Err(e) => return failed(format!("deleting the snapshots of {path}: {e}")),
         }
     }
-    let total = match count(&store).await {
-        Ok(n) => n,
-        Err(e) => return failed(format!("listing {path}: {e}")),
-    };
-    tracing::info!(path = %path, objects = total, "deleting the backup's objects");
+    tracing::info!(path = %path, "deleting the backup's objects");
 
     let (tx, rx) = watch::channel(Vec::new());
     let progress = tokio::spawn(crate::br::write_progress(
@@ -118,18 +103,21 @@ async fn clean(
         step: STEP.into(),
         percent: 0.0,
     }]);
-    let options = options(&valid);
+    let options = CleanOptions::from(&valid.clean);
+    let mut logged = 0;
     let result = clean_backup(&store, &options, |p| {
-        // Objects can be retried across rounds: stay below 100 % until the end.
-        let percent = if total == 0 {
-            0.0
-        } else {
-            ((p.deleted as f64 / total as f64) * 100.0).min(99.99)
-        };
-        tx.send_replace(vec![ProgressUpdate {
-            step: STEP.into(),
-            percent: (percent * 100.0).round() / 100.0,
-        }]);
+        // Without a backupmeta (log backups, volume snapshots) there is no total: the
+        // percentage stays at 0 and the log says how far the clean has come.
+        if let Some(percent) = p.percent() {
+            tx.send_replace(vec![ProgressUpdate {
+                step: STEP.into(),
+                percent,
+            }]);
+        }
+        if p.deleted >= logged + LOG_EVERY {
+            logged = p.deleted;
+            tracing::info!(deleted = p.deleted, expected = ?p.expected, round = p.round, "cleaning");
+        }
     })
     .await;
     match result {
@@ -183,19 +171,4 @@ async fn snapshots(
     drop(tx);
     let _ = progress.await;
     result.map(|d| d.describe())
-}
-
-/// How many objects are under the store's prefix (streamed, not collected: a backup can have
-/// millions); at a bucket root, none are counted (only named objects are deleted there).
-async fn count(store: &Store) -> Result<u64, String> {
-    if store.location().is_bucket_root() {
-        return Ok(0);
-    }
-    let path = object_store::path::Path::parse(store.prefix()).map_err(|e| e.to_string())?;
-    store
-        .object_store()
-        .list(Some(&path))
-        .try_fold(0u64, |n, _| async move { Ok(n + 1) })
-        .await
-        .map_err(|e| e.to_string())
 }

@@ -60,15 +60,7 @@ pub async fn clean_in_process(
         ..OpenOptions::default()
     };
     let store = tibr_storage::open_with(&plan.target, &options).map_err(|e| e.to_string())?;
-    let o = &plan.options;
-    let clean = CleanOptions {
-        page_size: usize::try_from(o.page_size).unwrap_or(usize::MAX),
-        retry_count: o.retry_count,
-        backoff: o.backoff_enabled,
-        batch: !o.disable_batch,
-        batch_concurrency: usize::try_from(o.batch_concurrency).unwrap_or(1),
-        routine_concurrency: usize::try_from(o.routine_concurrency).unwrap_or(1),
-    };
+    let clean = CleanOptions::from(&plan.options);
     let path = plan.backup_path.clone();
     tibr_storage::clean_backup(&store, &clean, |p| {
         tracing::debug!(path = %path, round = p.round, deleted = p.deleted, failed = p.failed, "cleaning");

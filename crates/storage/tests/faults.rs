@@ -38,6 +38,12 @@ struct Faults {
     transient_gets: AtomicUsize,
     gets: AtomicUsize,
     delete_calls: AtomicUsize,
+    /// Keys the listing has handed out so far.
+    listed: Arc<AtomicUsize>,
+    /// The first `DeleteObjects` call holds until this many keys were listed (or 5 s pass),
+    /// and records how many it saw.
+    first_delete_waits_for: Option<usize>,
+    listed_at_first_delete: AtomicUsize,
     failures_so_far: Mutex<HashMap<String, usize>>,
 }
 
@@ -109,7 +115,17 @@ impl ObjectStore for Flaky {
         let faults = Arc::clone(&self.faults);
         let inner = self.inner.clone();
         futures::stream::once(async move {
-            faults.delete_calls.fetch_add(1, Ordering::SeqCst);
+            let first = faults.delete_calls.fetch_add(1, Ordering::SeqCst) == 0;
+            if let (true, Some(want)) = (first, faults.first_delete_waits_for) {
+                for _ in 0..500 {
+                    if faults.listed.load(Ordering::SeqCst) >= want {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                let seen = faults.listed.load(Ordering::SeqCst);
+                faults.listed_at_first_delete.store(seen, Ordering::SeqCst);
+            }
             let paths: Vec<Path> = match locations.try_collect().await {
                 Ok(p) => p,
                 Err(e) => return vec![Err(e)],
@@ -148,7 +164,13 @@ impl ObjectStore for Flaky {
     }
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        self.inner.list(prefix)
+        let listed = Arc::clone(&self.faults.listed);
+        self.inner
+            .list(prefix)
+            .inspect(move |_| {
+                listed.fetch_add(1, Ordering::SeqCst);
+            })
+            .boxed()
     }
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
@@ -283,6 +305,28 @@ async fn a_failed_batch_request_counts_every_key() {
     );
     // 2500 keys in one page ⇒ three DeleteObjects requests.
     assert_eq!(faults.delete_calls.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn listing_goes_on_while_a_delete_is_in_flight() {
+    let faults = Faults {
+        first_delete_waits_for: Some(2000),
+        ..Faults::default()
+    };
+    let (store, faults) = store_with(faults, 3000).await;
+    let options = CleanOptions {
+        page_size: 1000,
+        batch_concurrency: 1,
+        ..CleanOptions::default()
+    };
+    let report = clean(&store, &options, |_| {}).await.unwrap();
+    assert_eq!(report.deleted, 3000);
+    // One delete at a time, yet the next keys were listed while the first was deleted.
+    assert!(
+        faults.listed_at_first_delete.load(Ordering::SeqCst) >= 2000,
+        "only {} keys listed while the first delete was in flight",
+        faults.listed_at_first_delete.load(Ordering::SeqCst)
+    );
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use tibr_storage::backupmeta::{self, BackupMeta, EncodeOptions, File, MetaInput};
 use tibr_storage::testing::Moto;
-use tibr_storage::{CleanOptions, clean, read_backup_meta};
+use tibr_storage::{CleanOptions, clean_backup, read_backup_meta};
 
 const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
 
@@ -127,12 +127,17 @@ async fn read_and_clean_on_moto() {
         page_size: 500,
         ..CleanOptions::default()
     };
-    let report = clean(&store, &options, |p| last = Some(p.clone()))
+    let report = clean_backup(&store, &options, |p| last = Some(p.clone()))
         .await
         .unwrap();
     assert_eq!(report.deleted, 1200 + 1 + encoded.meta_files.len() as u64);
     assert_eq!(report.pages, 3);
-    assert_eq!(last.unwrap().deleted, report.deleted);
+    let last = last.unwrap();
+    assert_eq!(last.deleted, report.deleted);
+    // The total comes from the backupmeta (root, lock file, meta files, the one data file
+    // it names), not from a listing; more was deleted, so the share stays below 100 %.
+    assert_eq!(last.expected, Some(2 + encoded.meta_files.len() as u64 + 1));
+    assert_eq!(last.percent(), Some(99.99));
     assert!(store.list("bk").await.unwrap().is_empty());
     assert!(store.exists("bk2/keep").await.unwrap());
 }

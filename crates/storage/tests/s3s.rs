@@ -221,8 +221,11 @@ async fn clean_thousands_in_pages_and_spare_the_sibling() {
     assert_eq!(report.rounds, 1);
     assert_eq!(report.failed_attempts, 0);
     let seen = seen.lock().unwrap().clone();
+    // Units finish in any order (three in flight): the count only grows, by whole units.
     let deleted: Vec<u64> = seen.iter().map(|p| p.deleted).collect();
-    assert_eq!(deleted, [700, 1400, 2100, 2500]);
+    assert_eq!(deleted.len(), 4, "{deleted:?}");
+    assert!(deleted.windows(2).all(|w| w[0] < w[1]), "{deleted:?}");
+    assert_eq!(deleted.last(), Some(&2500));
     assert!(seen.iter().all(|p| p.round == 1 && p.failed == 0));
     assert_eq!(seen.last().unwrap().pages, 4);
 

@@ -139,6 +139,14 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// A single attempt, for reads that only improve a report.
+    pub fn once() -> Self {
+        RetryPolicy {
+            attempts: 1,
+            ..RetryPolicy::default()
+        }
+    }
+
     /// The delay after failed attempt `n` (0-based).
     pub fn delay(&self, n: u32) -> Duration {
         self.initial
