@@ -4,6 +4,9 @@
 //! are authenticated with SigV4 against a [`CredentialStore`]: the generated sandbox key
 //! and every temporary credential the sandbox's STS and instance metadata issue.
 
+mod fs;
+mod listing;
+
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use anyhow::Context;
@@ -78,7 +81,10 @@ impl S3Server {
         credentials.add_static(&access_key, &secret_key, "user/sandbox");
         let fs = s3s_fs::FileSystem::new(&data_dir)
             .map_err(|e| anyhow::anyhow!("s3 data directory: {e:?}"))?;
-        let mut builder = S3ServiceBuilder::new(fs);
+        let mut builder = S3ServiceBuilder::new(fs::ListingFs {
+            inner: fs,
+            root: data_dir.clone(),
+        });
         builder.set_auth(S3Keys(credentials.clone()));
         builder.set_access(BucketsMustExist {
             keys: S3Keys(credentials.clone()),
