@@ -209,7 +209,9 @@ impl Walk<'_> {
             }
             let q = self.query;
             let under_prefix = child.starts_with(&q.prefix);
-            if !under_prefix && !(is_dir && q.prefix.starts_with(&child)) {
+            // A directory the prefix runs into is entered; anything else must match.
+            let leads_to_prefix = is_dir && q.prefix.starts_with(&child);
+            if !(under_prefix || leads_to_prefix) {
                 continue;
             }
             if under_prefix && let Some(rolled) = q.rolled_up(&child) {
