@@ -1,4 +1,5 @@
-//! `cargo xtask bench federation [--planes 3,10] [--runs N] [...]`: the benchmark lives in
+//! `cargo xtask bench federation [--planes 3,10] [--runs N] [...]`, `cargo xtask bench clean
+//! [--objects N] [--runs N]`: the benchmark lives in
 //! the sandbox binary (`tibr-sandbox bench federation`), which this runs in release mode,
 //! its output passed through. xtask stays free of the sandbox crate, so the crate graph
 //! keeps its shape (`deps --check`).
@@ -7,12 +8,14 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
 
+const NAMES: &str = "federation, clean";
+
 /// Runs `tibr-sandbox bench <what> <args>` from the workspace root; its exit code is ours.
 pub fn run(args: &[&str]) -> Result<ExitCode> {
     match args.first() {
-        Some(&"federation") => {}
-        Some(other) => bail!("no benchmark named {other}; there is: federation"),
-        None => bail!("which benchmark? there is: federation"),
+        Some(&("federation" | "clean")) => {}
+        Some(other) => bail!("no benchmark named {other}; there are: {NAMES}"),
+        None => bail!("which benchmark? there are: {NAMES}"),
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(&cargo)

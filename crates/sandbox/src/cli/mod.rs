@@ -51,6 +51,16 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum Bench {
+    /// Deleting a backup's objects: ours against `aws s3 rm --recursive`, rclone and the
+    /// server's sequential DeleteObjects limit, on the sandbox's S3 and on moto.
+    Clean {
+        /// Objects of 1 KiB per run.
+        #[arg(long, default_value_t = 20_000)]
+        objects: usize,
+        /// Runs per tool and server.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
     /// The federation manager: the GC/PD pause window of each VolumeBackup and the time
     /// from a member's status change to the manager's write it causes, on sandboxes of
     /// `control` and N data planes.
@@ -162,6 +172,18 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             options.dir = dir;
             let report = crate::bench::run(&options).await?;
             print!("{}", report.render());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            what: Bench::Clean { objects, runs },
+        } => {
+            let venv = std::env::current_dir()?.join(".venv");
+            let options = crate::bench::clean::Options {
+                objects,
+                runs,
+                venv,
+            };
+            print!("{}", crate::bench::clean::run(&options).await?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo => Ok(if crate::demo::run().await? {
