@@ -8,16 +8,27 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
 
-const NAMES: &str = "federation, clean";
+const NAMES: &str = "federation, clean, operator";
 
 /// Runs `tibr-sandbox bench <what> <args>` from the workspace root; its exit code is ours.
 pub fn run(args: &[&str]) -> Result<ExitCode> {
     match args.first() {
-        Some(&("federation" | "clean")) => {}
+        Some(&("federation" | "clean" | "operator")) => {}
         Some(other) => bail!("no benchmark named {other}; there are: {NAMES}"),
         None => bail!("which benchmark? there are: {NAMES}"),
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    if args.first() == Some(&"operator") {
+        // The operator runs as its own process, from the same release build.
+        let status = Command::new(&cargo)
+            .current_dir(super::workspace_root())
+            .args(["build", "--release", "-p", "tibr-operator"])
+            .status()
+            .with_context(|| format!("running {cargo}"))?;
+        if !status.success() {
+            bail!("building tibr-operator failed");
+        }
+    }
     let status = Command::new(&cargo)
         .current_dir(super::workspace_root())
         .args(["run", "--release", "-p", "tibr-sandbox", "--", "bench"])

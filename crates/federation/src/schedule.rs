@@ -39,7 +39,7 @@ type Guarded = DeserializeGuard<VolumeBackupSchedule>;
 
 pub(crate) fn controller(ctx: &Context) -> Controller<Guarded> {
     let ns = ctx.settings.namespace.as_deref();
-    let controller = Controller::new(
+    let controller = tibr_runtime::client::trimmed_controller(
         scoped::<Guarded>(&ctx.client, ns),
         watcher::Config::default().any_semantic(),
     );

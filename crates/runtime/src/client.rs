@@ -36,3 +36,71 @@ where
         None => kube::Api::all(client.clone()),
     }
 }
+
+/// The annotation `kubectl apply` keeps the whole applied object in; no controller of ours
+/// reads it.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// What a cached object keeps: everything but `managedFields` and the `kubectl apply`
+/// copy, which no decision reads and which are most of a small object's size. Writes are
+/// merge patches of named fields, so what the cache lacks is never written back.
+pub fn trim<K: kube::Resource>(obj: &mut K) {
+    let meta = obj.meta_mut();
+    meta.managed_fields = None;
+    if let Some(annotations) = meta.annotations.as_mut() {
+        annotations.remove(LAST_APPLIED);
+    }
+}
+
+/// A controller of `K` whose cache holds [`trim`]med objects: `Controller::new`'s watch,
+/// with the default backoff when the watch fails.
+pub fn trimmed_controller<K>(
+    api: kube::Api<K>,
+    config: kube::runtime::watcher::Config,
+) -> kube::runtime::Controller<K>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    K::DynamicType: Default + Eq + std::hash::Hash + Clone + Unpin,
+{
+    use kube::runtime::{WatchStreamExt, reflector, watcher};
+    let (reader, writer) = reflector::store();
+    let objects = watcher(api, config)
+        .default_backoff()
+        .modify(trim)
+        .reflect(writer)
+        .applied_objects();
+    kube::runtime::Controller::for_stream(objects, reader)
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
+
+    use super::*;
+
+    #[test]
+    fn trim_drops_managed_fields_and_the_applied_copy_only() {
+        let mut cm = ConfigMap::default();
+        cm.metadata.name = Some("b".into());
+        cm.metadata.managed_fields = Some(vec![ManagedFieldsEntry {
+            manager: Some("kubectl".into()),
+            ..ManagedFieldsEntry::default()
+        }]);
+        cm.metadata.annotations = Some(
+            [
+                (LAST_APPLIED.to_string(), "{\"big\":true}".to_string()),
+                ("keep".to_string(), "me".to_string()),
+            ]
+            .into(),
+        );
+        cm.data = Some([("k".to_string(), "v".to_string())].into());
+        trim(&mut cm);
+        assert_eq!(cm.metadata.managed_fields, None);
+        let annotations = cm.metadata.annotations.unwrap();
+        assert_eq!(annotations.len(), 1);
+        assert_eq!(annotations["keep"], "me");
+        assert_eq!(cm.metadata.name.as_deref(), Some("b"));
+        assert_eq!(cm.data.unwrap()["k"], "v");
+    }
+}

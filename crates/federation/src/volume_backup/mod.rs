@@ -42,7 +42,7 @@ const CONTROLLER: &str = "volume_backup";
 
 /// The controller, before it runs: its store maps member changes to VolumeBackups.
 pub(crate) fn controller(ctx: &Context) -> Controller<Guarded> {
-    Controller::new(
+    tibr_runtime::client::trimmed_controller(
         scoped::<Guarded>(&ctx.client, ctx.settings.namespace.as_deref()),
         watcher::Config::default().any_semantic(),
     )

@@ -53,7 +53,7 @@ pub type Guarded = DeserializeGuard<Backup>;
 pub fn controller(ctx: &Context) -> Controller<Guarded> {
     let client = &ctx.client;
     let ns = ctx.settings.namespace.as_deref();
-    let controller = Controller::new(
+    let controller = tibr_runtime::client::trimmed_controller(
         scoped::<Guarded>(client, ns),
         watcher::Config::default().any_semantic(),
     );

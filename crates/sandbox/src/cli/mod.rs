@@ -51,6 +51,22 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum Bench {
+    /// The operator as a process of its own: RSS idle and with growing numbers of Backups
+    /// and BackupSchedules, Backup-to-Job time at each size, a batch of Backups to Complete.
+    Operator {
+        /// Completed Backups held, in increasing order.
+        #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+        sizes: Vec<usize>,
+        /// Paused BackupSchedules added at the largest size.
+        #[arg(long, default_value_t = 1000)]
+        schedules: usize,
+        /// Fresh Backups timed to their Job at each size.
+        #[arg(long, default_value_t = 20)]
+        samples: usize,
+        /// Backups created at once and timed to Complete.
+        #[arg(long, default_value_t = 100)]
+        concurrent: usize,
+    },
     /// Deleting a backup's objects: ours against `aws s3 rm --recursive`, rclone and the
     /// server's sequential DeleteObjects limit, on the sandbox's S3 and on moto.
     Clean {
@@ -184,6 +200,25 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 venv,
             };
             print!("{}", crate::bench::clean::run(&options).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            what:
+                Bench::Operator {
+                    sizes,
+                    schedules,
+                    samples,
+                    concurrent,
+                },
+        } => {
+            let options = crate::bench::operator::Options {
+                sizes,
+                schedules,
+                samples,
+                concurrent,
+                programs: this_executable()?,
+            };
+            print!("{}", crate::bench::operator::run(&options).await?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo => Ok(if crate::demo::run().await? {
