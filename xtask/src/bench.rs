@@ -1,5 +1,6 @@
-//! `cargo xtask bench federation [--planes 3,10] [--runs N] [...]`: the benchmark lives in
-//! the sandbox binary (`tibr-sandbox bench federation`), which this runs in release mode,
+//! `cargo xtask bench federation [--planes 3,10] [--runs N] [...]` and `cargo xtask bench
+//! emulator [--sizes 10,1000,10000]`: the benchmarks live in the sandbox binary
+//! (`tibr-sandbox bench federation`, `… bench emulator`), which this runs in release mode,
 //! its output passed through. xtask stays free of the sandbox crate, so the crate graph
 //! keeps its shape (`deps --check`).
 
@@ -10,9 +11,9 @@ use anyhow::{Context, Result, bail};
 /// Runs `tibr-sandbox bench <what> <args>` from the workspace root; its exit code is ours.
 pub fn run(args: &[&str]) -> Result<ExitCode> {
     match args.first() {
-        Some(&"federation") => {}
-        Some(other) => bail!("no benchmark named {other}; there is: federation"),
-        None => bail!("which benchmark? there is: federation"),
+        Some(&"federation" | &"emulator") => {}
+        Some(other) => bail!("no benchmark named {other}; there are: federation, emulator"),
+        None => bail!("which benchmark? there are: federation, emulator"),
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(&cargo)

@@ -10,6 +10,7 @@
 //! [`analyse`] and printed by [`report`].
 
 mod analyse;
+pub mod emulator;
 mod record;
 mod report;
 
