@@ -32,6 +32,9 @@ use crate::sandbox::{find_crds_dir, install_manifests, write_private};
 /// The namespace the Backups are created in.
 const NAMESPACE: &str = "bench";
 
+/// kubectl's `--chunk-size` default: the `limit` of each page it asks for.
+const KUBECTL_CHUNK: usize = 500;
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -71,7 +74,10 @@ impl Default for Options {
 /// Runs every size in turn; progress goes to standard error.
 pub async fn run(options: &Options) -> anyhow::Result<Report> {
     anyhow::ensure!(options.sample >= 1, "--sample must be at least 1");
-    anyhow::ensure!(options.kubectl_runs >= 1, "--kubectl-runs must be at least 1");
+    anyhow::ensure!(
+        options.kubectl_runs >= 1,
+        "--kubectl-runs must be at least 1"
+    );
     anyhow::ensure!(
         options.sizes.windows(2).all(|w| w[0] < w[1]),
         "--sizes must increase"
@@ -150,20 +156,24 @@ async fn measure(
         for_each(&sample, options.concurrency, |name| delete(&backups, name)).await?;
 
         let mut lists = Vec::new();
+        let mut pages = Vec::new();
         for _ in 0..options.kubectl_runs {
             lists.push(kubectl_get(&options.kubectl, &kubeconfig, dir, size).await?);
+            pages.push(table_pages(&client, size).await?);
         }
         let memory = Memory::now();
         let f = SizeFigures {
             size,
             creates_per_second: options.sample as f64 / creates.as_secs_f64(),
             kubectl: report::median(&mut lists),
+            table_pages: report::median(&mut pages),
             memory,
         };
         eprintln!(
-            "bench: {size} Backups: {:.0} creates/s, kubectl get bk {}, {} resident",
+            "bench: {size} Backups: {:.0} creates/s, kubectl get bk {} (its pages {}), {} resident",
             f.creates_per_second,
             report::seconds(f.kubectl),
+            report::seconds(f.table_pages),
             f.memory
         );
         figures.push(f);
@@ -195,7 +205,8 @@ fn template() -> anyhow::Result<Value> {
         .context("the seed document has no Backup")?
         .value()?;
     backup["metadata"]["namespace"] = json!(NAMESPACE);
-    backup["metadata"]["labels"] = json!({"app.kubernetes.io/component": "backup", "bench": "emulator"});
+    backup["metadata"]["labels"] =
+        json!({"app.kubernetes.io/component": "backup", "bench": "emulator"});
     Ok(backup)
 }
 
@@ -226,6 +237,40 @@ where
         .buffer_unordered(concurrency.max(1))
         .try_collect::<()>()
         .await
+}
+
+/// The emulator's part of `kubectl get bk`: the table's pages, as kubectl asks for them
+/// (500 rows each), read one after the other without kubectl's own request rate limit and
+/// printing.
+async fn table_pages(client: &Client, expected: usize) -> anyhow::Result<Duration> {
+    let began = Instant::now();
+    let mut rows = 0;
+    let mut token: Option<String> = None;
+    loop {
+        let mut uri = format!(
+            "/apis/pingcap.com/v1alpha1/namespaces/{NAMESPACE}/backups?limit={KUBECTL_CHUNK}"
+        );
+        if let Some(t) = &token {
+            uri.push_str(&format!("&continue={t}"));
+        }
+        let request = http::Request::get(uri)
+            .header("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
+            .body(Vec::new())?;
+        let page: Value = client
+            .request(request)
+            .await
+            .context("listing a table page")?;
+        rows += page["rows"].as_array().map_or(0, Vec::len);
+        match page["metadata"]["continue"].as_str() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    anyhow::ensure!(
+        rows == expected,
+        "the table pages held {rows} rows for {expected} Backups"
+    );
+    Ok(began.elapsed())
 }
 
 /// The wall time of one `kubectl get bk`, after checking it printed every Backup.
