@@ -53,6 +53,8 @@ pub struct Report {
     /// The time to create every Backup that is not a timed sample.
     pub fill: Duration,
     pub after_delete: Memory,
+    /// After deleting them and forgetting the change history.
+    pub after_compact: Memory,
 }
 
 /// `0.42 s`, `12.3 s`.
@@ -101,8 +103,12 @@ impl Report {
             ));
         }
         out.push_str(&format!(
-            "| 0 (all deleted) | | | | {} |\n\n",
+            "| 0 (all deleted) | | | | {} |\n",
             self.after_delete
+        ));
+        out.push_str(&format!(
+            "| 0, history compacted | | | | {} |\n\n",
+            self.after_compact
         ));
         if let (Some(first), Some(last)) = (self.sizes.first(), self.sizes.last()) {
             out.push_str(&format!(
