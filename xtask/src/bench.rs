@@ -1,6 +1,5 @@
-//! `cargo xtask bench federation [--planes 3,10] [--runs N] [...]`, `cargo xtask bench clean
-//! [--objects N] [--runs N]`: the benchmark lives in
-//! the sandbox binary (`tibr-sandbox bench federation`), which this runs in release mode,
+//! `cargo xtask bench <federation|clean|operator|emulator> [options]`: the benchmarks live in
+//! the sandbox binary (`tibr-sandbox bench <name>`), which this runs in release mode,
 //! its output passed through. xtask stays free of the sandbox crate, so the crate graph
 //! keeps its shape (`deps --check`).
 
@@ -8,12 +7,12 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
 
-const NAMES: &str = "federation, clean, operator";
+const NAMES: &str = "federation, clean, operator, emulator";
 
 /// Runs `tibr-sandbox bench <what> <args>` from the workspace root; its exit code is ours.
 pub fn run(args: &[&str]) -> Result<ExitCode> {
     match args.first() {
-        Some(&("federation" | "clean" | "operator")) => {}
+        Some(&("federation" | "clean" | "operator" | "emulator")) => {}
         Some(other) => bail!("no benchmark named {other}; there are: {NAMES}"),
         None => bail!("which benchmark? there are: {NAMES}"),
     }

@@ -4,8 +4,9 @@
 //! - `crds --check`: fail if `deploy/crds/` differs from what `crds` would write.
 //! - `deps`: print the dependency graph among workspace packages (dev included).
 //! - `deps --check`: the same, failing on any cycle.
-//! - `bench federation [--planes 3,10] [--runs N]`: the federation manager's benchmark
-//!   (docs/benchmarks.md), run by the sandbox binary in release mode.
+//! - `bench federation [--planes 3,10] [--runs N]`: the federation manager's benchmark, and
+//!   `bench emulator [--sizes 10,1000,10000]`: the API emulator's (docs/benchmarks.md), run
+//!   by the sandbox binary in release mode.
 
 mod bench;
 mod deps;
@@ -19,7 +20,7 @@ use std::{
 use anyhow::{Context, Result, bail};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 
-const USAGE: &str = "usage: cargo xtask crds [--check] | deps [--check] | bench federation [--planes 3,10] [--runs N]";
+const USAGE: &str = "usage: cargo xtask crds [--check] | deps [--check] | bench federation [--planes 3,10] [--runs N] | bench emulator [--sizes 10,1000,10000]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

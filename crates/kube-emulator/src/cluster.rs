@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::{
     registry::{GroupResource, Registry},
-    store::Store,
+    store::{HistoryLimit, Store},
 };
 
 /// Who a bearer token authenticates.
@@ -58,6 +58,9 @@ pub struct ClusterOptions {
     pub bookmark_interval: Duration,
     /// How many changes watches can resume from before they get `410 Gone`.
     pub history: usize,
+    /// How much memory (roughly, in bytes) those changes may take: older ones are
+    /// forgotten first, so deleted objects do not stay in memory as history.
+    pub history_bytes: usize,
     /// Where the job runner writes container logs: `<dir>/<namespace>/<pod>/<container>.log`.
     pub pod_log_dir: PathBuf,
     /// When set, pods are mutated on creation as the EKS pod identity webhook does.
@@ -70,6 +73,7 @@ impl ClusterOptions {
             name: name.to_string(),
             bookmark_interval: Duration::from_secs(10),
             history: 50_000,
+            history_bytes: 64 << 20,
             pod_log_dir,
             pod_identity_webhook: None,
         }
@@ -104,7 +108,10 @@ impl Cluster {
         tokens.insert(admin_token.to_string(), Identity::Admin);
         let state = State {
             registry: Registry::default(),
-            store: Store::new(options.history),
+            store: Store::new(HistoryLimit {
+                changes: options.history,
+                bytes: options.history_bytes,
+            }),
             tokens,
             issued: HashMap::new(),
             pod_identity_webhook: options.pod_identity_webhook.clone(),

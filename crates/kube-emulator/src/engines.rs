@@ -16,12 +16,10 @@ fn patch_error(err: super::patch::PatchError) -> ApiError {
 }
 
 /// The structure information (list types, merge keys) patches and field ownership need.
-fn merge_schema(rt: &ResourceType) -> Value {
+fn merge_schema(rt: &ResourceType) -> std::sync::Arc<Value> {
     match rt.custom() {
-        Some(info) => {
-            super::patch::custom_resource_merge_schema(info.schema.as_ref().unwrap_or(&Value::Null))
-        }
-        None => super::patch::builtin_merge_schema(&rt.group, &rt.kind),
+        Some(info) => info.merge_schema.clone(),
+        None => std::sync::Arc::new(super::patch::builtin_merge_schema(&rt.group, &rt.kind)),
     }
 }
 
@@ -190,7 +188,7 @@ fn openapi_resources(registry: &super::registry::Registry) -> Vec<super::openapi
             plural: t.plural.clone(),
             namespaced: t.namespaced,
             subresources: t.subresources.clone(),
-            schema: t.custom().and_then(|c| c.schema.clone()),
+            schema: t.custom().and_then(|c| c.schema.as_deref().cloned()),
         })
         .collect()
 }

@@ -3,10 +3,17 @@
 //! lifecycle (a terminating namespace empties itself, then goes), and CRD cleanup (a
 //! deleted CRD takes its objects with it).
 //!
-//! Each pass looks at the whole state under the cluster lock and performs ordinary
-//! deletes and updates, so finalizers, events and watches behave as for client writes.
+//! Each pass runs under the cluster lock and performs ordinary deletes and updates, so
+//! finalizers, events and watches behave as for client writes. A pass runs after every
+//! write, so it must not cost more as the store grows: it reads the store's index (see
+//! `store::index`) to find the few objects that can need something (dependents of
+//! missing or finalizing owners, objects being deleted) instead of walking them all.
 
-use std::{collections::HashSet, sync::Arc, time::Duration};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Arc,
+    time::Duration,
+};
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -16,6 +23,7 @@ use super::{
     hooks::CRD_CLEANUP_FINALIZER,
     ops::{self, DeleteOptions, Propagation, WriteOptions, finalizers},
     registry::{GroupResource, ResourceType},
+    store::Location,
 };
 
 const MANAGER: &str = "kube-controller-manager";
@@ -52,16 +60,6 @@ pub(crate) fn pass(state: &mut State, now: Timestamp) -> bool {
 
 fn type_of(state: &State, storage: &GroupResource) -> Option<Arc<ResourceType>> {
     state.registry.for_storage(storage)
-}
-
-fn all_objects(state: &State) -> Vec<(GroupResource, Arc<Value>)> {
-    let mut out = Vec::new();
-    for storage in state.store.storages() {
-        for obj in state.store.list(&storage, None) {
-            out.push((storage.clone(), obj));
-        }
-    }
-    out
 }
 
 fn deleting(obj: &Value) -> bool {
@@ -127,12 +125,37 @@ fn without_finalizer(obj: &mut Value, finalizer: &str) {
     obj["metadata"]["finalizers"] = json!(rest);
 }
 
+/// Objects that may need collecting: the dependents of owners that are gone and of owners
+/// being deleted with `orphan` or `foregroundDeletion`. Objects outside this set have
+/// every owner present and not propagating, so `collect_dependents` would leave them be.
+fn collect_candidates(state: &State) -> BTreeSet<Location> {
+    let index = state.store.index();
+    let mut owners: Vec<&str> = index.missing_owners().map(String::as_str).collect();
+    let finalizing: Vec<Arc<Value>> = index
+        .finalizing()
+        .filter_map(|loc| state.store.at(loc))
+        .collect();
+    owners.extend(
+        finalizing
+            .iter()
+            .filter_map(|o| o["metadata"]["uid"].as_str()),
+    );
+    owners
+        .into_iter()
+        .flat_map(|uid| index.dependents(uid).cloned())
+        .collect()
+}
+
 /// Dependents whose owners are gone are deleted (or lose the dangling reference when
 /// another owner remains); dependents of foreground-deleting owners are deleted; orphaning
 /// owners have their references removed from dependents.
 fn collect_dependents(state: &mut State, now: Timestamp) -> bool {
     let mut changed = false;
-    for (storage, obj) in all_objects(state) {
+    for loc in collect_candidates(state) {
+        let Some(obj) = state.store.at(&loc) else {
+            continue;
+        };
+        let storage = loc.0;
         let Some(refs) = obj["metadata"]["ownerReferences"]
             .as_array()
             .filter(|r| !r.is_empty())
@@ -182,49 +205,26 @@ fn collect_dependents(state: &mut State, now: Timestamp) -> bool {
 /// Owners waiting in foreground deletion finish once no blocking dependent remains;
 /// orphaning owners finish once no dependent references them.
 fn finish_owners(state: &mut State, now: Timestamp) -> bool {
-    let objects = all_objects(state);
-    let mut referenced: HashSet<String> = HashSet::new();
-    let mut blocking: HashSet<String> = HashSet::new();
-    for (_, obj) in &objects {
-        for r in obj["metadata"]["ownerReferences"]
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
-            if let Some(uid) = r["uid"].as_str() {
-                referenced.insert(uid.to_string());
-                if r["blockOwnerDeletion"].as_bool() == Some(true) {
-                    blocking.insert(uid.to_string());
-                }
-            }
-        }
-    }
+    let owners: Vec<Location> = state.store.index().finalizing().cloned().collect();
     let mut changed = false;
-    for (storage, obj) in objects {
-        if !deleting(&obj) {
+    for loc in owners {
+        let Some(obj) = state.store.at(&loc) else {
             continue;
-        }
-        let uid = obj["metadata"]["uid"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        };
+        let uid = obj["metadata"]["uid"].as_str().unwrap_or_default();
+        let index = state.store.index();
+        let (blocked, referenced) = (index.blocked(uid), index.referenced(uid));
         let f = finalizers(&obj);
-        if f.iter().any(|x| x == "foregroundDeletion") && !blocking.contains(&uid) {
+        if f.iter().any(|x| x == "foregroundDeletion") && !blocked {
             changed |= update_meta(
                 state,
-                &storage,
+                &loc.0,
                 &obj,
                 |o| without_finalizer(o, "foregroundDeletion"),
                 now,
             );
-        } else if f.iter().any(|x| x == "orphan") && !referenced.contains(&uid) {
-            changed |= update_meta(
-                state,
-                &storage,
-                &obj,
-                |o| without_finalizer(o, "orphan"),
-                now,
-            );
+        } else if f.iter().any(|x| x == "orphan") && !referenced {
+            changed |= update_meta(state, &loc.0, &obj, |o| without_finalizer(o, "orphan"), now);
         }
     }
     changed
@@ -232,36 +232,44 @@ fn finish_owners(state: &mut State, now: Timestamp) -> bool {
 
 fn drain_namespaces(state: &mut State, now: Timestamp) -> bool {
     let ns_storage = GroupResource::new("", "namespaces");
+    let terminating: Vec<Arc<Value>> = state
+        .store
+        .index()
+        .deleting(&ns_storage)
+        .filter_map(|key| state.store.get(&ns_storage, &key.0, &key.1))
+        .collect();
     let mut changed = false;
-    for ns in state.store.list(&ns_storage, None) {
-        if !deleting(&ns) {
-            continue;
-        }
+    for ns in terminating {
         let name = ns["metadata"]["name"]
             .as_str()
             .unwrap_or_default()
             .to_string();
         let mut remaining: Vec<(String, usize)> = Vec::new();
-        let mut held: Vec<(String, usize)> = Vec::new();
+        let mut held: BTreeMap<String, usize> = BTreeMap::new();
+        let mut live = Vec::new();
         for storage in state.registry.namespaced_storages() {
-            let objects = state.store.list(&storage, Some(&name));
-            if objects.is_empty() {
+            let Some(counts) = state.store.index().namespace_counts(&name, &storage) else {
                 continue;
-            }
+            };
             let label = super::error::group_resource(&storage.group, &storage.resource);
-            remaining.push((label, objects.len()));
-            for obj in objects {
-                for f in finalizers(&obj) {
-                    match held.iter_mut().find(|(n, _)| *n == f) {
-                        Some((_, c)) => *c += 1,
-                        None => held.push((f, 1)),
-                    }
-                }
+            remaining.push((label, counts.objects));
+            for (f, n) in &counts.finalizers {
+                *held.entry(f.clone()).or_default() += n;
+            }
+            if counts.live > 0 {
+                live.push(storage);
+            }
+        }
+        // Only resources with objects not yet deleting are listed: once deletion has
+        // started everywhere, a pass reads the counts alone.
+        for storage in live {
+            for obj in state.store.list(&storage, Some(&name)) {
                 if !deleting(&obj) {
                     changed |= delete_object(state, &storage, &obj, Propagation::Background, now);
                 }
             }
         }
+        let held: Vec<(String, usize)> = held.into_iter().collect();
         let conditions = namespace_conditions(&remaining, &held, &ns, now);
         if remaining.is_empty() {
             let rt = type_of(state, &ns_storage).expect("namespaces are built in");
@@ -328,21 +336,34 @@ fn namespace_conditions(
 
 fn drain_crds(state: &mut State, now: Timestamp) -> bool {
     let crd_storage = GroupResource::new("apiextensions.k8s.io", "customresourcedefinitions");
+    let deleting_crds: Vec<Arc<Value>> = state
+        .store
+        .index()
+        .deleting(&crd_storage)
+        .filter_map(|key| state.store.get(&crd_storage, &key.0, &key.1))
+        .collect();
     let mut changed = false;
-    for crd in state.store.list(&crd_storage, None) {
-        if !deleting(&crd) || !finalizers(&crd).iter().any(|f| f == CRD_CLEANUP_FINALIZER) {
+    for crd in deleting_crds {
+        if !finalizers(&crd).iter().any(|f| f == CRD_CLEANUP_FINALIZER) {
             continue;
         }
         let group = crd["spec"]["group"].as_str().unwrap_or_default();
         let plural = crd["spec"]["names"]["plural"].as_str().unwrap_or_default();
         let storage = GroupResource::new(group, plural);
-        let objects = state.store.list(&storage, None);
-        for obj in &objects {
-            if !deleting(obj) {
-                changed |= delete_object(state, &storage, obj, Propagation::Background, now);
+        let counts = state
+            .store
+            .index()
+            .resource_counts(&storage)
+            .cloned()
+            .unwrap_or_default();
+        if counts.live > 0 {
+            for obj in state.store.list(&storage, None) {
+                if !deleting(&obj) {
+                    changed |= delete_object(state, &storage, &obj, Propagation::Background, now);
+                }
             }
         }
-        if objects.is_empty() {
+        if counts.objects == 0 {
             changed |= update_meta(
                 state,
                 &crd_storage,

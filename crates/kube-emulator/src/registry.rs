@@ -50,7 +50,11 @@ pub(crate) enum Builtin {
 #[derive(Debug, Clone)]
 pub(crate) struct CustomInfo {
     pub(crate) crd_name: String,
-    pub(crate) schema: Option<Value>,
+    /// Shared, so that handing a resource type to a request does not copy its schema.
+    pub(crate) schema: Option<Arc<Value>>,
+    /// The list types and merge keys patches and field ownership read, derived from the
+    /// schema once rather than on every write.
+    pub(crate) merge_schema: Arc<Value>,
     pub(crate) printer_columns: Vec<Value>,
 }
 
@@ -482,7 +486,12 @@ pub(crate) fn crd_types(crd: &Value) -> Result<Vec<ResourceType>, String> {
             storage: GroupResource::new(group, plural),
             origin: Origin::Custom(CustomInfo {
                 crd_name: name.to_string(),
-                schema: if schema.is_null() { None } else { Some(schema) },
+                merge_schema: Arc::new(super::patch::custom_resource_merge_schema(&schema)),
+                schema: if schema.is_null() {
+                    None
+                } else {
+                    Some(Arc::new(schema))
+                },
                 printer_columns: version["additionalPrinterColumns"]
                     .as_array()
                     .cloned()

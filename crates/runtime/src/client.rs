@@ -59,7 +59,13 @@ pub fn trimmed_controller<K>(
     config: kube::runtime::watcher::Config,
 ) -> kube::runtime::Controller<K>
 where
-    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    K: kube::Resource
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
     K::DynamicType: Default + Eq + std::hash::Hash + Clone + Unpin,
 {
     use kube::runtime::{WatchStreamExt, reflector, watcher};

@@ -79,20 +79,23 @@ pub(crate) fn list(
         }
         None => (state.store.resource_version(), None),
     };
-    let mut items: Vec<Arc<Value>> = state
-        .store
-        .list(&rt.storage, namespace)
-        .into_iter()
-        .filter(|o| after.as_ref().is_none_or(|a| key_of(o) > *a))
-        .filter(|o| matches(o, &opts.labels, &opts.fields))
-        .collect();
+    let limit = opts.limit.filter(|l| *l > 0).unwrap_or(usize::MAX);
+    let mut items: Vec<Arc<Value>> = Vec::new();
+    let mut rest = 0;
+    for o in state.store.range(&rt.storage, namespace, after.as_ref()) {
+        if !matches(o, &opts.labels, &opts.fields) {
+            continue;
+        }
+        // Past the page only the count is needed (remainingItemCount), not the objects.
+        if items.len() < limit {
+            items.push(o.clone());
+        } else {
+            rest += 1;
+        }
+    }
     let mut continue_token = None;
     let mut remaining = None;
-    if let Some(limit) = opts.limit.filter(|l| *l > 0)
-        && items.len() > limit
-    {
-        let rest = items.len() - limit;
-        items.truncate(limit);
+    if rest > 0 {
         let (ns, name) = key_of(items.last().expect("non-empty page"));
         continue_token = Some(encode_token(rv, &ns, &name));
         remaining = Some(rest);

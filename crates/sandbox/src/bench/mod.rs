@@ -11,6 +11,7 @@
 
 mod analyse;
 pub mod clean;
+pub mod emulator;
 pub mod operator;
 mod record;
 mod report;

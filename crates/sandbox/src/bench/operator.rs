@@ -93,13 +93,18 @@ async fn measure(
     eprintln!("bench: idle {idle:.1} MiB");
 
     let started = Instant::now();
-    let batch: Vec<String> = (0..options.concurrent).map(|i| format!("batch-{i}")).collect();
+    let batch: Vec<String> = (0..options.concurrent)
+        .map(|i| format!("batch-{i}"))
+        .collect();
     for name in &batch {
         create(&client, &template, name).await?;
     }
     wait_complete(&client, &batch, Duration::from_secs(900)).await?;
     let batch_seconds = started.elapsed().as_secs_f64();
-    eprintln!("bench: {} Backups complete in {batch_seconds:.1} s", batch.len());
+    eprintln!(
+        "bench: {} Backups complete in {batch_seconds:.1} s",
+        batch.len()
+    );
     let mut held = batch.len();
     points.push(Point {
         label: "idle (no Backups)".into(),
@@ -121,7 +126,9 @@ async fn measure(
             sample_no += 1;
             let sent = Instant::now();
             create(&client, &template, &name).await?;
-            let seen = jobs.wait(&format!("backup-{name}"), Duration::from_secs(60)).await?;
+            let seen = jobs
+                .wait(&format!("backup-{name}"), Duration::from_secs(60))
+                .await?;
             to_job.push(seen.duration_since(sent).as_secs_f64() * 1000.0);
             held += 1;
         }
@@ -244,7 +251,10 @@ async fn wait_complete(client: &Client, names: &[String], limit: Duration) -> an
             .iter()
             .map(|b| {
                 let phase = b.status.as_ref().and_then(|s| s.phase.clone());
-                (b.name_any(), phase.map(|p| format!("{p:?}")).unwrap_or_default())
+                (
+                    b.name_any(),
+                    phase.map(|p| format!("{p:?}")).unwrap_or_default(),
+                )
             })
             .collect();
         let failed: Vec<&String> = names
@@ -254,11 +264,17 @@ async fn wait_complete(client: &Client, names: &[String], limit: Duration) -> an
         if !failed.is_empty() {
             bail!("Backups failed: {failed:?}");
         }
-        if names.iter().all(|n| phases.get(n).is_some_and(|p| p.contains("Complete"))) {
+        if names
+            .iter()
+            .all(|n| phases.get(n).is_some_and(|p| p.contains("Complete")))
+        {
             return Ok(());
         }
         if Instant::now() > deadline {
-            bail!("not all of {} Backups Complete within {limit:?}", names.len());
+            bail!(
+                "not all of {} Backups Complete within {limit:?}",
+                names.len()
+            );
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -310,7 +326,9 @@ struct Operator {
 impl Operator {
     async fn start(sandbox: &Sandbox, exe: &std::path::Path) -> anyhow::Result<Operator> {
         let port = |()| -> anyhow::Result<u16> {
-            Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+            Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+                .local_addr()?
+                .port())
         };
         let (metrics, health) = (port(())?, port(())?);
         let child = Command::new(exe)
@@ -411,7 +429,10 @@ fn render(options: &Options, idle: f64, points: &[Point], batch: usize, batch_s:
         machine.load.as_deref().unwrap_or("unknown"),
         options.samples
     );
-    let _ = writeln!(out, "| held | operator RSS | per Backup over idle | Backup→Job p50 | p95 |");
+    let _ = writeln!(
+        out,
+        "| held | operator RSS | per Backup over idle | Backup→Job p50 | p95 |"
+    );
     let _ = writeln!(out, "|---|---:|---:|---:|---:|");
     for p in points {
         let per = p
@@ -419,7 +440,9 @@ fn render(options: &Options, idle: f64, points: &[Point], batch: usize, batch_s:
             .split_whitespace()
             .next()
             .and_then(|n| n.parse::<f64>().ok())
-            .map_or("—".into(), |n| format!("{:.1} KiB", (p.rss_mib - idle) * 1024.0 / n));
+            .map_or("—".into(), |n| {
+                format!("{:.1} KiB", (p.rss_mib - idle) * 1024.0 / n)
+            });
         let (p50, p95) = if p.to_job_ms.is_empty() {
             ("—".to_string(), "—".to_string())
         } else {

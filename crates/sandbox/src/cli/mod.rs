@@ -98,6 +98,22 @@ pub enum Bench {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// The API emulator: creates per second one at a time, `kubectl get bk` and resident
+    /// memory with 10, 1,000 and 10,000 Backups in the store, and memory once they are gone.
+    Emulator {
+        /// Backups in the store at each measurement, increasing.
+        #[arg(long, value_delimiter = ',', default_value = "10,1000,10000")]
+        sizes: Vec<usize>,
+        /// Creates timed one at a time at each size.
+        #[arg(long, default_value_t = 200)]
+        sample: usize,
+        /// `kubectl get bk` runs at each size (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        kubectl_runs: usize,
+        /// Keep the kubeconfig here instead of in a temporary directory.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 impl Command {
@@ -219,6 +235,24 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 programs: this_executable()?,
             };
             print!("{}", crate::bench::operator::run(&options).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            what:
+                Bench::Emulator {
+                    sizes,
+                    sample,
+                    kubectl_runs,
+                    dir,
+                },
+        } => {
+            let mut options = crate::bench::emulator::Options::new();
+            options.sizes = sizes;
+            options.sample = sample;
+            options.kubectl_runs = kubectl_runs;
+            options.dir = dir;
+            let report = crate::bench::emulator::run(&options).await?;
+            print!("{}", report.render());
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo => Ok(if crate::demo::run().await? {

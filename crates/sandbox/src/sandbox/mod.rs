@@ -19,6 +19,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
+pub(crate) use files::MANAGER;
 pub use files::{find_crds_dir, install_files, install_manifests};
 pub use tibr_cloud_sim::write_private;
 

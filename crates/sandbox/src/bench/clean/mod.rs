@@ -91,7 +91,10 @@ impl Server {
 }
 
 pub async fn run(options: &Options) -> anyhow::Result<String> {
-    anyhow::ensure!(options.runs >= 1 && options.objects >= 1, "nothing to measure");
+    anyhow::ensure!(
+        options.runs >= 1 && options.objects >= 1,
+        "nothing to measure"
+    );
     let tools = Tools::find(&options.venv).await?;
     let dir = tempfile::tempdir()?;
     let s3 = tibr_cloud_sim::s3::S3Server::start(dir.path().join("s3"), 0).await?;

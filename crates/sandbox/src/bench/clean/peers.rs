@@ -40,8 +40,7 @@ impl Tools {
             eprintln!("installing the AWS CLI and boto3 into {}", venv.display());
             run_quiet(Command::new("python3").arg("-m").arg("venv").arg(&venv)).await?;
             run_quiet(
-                Command::new(venv.join("bin/pip"))
-                    .args(["install", "-q", "awscli", "boto3"]),
+                Command::new(venv.join("bin/pip")).args(["install", "-q", "awscli", "boto3"]),
             )
             .await?;
         }
@@ -69,8 +68,12 @@ print(time.perf_counter() - started)
 "#;
         let mut cmd = Command::new(&self.python);
         credentials(&mut cmd, server);
-        cmd.args(["-c", LOOP]).env("EP", &server.endpoint).env("BUCKET", &server.bucket);
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.args(["-c", LOOP])
+            .env("EP", &server.endpoint)
+            .env("BUCKET", &server.bucket);
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = cmd.spawn().context("starting python")?;
         let input = serde_json::to_vec(keys)?;
         {
@@ -86,14 +89,26 @@ print(time.perf_counter() - started)
     }
 
     /// Seconds the tool took to delete everything under `prefix`, start-up included.
-    pub(super) async fn run(&self, peer: Peer, server: &Server, prefix: &str) -> anyhow::Result<f64> {
+    pub(super) async fn run(
+        &self,
+        peer: Peer,
+        server: &Server,
+        prefix: &str,
+    ) -> anyhow::Result<f64> {
         // Each command gets the server's keys first, then its own variables.
         let mut cmd = match peer {
             Peer::AwsCli => {
                 let mut c = Command::new(&self.aws);
                 credentials(&mut c, server);
-                c.args(["s3", "rm", "--recursive", "--quiet", "--endpoint-url", &server.endpoint])
-                    .arg(format!("s3://{}/{prefix}/", server.bucket));
+                c.args([
+                    "s3",
+                    "rm",
+                    "--recursive",
+                    "--quiet",
+                    "--endpoint-url",
+                    &server.endpoint,
+                ])
+                .arg(format!("s3://{}/{prefix}/", server.bucket));
                 c
             }
             Peer::Rclone => {
@@ -113,7 +128,10 @@ print(time.perf_counter() - started)
             }
         };
         let started = Instant::now();
-        let out = cmd.output().await.with_context(|| format!("running {peer:?}"))?;
+        let out = cmd
+            .output()
+            .await
+            .with_context(|| format!("running {peer:?}"))?;
         let seconds = started.elapsed().as_secs_f64();
         if !out.status.success() {
             bail!("{peer:?} failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -151,7 +169,9 @@ pub(super) struct Moto {
 
 impl Moto {
     pub(super) async fn start(venv: &Path) -> anyhow::Result<Moto> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
         let child = Command::new(venv.join("bin/moto_server"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
@@ -161,7 +181,10 @@ impl Moto {
             .context("starting moto_server from .venv (./scripts/test installs it)")?;
         let endpoint = format!("http://127.0.0.1:{port}");
         for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
                 return Ok(Moto { child, endpoint });
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -180,7 +203,10 @@ impl Moto {
             bucket: bucket.into(),
         };
         let status = create_bucket(&self.endpoint, bucket, &server.key).await?;
-        anyhow::ensure!(status == 200, "creating bucket {bucket} on moto: HTTP {status}");
+        anyhow::ensure!(
+            status == 200,
+            "creating bucket {bucket} on moto: HTTP {status}"
+        );
         Ok(server)
     }
 }

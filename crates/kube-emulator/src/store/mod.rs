@@ -1,5 +1,6 @@
 //! Object storage of one cluster: current objects, the monotonically increasing
-//! resourceVersion, and the bounded event history that watches resume from.
+//! resourceVersion, the bounded event history that watches resume from, and the
+//! [`index`] the cluster's own controllers read instead of walking every object.
 //!
 //! Everything sits behind the cluster's single mutex, so a write and the event it emits
 //! are atomic with respect to every list and watch, which is what lets a watcher that
@@ -7,6 +8,7 @@
 
 use std::{
     collections::{BTreeMap, HashMap, VecDeque},
+    ops::Bound,
     sync::Arc,
 };
 
@@ -14,6 +16,10 @@ use serde_json::Value;
 use tokio::sync::broadcast;
 
 use super::registry::GroupResource;
+
+mod index;
+
+pub(crate) use index::{Index, Location};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum EventType {
@@ -43,32 +49,47 @@ pub(crate) struct Change {
     /// The object before the change, so that selector-filtered watches can turn a
     /// modification into ADDED or DELETED when the object enters or leaves the selection.
     pub(crate) previous: Option<Arc<Value>>,
+    /// What `object` and `previous` take in memory, roughly ([`approximate_size`]).
+    size: usize,
 }
 
 /// Key of an object within its resource: (namespace, name); namespace is empty for
 /// cluster-scoped objects.
 pub(crate) type ObjectKey = (String, String);
 
+/// How much change history the store keeps: the last `changes`, as long as they take no
+/// more than `bytes`. The size bound matters when objects are large and many: each
+/// change holds two versions of its object, which would otherwise stay in memory long
+/// after the objects were deleted.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HistoryLimit {
+    pub(crate) changes: usize,
+    pub(crate) bytes: usize,
+}
+
 pub(crate) struct Store {
     rv: u64,
     objects: HashMap<GroupResource, BTreeMap<ObjectKey, Arc<Value>>>,
-    uids: HashMap<String, (GroupResource, ObjectKey)>,
+    index: Index,
     history: VecDeque<Arc<Change>>,
-    history_cap: usize,
+    history_limit: HistoryLimit,
+    /// The sum of the sizes of the changes in `history`.
+    history_bytes: usize,
     /// Watches must start at or after this resourceVersion.
     oldest_watchable: u64,
     tx: broadcast::Sender<Arc<Change>>,
 }
 
 impl Store {
-    pub(crate) fn new(history_cap: usize) -> Self {
+    pub(crate) fn new(history_limit: HistoryLimit) -> Self {
         let (tx, _) = broadcast::channel(4096);
         Store {
             rv: 1,
             objects: HashMap::new(),
-            uids: HashMap::new(),
+            index: Index::default(),
             history: VecDeque::new(),
-            history_cap,
+            history_limit,
+            history_bytes: 0,
             oldest_watchable: 1,
             tx,
         }
@@ -95,26 +116,48 @@ impl Store {
     }
 
     pub(crate) fn by_uid(&self, uid: &str) -> Option<(GroupResource, Arc<Value>)> {
-        let (storage, key) = self.uids.get(uid)?;
+        let (storage, key) = self.index.location(uid)?;
         let obj = self.objects.get(storage)?.get(key)?.clone();
         Some((storage.clone(), obj))
     }
 
-    /// Objects of a resource in key order, optionally within one namespace.
-    pub(crate) fn list(&self, storage: &GroupResource, namespace: Option<&str>) -> Vec<Arc<Value>> {
-        let Some(objects) = self.objects.get(storage) else {
-            return Vec::new();
-        };
-        match namespace {
-            Some(ns) => objects
-                .range((ns.to_string(), String::new())..)
-                .take_while(|((n, _), _)| n == ns)
-                .map(|(_, v)| v.clone())
-                .collect(),
-            None => objects.values().cloned().collect(),
-        }
+    pub(crate) fn at(&self, (storage, key): &Location) -> Option<Arc<Value>> {
+        self.objects.get(storage)?.get(key).cloned()
     }
 
+    pub(crate) fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// Objects of a resource in key order, optionally within one namespace.
+    pub(crate) fn list(&self, storage: &GroupResource, namespace: Option<&str>) -> Vec<Arc<Value>> {
+        self.range(storage, namespace, None).cloned().collect()
+    }
+
+    /// Objects of a resource in key order, optionally within one namespace, starting after
+    /// `after`: a page of a list is read without going through the objects before it.
+    pub(crate) fn range<'a>(
+        &'a self,
+        storage: &GroupResource,
+        namespace: Option<&'a str>,
+        after: Option<&ObjectKey>,
+    ) -> impl Iterator<Item = &'a Arc<Value>> + 'a {
+        let first = namespace.map(|ns| (ns.to_string(), String::new()));
+        let start = match (after, first) {
+            (Some(a), Some(f)) if *a < f => Bound::Included(f),
+            (Some(a), _) => Bound::Excluded(a.clone()),
+            (None, Some(f)) => Bound::Included(f),
+            (None, None) => Bound::Unbounded,
+        };
+        self.objects
+            .get(storage)
+            .into_iter()
+            .flat_map(move |objects| objects.range((start.clone(), Bound::Unbounded)))
+            .take_while(move |((ns, _), _)| namespace.is_none_or(|n| n == ns))
+            .map(|(_, v)| v)
+    }
+
+    #[cfg(test)]
     pub(crate) fn storages(&self) -> Vec<GroupResource> {
         self.objects.keys().cloned().collect()
     }
@@ -130,10 +173,11 @@ impl Store {
             .entry(storage.clone())
             .or_default()
             .insert(key.clone(), object.clone());
-        if let Some(uid) = object["metadata"]["uid"].as_str() {
-            self.uids
-                .insert(uid.to_string(), (storage.clone(), key.clone()));
-        }
+        self.index.replace(
+            &(storage.clone(), key.clone()),
+            previous.as_deref(),
+            Some(&object),
+        );
         let kind = if previous.is_some() {
             EventType::Modified
         } else {
@@ -165,9 +209,8 @@ impl Store {
     ) -> Option<Arc<Value>> {
         let key = (namespace.to_string(), name.to_string());
         let previous = self.objects.get_mut(storage)?.remove(&key)?;
-        if let Some(uid) = previous["metadata"]["uid"].as_str() {
-            self.uids.remove(uid);
-        }
+        self.index
+            .replace(&(storage.clone(), key.clone()), Some(&previous), None);
         self.rv += 1;
         let mut last = last.unwrap_or_else(|| (*previous).clone());
         last["metadata"]["resourceVersion"] = Value::String(self.rv.to_string());
@@ -190,6 +233,7 @@ impl Store {
         object: Arc<Value>,
         previous: Option<Arc<Value>>,
     ) {
+        let size = approximate_size(&object) + previous.as_deref().map_or(0, approximate_size);
         let change = Arc::new(Change {
             rv: self.rv,
             storage: storage.clone(),
@@ -197,12 +241,18 @@ impl Store {
             kind,
             object,
             previous,
+            size,
         });
+        self.history_bytes += change.size;
         self.history.push_back(change.clone());
-        while self.history.len() > self.history_cap {
-            if let Some(dropped) = self.history.pop_front() {
-                self.oldest_watchable = dropped.rv;
-            }
+        while self.history.len() > self.history_limit.changes
+            || self.history_bytes > self.history_limit.bytes
+        {
+            let Some(dropped) = self.history.pop_front() else {
+                break;
+            };
+            self.history_bytes -= dropped.size;
+            self.oldest_watchable = dropped.rv;
         }
         // No receivers is fine: nobody is watching.
         let _ = self.tx.send(change);
@@ -219,7 +269,37 @@ impl Store {
     /// Forget all history up to now, as etcd compaction does: older watches get 410.
     pub(crate) fn compact(&mut self) {
         self.history.clear();
+        self.history_bytes = 0;
         self.oldest_watchable = self.rv;
+    }
+}
+
+/// Roughly the memory a JSON value takes, allocations included. It only has to be
+/// proportionate, for the history's size bound.
+pub(crate) fn approximate_size(v: &Value) -> usize {
+    std::mem::size_of::<Value>() + heap_size(v)
+}
+
+/// What a value holds beyond its own slot: string bytes, array slots, and per map entry
+/// its bucket (hash, key, value), hash index and key bytes; each allocation counts a
+/// header.
+fn heap_size(v: &Value) -> usize {
+    const ALLOC: usize = 16;
+    const SLOT: usize = std::mem::size_of::<Value>();
+    const BUCKET: usize = 8 + std::mem::size_of::<String>() + SLOT;
+    const INDEX: usize = 16;
+    match v {
+        Value::String(s) if s.is_empty() => 0,
+        Value::String(s) => ALLOC + s.len(),
+        Value::Array(items) => ALLOC + items.iter().map(|i| SLOT + heap_size(i)).sum::<usize>(),
+        Value::Object(map) => {
+            2 * ALLOC
+                + map
+                    .iter()
+                    .map(|(k, v)| BUCKET + INDEX + ALLOC + k.len() + heap_size(v))
+                    .sum::<usize>()
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => 0,
     }
 }
 
@@ -244,7 +324,10 @@ mod tests {
     #[test]
     fn versions_increase_and_history_replays() {
         let gr = GroupResource::new("", "configmaps");
-        let mut store = Store::new(100);
+        let mut store = Store::new(HistoryLimit {
+            changes: 100,
+            bytes: usize::MAX,
+        });
         let start = store.resource_version();
         let a = store.put(&gr, cm("a", "x"));
         let b = store.put(&gr, cm("b", "x"));
@@ -275,9 +358,67 @@ mod tests {
     }
 
     #[test]
+    fn ranges_start_after_a_key_and_stay_in_their_namespace() {
+        let gr = GroupResource::new("", "configmaps");
+        let mut store = Store::new(HistoryLimit {
+            changes: 100,
+            bytes: usize::MAX,
+        });
+        for (ns, name) in [("a", "1"), ("a", "2"), ("b", "1"), ("b", "2"), ("c", "1")] {
+            store.put(&gr, cm(ns, name));
+        }
+        let names = |after: Option<(&str, &str)>, ns: Option<&str>| -> Vec<String> {
+            let after = after.map(|(n, m)| (n.to_string(), m.to_string()));
+            store
+                .range(&gr, ns, after.as_ref())
+                .map(|o| {
+                    format!(
+                        "{}/{}",
+                        o["metadata"]["namespace"].as_str().unwrap(),
+                        o["metadata"]["name"].as_str().unwrap()
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(names(None, Some("b")), ["b/1", "b/2"]);
+        assert_eq!(names(Some(("b", "1")), Some("b")), ["b/2"]);
+        assert_eq!(names(Some(("a", "9")), Some("b")), ["b/1", "b/2"]);
+        assert_eq!(names(Some(("b", "2")), Some("b")), Vec::<String>::new());
+        assert_eq!(names(Some(("a", "2")), None), ["b/1", "b/2", "c/1"]);
+        assert_eq!(store.list(&gr, None).len(), 5);
+    }
+
+    #[test]
+    fn history_is_bounded_by_size_too() {
+        let gr = GroupResource::new("", "configmaps");
+        let mut store = Store::new(HistoryLimit {
+            changes: 1000,
+            bytes: usize::MAX,
+        });
+        let start = store.resource_version();
+        let one = approximate_size(&store.put(&gr, cm("a", "c00")));
+        store.history_limit.bytes = 10 * one;
+        for i in 1..40 {
+            store.put(&gr, cm("a", &format!("c{i:02}")));
+        }
+        assert!(store.changes_since(start).is_none());
+        // Later objects carry longer resourceVersions, so nine or ten fit.
+        assert!((9..=10).contains(&store.history.len()));
+        let sum: usize = store.history.iter().map(|c| c.size).sum();
+        assert_eq!(store.history_bytes, sum);
+        assert!(sum <= 10 * one);
+        let oldest = store.history.front().unwrap().rv;
+        assert!(store.changes_since(oldest - 1).is_some());
+        assert!(store.changes_since(oldest - 2).is_none());
+    }
+
+    #[test]
     fn compaction_makes_old_versions_unwatchable() {
         let gr = GroupResource::new("", "configmaps");
-        let mut store = Store::new(2);
+        let mut store = Store::new(HistoryLimit {
+            changes: 2,
+            bytes: usize::MAX,
+        });
         let start = store.resource_version();
         for i in 0..5 {
             store.put(&gr, cm("a", &format!("c{i}")));
