@@ -7,9 +7,10 @@
 //! by a pause (100 ms doubling, at most 1 s) that resets after a clean one. A round without
 //! failures after which nothing is left ends the clean.
 //!
-//! Better than the anchor: listing and deleting overlap ([`pipeline`]): a listed page is being
-//! deleted while the next is listed, so the clean runs at the store's delete rate instead of
-//! list time plus delete time. Progress (round, units, deleted, failed, and the expected total
+//! Better than the anchor: what the backup's `backupmeta` names is deleted first, without
+//! listing, at full concurrency (listing is sequential and, on most servers, slower than
+//! deleting); the listing rounds then take whatever else is there. Listing and deleting
+//! overlap ([`pipeline`]): a listed page is being deleted while the next is listed. Progress (round, units, deleted, failed, and the expected total
 //! when the backup's metadata says it) is reported after every unit; a failed `DeleteObjects`
 //! request counts each of its keys as failed (not as one); a listing failure fails the round
 //! instead of the whole clean. Only the store's own location is ever cleaned: a listed key
@@ -121,13 +122,14 @@ pub async fn clean(
     options: &CleanOptions,
     progress: impl FnMut(&CleanProgress),
 ) -> Result<CleanReport> {
-    clean_expecting(store, options, None, progress).await
+    clean_known_first(store, options, Vec::new(), progress).await
 }
 
-async fn clean_expecting(
+/// [`clean`], deleting `known` (names under the location) before the first listing.
+async fn clean_known_first(
     store: &Store,
     options: &CleanOptions,
-    expected: Option<u64>,
+    known: Vec<String>,
     mut progress: impl FnMut(&CleanProgress),
 ) -> Result<CleanReport> {
     let location = store.location().clone();
@@ -139,10 +141,23 @@ async fn clean_expecting(
     let prefix = location.prefix().to_owned();
     let url = location.url("s3");
     let list_path = literal(&prefix)?;
+    // Refused, like every name, if it would leave the location.
+    let known: Vec<Path> = known
+        .iter()
+        .map(|n| store.key(n).and_then(|k| literal(&k)))
+        .collect::<Result<_>>()?;
+    let expected = (!known.is_empty()).then_some(known.len() as u64);
     let mut rounds = Rounds::new(options, expected);
     let mut remaining = 0;
+    let mut known = Some(known).filter(|k| !k.is_empty());
     for round in 1..=options.retry_count.max(1) {
         rounds.start(round);
+        if let Some(keys) = known.take() {
+            // Failures here are retried by this round's listing, which finds what is left.
+            rounds
+                .run(store, Units::given(keys, options), &url, &mut progress)
+                .await?;
+        }
         let units = Units::listed(store, &list_path, options);
         rounds.run(store, units, &url, &mut progress).await?;
         if !rounds.round_done(&url) {
@@ -213,8 +228,10 @@ pub async fn clean_backup(
     progress: impl FnMut(&CleanProgress),
 ) -> Result<CleanReport> {
     if !store.location().is_bucket_root() {
-        let expected = own_objects(store, &RetryPolicy::once()).await.ok();
-        return clean_expecting(store, options, expected.map(|n| n.len() as u64), progress).await;
+        let known = own_objects(store, &RetryPolicy::once())
+            .await
+            .unwrap_or_default();
+        return clean_known_first(store, options, known, progress).await;
     }
     let names = own_objects(store, &RetryPolicy::default())
         .await
@@ -225,12 +242,13 @@ pub async fn clean_backup(
     clean_named(store, &names, options, progress).await
 }
 
-/// What a backup wrote, by its `backupmeta`: the meta objects, the data files and the lock
-/// file.
+/// What a backup wrote, by its `backupmeta`: the data files, the meta objects, the lock file
+/// and the `backupmeta` itself, in that order, so that a clean cut short still finds the
+/// metadata of what it had not reached.
 async fn own_objects(store: &Store, retry: &RetryPolicy) -> Result<Vec<String>> {
     let contents = read_backup_contents(store, store.location().prefix(), retry).await?;
-    let mut names = vec![BACKUPMETA.to_string(), LOCK_FILE.to_string()];
+    let mut names: Vec<String> = contents.data_files.into_iter().map(|f| f.name).collect();
     names.extend(contents.meta_objects.into_iter().map(|(name, _)| name));
-    names.extend(contents.data_files.into_iter().map(|f| f.name));
+    names.extend([LOCK_FILE.to_string(), BACKUPMETA.to_string()]);
     Ok(names)
 }

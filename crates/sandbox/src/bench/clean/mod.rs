@@ -2,7 +2,8 @@
 //! tools users reach for and against the server's own limit, on the sandbox's S3 (s3s-fs
 //! with our listing) and on moto (docs/benchmarks.md).
 //!
-//! Every run fills a fresh prefix with N objects of 1 KiB and deletes it with one tool;
+//! Every run fills a fresh prefix with a backup of N data files of 1 KiB and its
+//! `backupmeta`, and deletes it with one tool;
 //! tools take turns, so a slow spell of the machine hits all of them. The limit is a plain
 //! loop of 1000-key `DeleteObjects` requests, one after the other, over keys it already
 //! knows (boto3, timed inside Python, so neither listing nor start-up counts). The AWS CLI
@@ -129,6 +130,8 @@ async fn bench_server(
         for (tool, seen) in &mut rates {
             let prefix = format!("run-{run}-{tool:?}").to_lowercase();
             let keys = fill(server, &prefix, options.objects).await?;
+            // The listing tools need the objects' names from the server, ours from the
+            // backupmeta, the raw loop from us.
             let seconds = match tool {
                 Tool::Ours => {
                     let store = server.store(&prefix)?;
@@ -156,18 +159,42 @@ async fn bench_server(
     })
 }
 
-/// Writes `n` objects of 1 KiB under `prefix`, 64 at a time; returns their keys.
+/// Writes a backup of `n` data objects of 1 KiB under `prefix`, as BR leaves one: the
+/// files spread over directories, and a `backupmeta` (v2, with its meta files) naming
+/// them. Returns every key written.
 async fn fill(server: &Server, prefix: &str, n: usize) -> anyhow::Result<Vec<String>> {
+    use tibr_storage::backupmeta::{self, EncodeOptions, File, MetaInput};
     let store = server.store(prefix)?;
     let body = bytes::Bytes::from(vec![b'x'; 1024]);
-    // Spread over directories as BR spreads SST files, so listings cross several.
-    let keys: Vec<String> = (0..n)
-        .map(|i| format!("{prefix}/{:02}/{i:07}.sst", i % 16))
+    let names: Vec<String> = (0..n)
+        .map(|i| format!("{:02}/{i:07}_default.sst", i % 16))
         .collect();
-    let results: Vec<_> = futures::stream::iter(keys.iter().cloned())
-        .map(|key| {
-            let (store, body) = (&store, body.clone());
-            async move { store.put(&key, body).await }
+    let meta = backupmeta::encode(
+        &MetaInput {
+            data_files: names
+                .iter()
+                .map(|name| File {
+                    name: name.clone(),
+                    size: 1024,
+                    ..File::default()
+                })
+                .collect(),
+            ..MetaInput::default()
+        },
+        &EncodeOptions::v2(),
+    );
+    let mut objects: Vec<(String, bytes::Bytes)> =
+        names.into_iter().map(|name| (name, body.clone())).collect();
+    objects.extend(
+        meta.meta_files
+            .into_iter()
+            .map(|(name, bytes)| (name, bytes::Bytes::from(bytes))),
+    );
+    objects.push(("backupmeta".into(), bytes::Bytes::from(meta.root_bytes)));
+    let results: Vec<_> = futures::stream::iter(objects.iter().cloned())
+        .map(|(name, bytes)| {
+            let store = &store;
+            async move { store.put(&format!("{prefix}/{name}"), bytes).await }
         })
         .buffer_unordered(64)
         .collect()
@@ -175,7 +202,10 @@ async fn fill(server: &Server, prefix: &str, n: usize) -> anyhow::Result<Vec<Str
     for r in results {
         r.with_context(|| format!("filling {prefix} on {}", server.name))?;
     }
-    Ok(keys)
+    Ok(objects
+        .into_iter()
+        .map(|(name, _)| format!("{prefix}/{name}"))
+        .collect())
 }
 
 fn median(rates: &[f64]) -> f64 {
