@@ -134,7 +134,11 @@ async fn measure(
         }
         operator.settled(held, 0).await?;
         let rss = operator.rss_mib()?;
-        eprintln!("bench: {held} Backups: {rss:.1} MiB");
+        eprintln!(
+            "bench: {held} Backups: {rss:.1} MiB, Backup→Job p50 {:.1} ms, p95 {:.1} ms",
+            percentile(&to_job, 50.0),
+            percentile(&to_job, 95.0)
+        );
         points.push(Point {
             label: format!("{size} Backups"),
             rss_mib: rss,
@@ -364,7 +368,7 @@ impl Operator {
     /// Waits until the operator has reconciled at least `backups` Backups and `schedules`
     /// BackupSchedules and its count has stopped moving for a second (its queue is empty).
     async fn settled(&mut self, backups: usize, schedules: usize) -> anyhow::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(1800);
+        let deadline = Instant::now() + Duration::from_secs(600);
         let mut last = (0, 0);
         let mut still_since = Instant::now();
         loop {
@@ -382,7 +386,13 @@ impl Operator {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                bail!("the operator did not settle: {last:?} reconciles");
+                bail!(
+                    "the operator did not settle in 10 minutes: {} Backup and {} BackupSchedule \
+                     reconciles for {backups} and {schedules} held, RSS {:.1} MiB",
+                    last.0,
+                    last.1,
+                    self.rss_mib().unwrap_or_default()
+                );
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -411,6 +421,9 @@ impl Operator {
 }
 
 fn percentile(values: &[f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
