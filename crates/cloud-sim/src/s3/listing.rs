@@ -215,9 +215,13 @@ impl Walk<'_> {
                 continue;
             }
             if under_prefix && let Some(rolled) = q.rolled_up(&child) {
-                // Every key below rolls up into one prefix; it is listed once.
+                // Every key below rolls up into one prefix; it is listed once, and only
+                // when a key is there (deleting a directory's last object leaves it empty).
                 let last = self.items.last().map(Item::key);
-                if q.listed(&rolled) && last != Some(rolled.as_str()) {
+                if q.listed(&rolled)
+                    && last != Some(rolled.as_str())
+                    && (!is_dir || holds_a_file(&path)?)
+                {
                     self.items.push(Item::Prefix(rolled));
                 }
                 continue;
@@ -247,6 +251,22 @@ impl Walk<'_> {
         }
         Ok(())
     }
+}
+
+/// Whether a file lies anywhere below `dir` (stops at the first).
+fn holds_a_file(dir: &Path) -> io::Result<bool> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        if !entry.file_type()?.is_dir() || holds_a_file(&entry.path())? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 #[cfg(test)]
@@ -338,6 +358,12 @@ mod tests {
         assert_eq!(
             keys(dir.path(), "", Some(""), None, 1000).0.len(),
             KEYS.len()
+        );
+        // A directory left empty by deletes is no prefix.
+        fs::create_dir_all(dir.path().join("e/f")).unwrap();
+        assert_eq!(
+            keys(dir.path(), "", Some("/"), None, 1000).0,
+            ["a.txt", "a/", "a0", "b/"]
         );
         // Resuming after a rolled-up prefix skips everything under it.
         assert_eq!(
