@@ -18,7 +18,8 @@ use super::{
     report::{self, Stage},
 };
 use crate::federation::{
-    FinalizerChange, MemberWrite, Observed, Plan, Settings, status::NewCondition,
+    FinalizerChange, MemberWrite, Observed, Plan, Settings,
+    status::{NewCondition, is_true},
 };
 use crate::reconcile::{Event, reasons};
 
@@ -61,24 +62,35 @@ pub(super) fn decide(vbk: &VolumeBackup, obs: &Observed, s: &Settings, now: Time
             View::Foreign(_) => kept.push(format!("{} (no member of a VolumeBackup)", m.label())),
             View::Absent => {}
             View::UnknownContext => {
-                // Without an entry nothing was ever created there, as far as is known.
-                let Some(entry) = m.entry else { continue };
+                // No entry: either nothing was created there, or the status write that
+                // followed the creation failed (a conflict with this very deletion, say).
+                // Only a backup refused before it began is known to have created nothing.
+                if m.entry.is_none() && never_began(vbk) {
+                    continue;
+                }
                 let cluster = &m.cluster.k8s_cluster_name;
-                let path = entry
-                    .backup_path
-                    .as_deref()
+                let path = m
+                    .entry
+                    .and_then(|e| e.backup_path.as_deref())
                     .map(|p| format!(" and its files at {p}"))
                     .unwrap_or_default();
+                let what = if m.entry.is_some() {
+                    format!("{} is not deleted", m.label())
+                } else {
+                    format!(
+                        "{} may exist (no status entry says whether it was created) and is not \
+                         deleted",
+                        m.label()
+                    )
+                };
                 plan.events.push(Event::warning(
                     reasons::MEMBER_DATA_KEPT,
                     "DeleteMember",
                     format!(
-                        "{} is not deleted: {cluster} is no context of the federation kubeconfig \
-                         any more. The Backup, its snapshots{path} stay in that cluster \
-                         untouched; to find it: kubectl --context {cluster} -n {} get backup {}",
-                        m.label(),
-                        m.cluster.tc_namespace,
-                        m.name
+                        "{what}: {cluster} is no context of the federation kubeconfig any more. \
+                         The Backup, its snapshots{path} stay in that cluster untouched; to find \
+                         it: kubectl --context {cluster} -n {} get backup {}",
+                        m.cluster.tc_namespace, m.name
                     ),
                 ));
                 kept.push(format!(
@@ -123,4 +135,13 @@ pub(super) fn decide(vbk: &VolumeBackup, obs: &Observed, s: &Settings, now: Time
     }
     plan.requeue_after(s.poll_interval);
     plan
+}
+
+/// Refused by validation and never started: no member was created anywhere.
+fn never_began(vbk: &VolumeBackup) -> bool {
+    let status = vbk.status.as_ref();
+    is_true(status, &V::Invalid)
+        && status.is_none_or(|s| {
+            s.time_started.is_none() && !s.conditions.iter().any(|c| c.type_ == V::Running)
+        })
 }

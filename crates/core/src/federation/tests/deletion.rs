@@ -210,3 +210,26 @@ fn running_backups_are_deleted_too_and_without_the_finalizer_nothing_is_done() {
     assert!(crate::federation::is_settled(&bare));
     assert_eq!(run(&bare, &o).summary(), "nothing");
 }
+
+#[test]
+fn a_removed_cluster_without_a_status_entry_is_reported_as_maybe_holding_a_member() {
+    // The creation's status write lost to a conflict (with this very deletion): the
+    // member may be there although the status does not list it.
+    let mut o = with_access(observed(&[]), "k8s2", Access::UnknownContext);
+    o.known_clusters.remove("k8s2");
+    let mut v = deleted_vbk();
+    v.status
+        .as_mut()
+        .unwrap()
+        .backups
+        .retain(|b| b.k8s_cluster_name.as_deref() != Some("k8s2"));
+    let plan = run(&v, &o);
+    assert_eq!(plan.finalizer, Some(FinalizerChange::Remove));
+    let kept = note(&plan, reasons::MEMBER_DATA_KEPT);
+    for part in [
+        "Backup ns2/fed-vbk1 in Kubernetes cluster k8s2 may exist",
+        "kubectl --context k8s2 -n ns2 get backup fed-vbk1",
+    ] {
+        assert!(kept.contains(part), "{part:?} in {kept}");
+    }
+}
