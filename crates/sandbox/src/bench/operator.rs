@@ -341,7 +341,11 @@ impl Operator {
             .env("TIBR_METRICS_ADDR", format!("127.0.0.1:{metrics}"))
             .env("TIBR_HEALTH_ADDR", format!("127.0.0.1:{health}"))
             .env("TIBR_AGENT_IMAGE", tibr_operator::DEFAULT_AGENT_IMAGE)
-            .env("TIBR_LOG", "warn")
+            // The operator's log level, to look into a run: warnings unless asked.
+            .env(
+                "TIBR_LOG",
+                std::env::var("TIBR_BENCH_OPERATOR_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)

@@ -228,9 +228,15 @@ pub async fn clean_backup(
     progress: impl FnMut(&CleanProgress),
 ) -> Result<CleanReport> {
     if !store.location().is_bucket_root() {
-        let known = own_objects(store, &RetryPolicy::once())
-            .await
-            .unwrap_or_default();
+        let known = match own_objects(store, &RetryPolicy::once()).await {
+            Ok(known) => known,
+            // Log backups and volume-snapshot files have none: listing is the way.
+            Err(StorageError::NotFound { .. }) => Vec::new(),
+            Err(e) => {
+                tracing::warn!(url = %store.location().url("s3"), error = %e, "the backupmeta cannot be read: what the backup wrote is found by listing only");
+                Vec::new()
+            }
+        };
         return clean_known_first(store, options, known, progress).await;
     }
     let names = own_objects(store, &RetryPolicy::default())
