@@ -113,6 +113,8 @@ fn backups_of_cluster(
         .state()
         .iter()
         .filter_map(|b| b.0.as_ref().ok())
+        // A settled Backup's plan depends on itself alone: schedules leave thousands.
+        .filter(|b| !is_settled(b))
         .filter(|b| ClusterRef::of(b).is_some_and(|c| c.name == name && c.namespace == namespace))
         .map(|b| ObjectRef::new(&b.name_any()).within(&b.namespace().unwrap_or_default()))
         .collect()
@@ -127,6 +129,7 @@ fn backups_naming_secret(
         .state()
         .iter()
         .filter_map(|b| b.0.as_ref().ok())
+        .filter(|b| !is_settled(b))
         .filter(|b| b.namespace().as_deref() == Some(namespace))
         .filter(|b| referenced_secrets(&b.spec).iter().any(|s| s == name))
         .map(|b| ObjectRef::new(&b.name_any()).within(namespace))
@@ -196,4 +199,46 @@ pub fn count_phases(store: &Store<Guarded>) -> BTreeMap<String, i64> {
         *counts.entry(phase).or_insert(0) += 1;
     }
     counts
+}
+
+#[cfg(test)]
+mod tests {
+    use kube::runtime::{reflector, watcher};
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn backup(name: &str, status: Value) -> Guarded {
+        DeserializeGuard(Ok(serde_json::from_value(json!({
+            "apiVersion": "pingcap.com/v1alpha1", "kind": "Backup",
+            "metadata": {"name": name, "namespace": "ns", "uid": name, "generation": 1},
+            "spec": {
+                "br": {"cluster": "tc", "clusterNamespace": "ns"},
+                "s3": {"provider": "aws", "secretName": "s3", "bucket": "b", "prefix": name}
+            },
+            "status": status,
+        }))
+        .unwrap()))
+    }
+
+    #[test]
+    fn settled_backups_are_not_woken_by_their_cluster_or_their_secrets() {
+        let (reader, mut writer) = reflector::store::<Guarded>();
+        let complete = json!({"conditions": [{"type": "Complete", "status": "True"}]});
+        writer.apply_watcher_event(&watcher::Event::Apply(backup("done", complete)));
+        writer.apply_watcher_event(&watcher::Event::Apply(backup("running", json!({}))));
+        let tc: DeserializeGuard<TidbCluster> = DeserializeGuard(Ok(serde_json::from_value(
+            json!({"apiVersion": "pingcap.com/v1alpha1", "kind": "TidbCluster",
+                   "metadata": {"name": "tc", "namespace": "ns"}, "spec": {}}),
+        )
+        .unwrap()));
+        let names = |refs: Vec<ObjectRef<Guarded>>| -> Vec<String> {
+            refs.into_iter().map(|r| r.name).collect()
+        };
+        assert_eq!(names(backups_of_cluster(&reader, &tc)), ["running"]);
+        assert_eq!(
+            names(backups_naming_secret(&reader, "ns", "s3")),
+            ["running"]
+        );
+    }
 }
