@@ -16,7 +16,6 @@ use kube::{
     api::{ListParams, Patch, PatchParams},
     core::PartialObjectMeta,
     runtime::{
-        Controller,
         controller::Action,
         reflector::{ObjectRef, Store},
         watcher,
@@ -57,7 +56,7 @@ pub async fn run(
     let client = ctx.client.clone();
     let ns = ctx.settings.namespace.clone();
     // Metadata only: an `Api<PartialObjectMeta<_>>` watch carries no Secret value.
-    Controller::new(
+    tibr_runtime::client::trimmed_controller(
         scoped::<SecretMeta>(&client, ns.as_deref()),
         watcher::Config::default(),
     )

@@ -53,7 +53,14 @@ pub fn trim<K: kube::Resource>(obj: &mut K) {
 }
 
 /// A controller of `K` whose cache holds [`trim`]med objects: `Controller::new`'s watch,
-/// with the default backoff when the watch fails.
+/// with the default backoff when the watch fails, and with every object of a (re)list
+/// reconciled once the list is complete.
+///
+/// kube-runtime's own trigger asks for each listed object as it arrives, but its store
+/// swaps the new list in only at the end, and the controller drops a request for an object
+/// its store does not hold. After a watch expires (410) and the watcher lists again, every
+/// object created meanwhile would wait for its next change: a Backup created then would not
+/// be started. Here the objects of a list are asked for once the store holds them.
 pub fn trimmed_controller<K>(
     api: kube::Api<K>,
     config: kube::runtime::watcher::Config,
@@ -68,14 +75,37 @@ where
         + 'static,
     K::DynamicType: Default + Eq + std::hash::Hash + Clone + Unpin,
 {
+    use futures::StreamExt;
     use kube::runtime::{WatchStreamExt, reflector, watcher};
     let (reader, writer) = reflector::store();
+    let listed = reader.clone();
     let objects = watcher(api, config)
         .default_backoff()
         .modify(trim)
         .reflect(writer)
-        .applied_objects();
+        .flat_map(move |event| futures::stream::iter(triggers(&listed, event)))
+        // One copy at a time as the controller takes them, not a list's worth at once.
+        .map(|trigger| trigger.map(std::sync::Arc::unwrap_or_clone));
     kube::runtime::Controller::for_stream(objects, reader)
+}
+
+/// The objects a watch event asks to reconcile; `store` has already taken the event in.
+fn triggers<K>(
+    store: &kube::runtime::reflector::Store<K>,
+    event: Result<kube::runtime::watcher::Event<K>, kube::runtime::watcher::Error>,
+) -> Vec<Result<std::sync::Arc<K>, kube::runtime::watcher::Error>>
+where
+    K: kube::Resource + Clone,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    use kube::runtime::watcher::Event;
+    match event {
+        Ok(Event::Apply(obj)) => vec![Ok(std::sync::Arc::new(obj))],
+        Ok(Event::InitDone) => store.state().into_iter().map(Ok).collect(),
+        // A deletion is the finalizer's business: the object is gone from the store.
+        Ok(Event::Init | Event::InitApply(_) | Event::Delete(_)) => Vec::new(),
+        Err(e) => vec![Err(e)],
+    }
 }
 
 #[cfg(test)]
