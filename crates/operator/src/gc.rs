@@ -150,7 +150,10 @@ pub async fn peers(
         return Ok(Vec::new());
     };
     // One Backup that cannot be read must not block every restore: it is left out.
-    let backups: Vec<Backup> = crate::unreadable::list(client, watched, &ListParams::default())
+    let backups: Vec<Backup> =
+        crate::unreadable::list_where(client, watched, &ListParams::default(), |b: &Backup| {
+            ClusterRef::of(b).as_ref() == Some(&cluster)
+        })
         .await
         .map_err(|e| format!("listing the Backups of TiDB cluster {}: {e}", cluster.name))?;
     Ok(tibr_core::gc::peers(

@@ -113,10 +113,15 @@ async fn guard_secret(secret: &SecretMeta, guard: &GuardContext) -> Result<Actio
         return Ok(Action::await_change());
     }
     let client = &guard.ctx.client;
-    let all: Vec<Backup> =
-        crate::unreadable::list(client, Some(&namespace), &ListParams::default())
-            .await
-            .map_err(|e| Error::kube(format!("listing the Backups of namespace {namespace}"), e))?;
+    // Only the Backups naming this Secret can need it.
+    let all: Vec<Backup> = crate::unreadable::list_where(
+        client,
+        Some(&namespace),
+        &ListParams::default(),
+        |b: &Backup| referenced_secrets(&b.spec).contains(&name),
+    )
+    .await
+    .map_err(|e| Error::kube(format!("listing the Backups of namespace {namespace}"), e))?;
     let deleting = secret.metadata.deletion_timestamp.is_some();
     let mut change = secret_finalizer_change(&name, secret.finalizers(), deleting, &all);
     if change.is_some() {

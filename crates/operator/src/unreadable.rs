@@ -107,6 +107,9 @@ where
     events::unreadable(ctx, kind, &invalid.metadata, &why.to_string()).await
 }
 
+/// Objects per page of the lists below: a page, not the whole list, is held raw at once.
+const PAGE: u32 = 500;
+
 /// The `K`s `params` selects in `namespace` (`None`: every namespace), each read on its
 /// own: one that cannot be read is left out with a warning that names it and the field at
 /// fault, where a typed list would fail whole.
@@ -118,21 +121,45 @@ pub async fn list<K>(
 where
     K: Resource<DynamicType = ()> + DeserializeOwned,
 {
-    let list = dynamic::<K>(client, namespace).list(params).await?;
-    let raw = list
-        .items
-        .iter()
-        .map(|o| serde_json::to_value(o).unwrap_or_default());
-    let (read, skipped) = unreadable::read_each::<K>(raw);
-    for s in skipped {
-        tracing::warn!(
-            kind = %K::kind(&()),
-            namespace = %s.namespace,
-            name = %s.name,
-            "left out of a list: this {} cannot be read: {}",
-            K::kind(&()),
-            s.why
-        );
+    list_where(client, namespace, params, |_| true).await
+}
+
+/// As [`list`], keeping only what `keep` selects as each page is read: thousands of
+/// completed Backups are looked at, not held.
+pub async fn list_where<K>(
+    client: &Client,
+    namespace: Option<&str>,
+    params: &ListParams,
+    keep: impl Fn(&K) -> bool,
+) -> Result<Vec<K>, kube::Error>
+where
+    K: Resource<DynamicType = ()> + DeserializeOwned,
+{
+    let api = dynamic::<K>(client, namespace);
+    let mut params = params.clone().limit(PAGE);
+    let mut kept = Vec::new();
+    loop {
+        let page = api.list(&params).await?;
+        let next = page.metadata.continue_.clone().filter(|c| !c.is_empty());
+        let raw = page
+            .items
+            .into_iter()
+            .map(|o| serde_json::to_value(o).unwrap_or_default());
+        let (read, skipped) = unreadable::read_each::<K>(raw);
+        for s in skipped {
+            tracing::warn!(
+                kind = %K::kind(&()),
+                namespace = %s.namespace,
+                name = %s.name,
+                "left out of a list: this {} cannot be read: {}",
+                K::kind(&()),
+                s.why
+            );
+        }
+        kept.extend(read.into_iter().filter(|k| keep(k)));
+        match next {
+            Some(token) => params = params.continue_token(&token),
+            None => return Ok(kept),
+        }
     }
-    Ok(read)
 }

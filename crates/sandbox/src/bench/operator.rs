@@ -299,7 +299,9 @@ impl JobTimes {
                 .default_backoff()
                 .applied_objects()
                 .boxed();
-            while let Some(Ok(job)) = jobs.next().await {
+            // A watch that expires (a burst of writes outruns it) is listed again: go on.
+            while let Some(event) = jobs.next().await {
+                let Ok(job) = event else { continue };
                 let at = Instant::now();
                 tx.send_modify(|m| {
                     m.entry(job.name_any()).or_insert(at);
