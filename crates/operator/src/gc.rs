@@ -149,17 +149,13 @@ pub async fn peers(
     let Some(cluster) = ClusterRef::of(backup) else {
         return Ok(Vec::new());
     };
-    // One Backup that cannot be read must not block every restore: it is left out.
-    let backups: Vec<Backup> =
-        crate::unreadable::list_where(client, watched, &ListParams::default(), |b: &Backup| {
-            ClusterRef::of(b).as_ref() == Some(&cluster)
-        })
-        .await
-        .map_err(|e| format!("listing the Backups of TiDB cluster {}: {e}", cluster.name))?;
-    Ok(tibr_core::gc::peers(
-        &cluster,
-        backup.metadata.namespace.as_deref().unwrap_or_default(),
-        backup.metadata.name.as_deref().unwrap_or_default(),
-        &backups,
-    ))
+    // One Backup that cannot be read must not block every restore: it is left out. Each is
+    // kept as its peer record only: a cluster's Backups can number thousands.
+    let namespace = backup.metadata.namespace.as_deref().unwrap_or_default();
+    let name = backup.metadata.name.as_deref().unwrap_or_default();
+    crate::unreadable::list_filter_map(client, watched, &ListParams::default(), |b: Backup| {
+        tibr_core::gc::peers(&cluster, namespace, name, std::slice::from_ref(&b)).pop()
+    })
+    .await
+    .map_err(|e| format!("listing the Backups of TiDB cluster {}: {e}", cluster.name))
 }

@@ -25,7 +25,7 @@ use tibr_api::Backup;
 use tibr_core::backup::{
     decide::FinalizerChange,
     labels::CREDENTIALS_FINALIZER,
-    secrets::{referenced_secrets, secret_finalizer_change},
+    secrets::{needs, referenced_secrets, secret_finalizer_change},
 };
 
 use tibr_runtime::client::scoped;
@@ -113,12 +113,12 @@ async fn guard_secret(secret: &SecretMeta, guard: &GuardContext) -> Result<Actio
         return Ok(Action::await_change());
     }
     let client = &guard.ctx.client;
-    // Only the Backups naming this Secret can need it.
-    let all: Vec<Backup> = crate::unreadable::list_where(
+    // Only the Backups that need this Secret are kept: the decision asks whether any does.
+    let all: Vec<Backup> = crate::unreadable::list_filter_map(
         client,
         Some(&namespace),
         &ListParams::default(),
-        |b: &Backup| referenced_secrets(&b.spec).contains(&name),
+        |b: Backup| needs(&b, &name).then_some(b),
     )
     .await
     .map_err(|e| Error::kube(format!("listing the Backups of namespace {namespace}"), e))?;

@@ -121,20 +121,21 @@ pub async fn list<K>(
 where
     K: Resource<DynamicType = ()> + DeserializeOwned,
 {
-    list_where(client, namespace, params, |_| true).await
+    list_filter_map(client, namespace, params, Some).await
 }
 
-/// As [`list`], keeping only what `keep` selects as each page is read: thousands of
-/// completed Backups are looked at, not held.
-pub async fn list_where<K>(
+/// As [`list`], keeping of each object only what `keep` makes of it, as each page is read:
+/// thousands of completed Backups are looked at, not held.
+pub async fn list_filter_map<K, T>(
     client: &Client,
     namespace: Option<&str>,
     params: &ListParams,
-    keep: impl Fn(&K) -> bool,
-) -> Result<Vec<K>, kube::Error>
+    keep: impl FnMut(K) -> Option<T>,
+) -> Result<Vec<T>, kube::Error>
 where
     K: Resource<DynamicType = ()> + DeserializeOwned,
 {
+    let mut keep = keep;
     let api = dynamic::<K>(client, namespace);
     let mut params = params.clone().limit(PAGE);
     let mut kept = Vec::new();
@@ -156,7 +157,7 @@ where
                 s.why
             );
         }
-        kept.extend(read.into_iter().filter(|k| keep(k)));
+        kept.extend(read.into_iter().filter_map(&mut keep));
         match next {
             Some(token) => params = params.continue_token(&token),
             None => return Ok(kept),
