@@ -68,21 +68,27 @@ pub fn peer(backup: &str, status: Option<&BackupStatus>) -> Option<Peer> {
 pub fn peers(cluster: &ClusterRef, namespace: &str, name: &str, backups: &[Backup]) -> Vec<Peer> {
     backups
         .iter()
-        .filter(|b| ClusterRef::of(b).as_ref() == Some(cluster))
-        .filter_map(|b| {
-            let other = b.metadata.name.as_deref()?;
-            let ns = b.metadata.namespace.as_deref().unwrap_or(namespace);
-            if (ns, other) == (namespace, name) {
-                return None;
-            }
-            let label = if ns == namespace {
-                other.to_string()
-            } else {
-                format!("{ns}/{other}")
-            };
-            peer(&label, b.status.as_ref())
-        })
+        .filter_map(|b| peer_of(cluster, namespace, name, b))
         .collect()
+}
+
+/// `other` as a peer of Backup `namespace/name` of `cluster`, by the rules of [`peers`]; for
+/// a caller that reads Backups a page at a time.
+pub fn peer_of(cluster: &ClusterRef, namespace: &str, name: &str, other: &Backup) -> Option<Peer> {
+    if ClusterRef::of(other).as_ref() != Some(cluster) {
+        return None;
+    }
+    let other_name = other.metadata.name.as_deref()?;
+    let ns = other.metadata.namespace.as_deref().unwrap_or(namespace);
+    if (ns, other_name) == (namespace, name) {
+        return None;
+    }
+    let label = if ns == namespace {
+        other_name.to_string()
+    } else {
+        format!("{ns}/{other_name}")
+    };
+    peer(&label, other.status.as_ref())
 }
 
 /// Phases after which a backup no longer reads from TiKV.

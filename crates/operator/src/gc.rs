@@ -154,7 +154,7 @@ pub async fn peers(
     let namespace = backup.metadata.namespace.as_deref().unwrap_or_default();
     let name = backup.metadata.name.as_deref().unwrap_or_default();
     crate::unreadable::list_filter_map(client, watched, &ListParams::default(), |b: Backup| {
-        tibr_core::gc::peers(&cluster, namespace, name, std::slice::from_ref(&b)).pop()
+        tibr_core::gc::peer_of(&cluster, namespace, name, &b)
     })
     .await
     .map_err(|e| format!("listing the Backups of TiDB cluster {}: {e}", cluster.name))
