@@ -153,13 +153,13 @@ pub(crate) fn validate_meta(rt: &ResourceType, obj: &Value) -> Vec<FieldCause> {
 
 /// The `meta.k8s.io/v1` Table for objects of `rt`: printer columns for custom resources,
 /// the familiar kubectl columns for built-in kinds.
-pub(crate) fn table(
+pub(crate) fn table<'a>(
     rt: &ResourceType,
-    objects: &[Value],
+    objects: &[&'a Value],
     include: Option<&str>,
     now: jiff::Timestamp,
     list_meta: Value,
-) -> Value {
+) -> super::table::Table<'a> {
     use super::table::{IncludeObject, PrinterColumn, builtin_table, crd_table};
     let include =
         IncludeObject::from_query(include.unwrap_or_default()).unwrap_or(IncludeObject::Metadata);

@@ -329,3 +329,49 @@ async fn finalizers_and_namespace_deletion() {
         gone.stderr
     );
 }
+
+/// kubectl asks for 500 rows at a time and, past its first ten requests, waits for its
+/// own rate limit before each one; a Table list is answered whole (ADR 0010), while
+/// object lists still page as asked.
+#[tokio::test]
+async fn a_table_list_is_answered_whole_and_object_lists_page() {
+    use futures::{StreamExt, stream};
+    let (env, k) = with_widgets().await;
+    let api = widgets(&env.client, "default");
+    stream::iter(0..600)
+        .for_each_concurrent(8, |i| {
+            let api = api.clone();
+            async move {
+                api.create(&Default::default(), &widget(&format!("w-{i:03}"), "small"))
+                    .await
+                    .unwrap();
+            }
+        })
+        .await;
+
+    let out = k.run(&["get", "wd", "-v=6"]).await;
+    assert!(out.ok, "{}", out.stderr);
+    assert_eq!(
+        out.stdout.lines().count(),
+        1 + 602,
+        "a header and every Widget"
+    );
+    let lists: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("GET") && l.contains("/widgets?"))
+        .collect();
+    assert_eq!(
+        lists.len(),
+        1,
+        "one request for the whole table: {lists:#?}"
+    );
+    assert!(lists[0].contains("limit=500"), "{}", lists[0]);
+
+    let page = api
+        .list(&kube::api::ListParams::default().limit(500))
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 500);
+    assert!(page.metadata.continue_.is_some());
+}

@@ -13,7 +13,6 @@ use std::convert::Infallible;
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode};
 use http_body_util::{BodyExt, Full, combinators::UnsyncBoxBody};
-use serde_json::Value;
 
 pub(crate) use server::serve;
 
@@ -25,7 +24,11 @@ pub(crate) fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into()).boxed_unsync()
 }
 
-pub(crate) fn json_response(code: u16, value: &Value, warnings: &[String]) -> Response<Body> {
+pub(crate) fn json_response(
+    code: u16,
+    value: &impl serde::Serialize,
+    warnings: &[String],
+) -> Response<Body> {
     let mut resp = Response::new(full(serde_json::to_vec(value).unwrap_or_default()));
     *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
     resp.headers_mut()

@@ -226,7 +226,9 @@ pub(super) fn delete_collection(
             let (ons, name) = crate::store::key_of(&obj);
             let ons = (!ons.is_empty()).then_some(ons.as_str());
             match ops::delete(&mut state, &srt, ons, &name, &opts, now()) {
-                Ok(Deleted::Gone(o) | Deleted::Pending(o)) => deleted.push(encode(rt, &o)),
+                Ok(Deleted::Gone(o) | Deleted::Pending(o)) => {
+                    deleted.push(encode(rt, &o).into_owned())
+                }
                 Err(e) if e.code == 404 => {}
                 Err(e) => return Err(e),
             }

@@ -2,7 +2,7 @@
 //! conversions at the API boundary (stored core Events served as `events.k8s.io/v1`,
 //! custom resources served at the requested version).
 
-use std::sync::Arc;
+use std::{borrow::Cow, sync::Arc};
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Response};
@@ -52,7 +52,7 @@ impl Ctx<'_> {
                 ApiError::new(415, "UnsupportedMediaType", message)
             })
         } else if ct.contains("yaml") {
-            yaml_serde::from_slice(&self.body)
+            decode_yaml(&self.body)
                 .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))
         } else {
             serde_json::from_slice(&self.body)
@@ -101,14 +101,32 @@ pub(super) fn storage_type(cluster: &Cluster, rt: &ResourceType) -> Arc<Resource
     Arc::new(rt.clone())
 }
 
-/// A stored object as served through `rt`.
-pub(crate) fn encode(rt: &ResourceType, stored: &Value) -> Value {
+/// A YAML request body. kubectl sends JSON under the YAML media type (server-side
+/// apply); JSON is read as JSON first because the YAML parser refuses integers beyond
+/// 64 bits, which Go's decoder reads as floats (a CRD's int64 `minimum` prints as
+/// `-9223372036854776000`).
+fn decode_yaml(body: &[u8]) -> Result<Value, String> {
+    if body.trim_ascii_start().starts_with(b"{")
+        && let Ok(v) = serde_json::from_slice(body)
+    {
+        return Ok(v);
+    }
+    yaml_serde::from_slice(body).map_err(|e| e.to_string())
+}
+
+/// A stored object as served through `rt`: the stored value itself when it is already
+/// in `rt`'s version, so lists serialize without copying every object.
+pub(crate) fn encode<'a>(rt: &ResourceType, stored: &'a Value) -> Cow<'a, Value> {
     if rt.builtin() == Some(Builtin::EventV1) {
-        return builtin::event_core_to_v1(stored);
+        return Cow::Owned(builtin::event_core_to_v1(stored));
+    }
+    let version = rt.api_version();
+    if stored.get("apiVersion").and_then(Value::as_str) == Some(version.as_str()) {
+        return Cow::Borrowed(stored);
     }
     let mut out = stored.clone();
-    out["apiVersion"] = json!(rt.api_version());
-    out
+    out["apiVersion"] = json!(version);
+    Cow::Owned(out)
 }
 
 /// A request body in `rt`'s version turned into the stored form.
@@ -183,6 +201,16 @@ pub(crate) fn selectors(
 
 pub(crate) fn list_kind_json(rt: &ResourceType, items: Vec<Value>, meta: Value) -> Value {
     json!({"kind": rt.list_kind, "apiVersion": rt.api_version(), "metadata": meta, "items": items})
+}
+
+/// A list of `rt`'s kind whose items are serialized where they are.
+#[derive(serde::Serialize)]
+struct ListBody<'a, T: serde::Serialize> {
+    kind: &'a str,
+    #[serde(rename = "apiVersion")]
+    api_version: String,
+    metadata: Value,
+    items: &'a [T],
 }
 
 pub(crate) fn partial_metadata(obj: &Value) -> Value {
@@ -279,18 +307,20 @@ pub(super) fn respond_object(
     warnings: &[String],
 ) -> ApiResult<Response<Body>> {
     let obj = encode(rt, stored);
-    let body = match representation(ctx.header("accept")) {
-        Representation::Object => obj,
-        Representation::PartialMetadata => partial_metadata(&obj),
-        Representation::Table => engines::table(
-            rt,
-            std::slice::from_ref(&obj),
-            ctx.query.get("includeObject"),
-            now(),
-            json!({}),
-        ),
-    };
-    Ok(json_response(code, &body, warnings))
+    Ok(match representation(ctx.header("accept")) {
+        Representation::Object => json_response(code, &obj, warnings),
+        Representation::PartialMetadata => json_response(code, &partial_metadata(&obj), warnings),
+        Representation::Table => {
+            let table = engines::table(
+                rt,
+                &[obj.as_ref()],
+                ctx.query.get("includeObject"),
+                now(),
+                json!({}),
+            );
+            json_response(code, &table, warnings)
+        }
+    })
 }
 
 fn get(
@@ -307,10 +337,17 @@ fn get(
 fn list(ctx: &Ctx<'_>, rt: &ResourceType, ns: Option<&str>) -> ApiResult<Response<Body>> {
     let srt = storage_type(ctx.cluster, rt);
     let (labels, fields) = selectors(rt, ctx.query)?;
+    let repr = representation(ctx.header("accept"));
+    // A Table is answered whole (docs/adr/0010-table-lists-answered-whole.md): kubectl's
+    // own request rate limit, not the server, is what made paged tables slow.
+    let limit = match repr {
+        Representation::Table => None,
+        _ => ctx.query.number("limit").map(|l| l.max(0) as usize),
+    };
     let opts = ListOptions {
         labels,
         fields,
-        limit: ctx.query.number("limit").map(|l| l.max(0) as usize),
+        limit,
         continue_token: ctx.query.get("continue").map(str::to_string),
     };
     if let (Some(rv), Some("Exact")) = (
@@ -332,33 +369,61 @@ fn list(ctx: &Ctx<'_>, rt: &ResourceType, ns: Option<&str>) -> ApiResult<Respons
     if let Some(remaining) = listed.remaining {
         meta["remainingItemCount"] = json!(remaining);
     }
-    let items: Vec<Value> = listed.items.iter().map(|o| encode(rt, o)).collect();
-    let body = match representation(ctx.header("accept")) {
+    let items: Vec<Cow<Value>> = listed.items.iter().map(|o| encode(rt, o)).collect();
+    let response = match repr {
         Representation::Table => {
-            engines::table(rt, &items, ctx.query.get("includeObject"), now(), meta)
+            let rows: Vec<&Value> = items.iter().map(|i| i.as_ref()).collect();
+            let table = engines::table(rt, &rows, ctx.query.get("includeObject"), now(), meta);
+            json_response(200, &table, &[])
         }
-        Representation::PartialMetadata => json!({
-            "kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": meta,
-            "items": items.iter().map(partial_metadata).collect::<Vec<_>>()
-        }),
+        Representation::PartialMetadata => json_response(
+            200,
+            &json!({
+                "kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": meta,
+                "items": items.iter().map(|i| partial_metadata(i)).collect::<Vec<_>>()
+            }),
+            &[],
+        ),
+        // Built-in lists carry no per-item type fields, as the real server encodes them.
+        Representation::Object if rt.custom().is_none() => {
+            let items: Vec<Value> = items
+                .into_iter()
+                .map(|i| {
+                    let mut i = i.into_owned();
+                    if let Some(o) = i.as_object_mut() {
+                        o.remove("kind");
+                        o.remove("apiVersion");
+                    }
+                    i
+                })
+                .collect();
+            json_response(200, &list_kind_json(rt, items, meta), &[])
+        }
         Representation::Object => {
-            // Built-in lists carry no per-item type fields, as the real server encodes them.
-            let items = if rt.custom().is_none() {
-                items
-                    .into_iter()
-                    .map(|mut i| {
-                        if let Some(o) = i.as_object_mut() {
-                            o.remove("kind");
-                            o.remove("apiVersion");
-                        }
-                        i
-                    })
-                    .collect()
-            } else {
-                items
+            let body = ListBody {
+                kind: &rt.list_kind,
+                api_version: rt.api_version(),
+                metadata: meta,
+                items: &items,
             };
-            list_kind_json(rt, items, meta)
+            json_response(200, &body, &[])
         }
     };
-    Ok(json_response(200, &body, &[]))
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn yaml_bodies_read_json_numbers_beyond_64_bits_as_floats() {
+        let body = br#" {"minimum": -9223372036854776000, "n": 3}"#;
+        let v = super::decode_yaml(body).unwrap();
+        assert_eq!(v["minimum"].as_f64(), Some(-9.223372036854776e18));
+        assert_eq!(v["n"], json!(3));
+        let yaml = super::decode_yaml(b"a: 1\nb: [x]\n").unwrap();
+        assert_eq!(yaml, json!({"a": 1, "b": ["x"]}));
+        assert!(super::decode_yaml(b"a: [").is_err());
+    }
 }

@@ -81,13 +81,16 @@ struct Encoder {
 impl Encoder {
     fn event(&mut self, kind: &str, stored: &Value) -> Bytes {
         let obj = encode(&self.rt, stored);
-        let obj = match self.repr {
-            Representation::Object => obj,
-            Representation::PartialMetadata => partial_metadata(&obj),
+        match self.repr {
+            Representation::Object => line(&Event { kind, object: &obj }),
+            Representation::PartialMetadata => line(&Event {
+                kind,
+                object: &partial_metadata(&obj),
+            }),
             Representation::Table => {
                 let mut table = engines::table(
                     &self.rt,
-                    std::slice::from_ref(&obj),
+                    &[obj.as_ref()],
                     self.include.as_deref(),
                     now(),
                     json!({}),
@@ -96,10 +99,12 @@ impl Encoder {
                     crate::table::omit_headers(&mut table);
                 }
                 self.headers_sent = true;
-                table
+                line(&Event {
+                    kind,
+                    object: &table,
+                })
             }
-        };
-        line(&json!({"type": kind, "object": obj}))
+        }
     }
 
     fn bookmark(&self, rv: u64, initial_end: bool) -> Bytes {
@@ -113,7 +118,15 @@ impl Encoder {
     }
 }
 
-fn line(v: &Value) -> Bytes {
+/// One watch event, serialized without copying its object.
+#[derive(serde::Serialize)]
+struct Event<'a, T: serde::Serialize> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    object: &'a T,
+}
+
+fn line(v: &impl serde::Serialize) -> Bytes {
     let mut bytes = serde_json::to_vec(v).unwrap_or_default();
     bytes.push(b'\n');
     Bytes::from(bytes)

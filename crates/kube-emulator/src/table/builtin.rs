@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::{
-    CREATION_TIMESTAMP_DESCRIPTION, Column, IncludeObject, NAME_DESCRIPTION, Row, age, at,
+    CREATION_TIMESTAMP_DESCRIPTION, Column, IncludeObject, NAME_DESCRIPTION, Row, Table, age, at,
     build_table, human_duration, i64_at, list_at, pod, str_at, timestamp,
 };
 
@@ -17,14 +17,14 @@ const CONTAINERS_DESCRIPTION: &str = "Names of each container in the template.";
 const IMAGES_DESCRIPTION: &str = "Images referenced by each container in the template.";
 
 /// The Table for objects of a built-in kind (`group` is `""` for the core group).
-pub(crate) fn builtin_table(
+pub(crate) fn builtin_table<'a>(
     group: &str,
     kind: &str,
-    objects: &[Value],
+    objects: &[&'a Value],
     include: IncludeObject,
     now: jiff::Timestamp,
     list_metadata: Value,
-) -> Value {
+) -> Table<'a> {
     let (columns, cells): (Vec<Column>, CellsFn) = match (group, kind) {
         ("", "Pod") => (pod::columns(), pod::cells),
         ("batch", "Job") => (job_columns(), job_cells),
@@ -39,7 +39,7 @@ pub(crate) fn builtin_table(
     };
     let rows = objects
         .iter()
-        .map(|obj| Row {
+        .map(|&obj| Row {
             cells: cells(obj, now),
             conditions: if (group, kind) == ("", "Pod") {
                 pod::row_conditions(obj)

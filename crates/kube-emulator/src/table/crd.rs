@@ -10,19 +10,19 @@ use serde_json::Value;
 
 use super::jsonpath::JsonPath;
 use super::{
-    CREATION_TIMESTAMP_DESCRIPTION, Column, IncludeObject, PrinterColumn, Row, build_table,
+    CREATION_TIMESTAMP_DESCRIPTION, Column, IncludeObject, PrinterColumn, Row, Table, build_table,
     human_duration, str_at,
 };
 use crate::schema::gofmt::go_float;
 
 /// The Table for custom resources of a CRD version with these printer columns.
-pub(crate) fn crd_table(
+pub(crate) fn crd_table<'a>(
     columns: &[PrinterColumn],
-    objects: &[Value],
+    objects: &[&'a Value],
     include: IncludeObject,
     now: jiff::Timestamp,
     list_metadata: Value,
-) -> Value {
+) -> Table<'a> {
     let default_columns;
     let columns = if columns.is_empty() {
         // The server's stand-in when a CRD declares no columns.
@@ -59,7 +59,7 @@ pub(crate) fn crd_table(
         .collect();
     let rows = objects
         .iter()
-        .map(|obj| {
+        .map(|&obj| {
             let mut cells = vec![Value::from(str_at(obj, &["metadata", "name"]))];
             for (column, path) in columns.iter().zip(&paths) {
                 let first = path.as_ref().and_then(|p| p.find(obj).into_iter().next());

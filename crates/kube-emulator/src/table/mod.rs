@@ -8,7 +8,8 @@
 //! unless `-o wide`. Cells are computed against the caller's `now`.
 //!
 //! Deviations: kinds without a printer of their own here get `Name` and `Age`, where
-//! the real server has a dedicated printer for nearly every built-in kind.
+//! the real server has a dedicated printer for nearly every built-in kind; and a Table
+//! list ignores `limit` (docs/adr/0010-table-lists-answered-whole.md).
 
 mod builtin;
 mod crd;
@@ -21,7 +22,7 @@ mod pod;
 mod tests;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 pub(crate) use builtin::builtin_table;
 pub(crate) use crd::crd_table;
@@ -112,15 +113,18 @@ impl Column {
             ..self
         }
     }
+}
 
-    fn to_json(&self) -> Value {
-        json!({
-            "name": self.name,
-            "type": self.type_,
-            "format": self.format,
-            "description": self.description,
-            "priority": self.priority,
-        })
+impl Serialize for Column {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(5))?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("type", &self.type_)?;
+        map.serialize_entry("format", &self.format)?;
+        map.serialize_entry("description", &self.description)?;
+        map.serialize_entry("priority", &self.priority)?;
+        map.end()
     }
 }
 
@@ -131,56 +135,118 @@ pub(crate) struct Row<'a> {
     pub(crate) object: &'a Value,
 }
 
-fn row_object(obj: &Value, include: IncludeObject) -> Value {
-    match include {
-        IncludeObject::None => Value::Null,
-        IncludeObject::Object => obj.clone(),
-        IncludeObject::Metadata => json!({
-            "kind": "PartialObjectMetadata",
-            "apiVersion": "meta.k8s.io/v1",
-            "metadata": obj.get("metadata").cloned().unwrap_or_else(|| json!({})),
-        }),
+/// A `Table` ready to serialize. Rows borrow their objects, so a list of 10,000 rows
+/// copies no object metadata on its way to the client.
+pub(crate) struct Table<'a> {
+    /// `None` once a watch has sent them (`"columnDefinitions": null`).
+    headers: Option<Vec<Column>>,
+    rows: Vec<Row<'a>>,
+    include: IncludeObject,
+    metadata: Value,
+}
+
+#[cfg(test)]
+impl Table<'_> {
+    /// The table as a JSON value.
+    pub(crate) fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
     }
 }
 
-pub(crate) fn build_table(
+impl Serialize for Table<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(5))?;
+        map.serialize_entry("kind", "Table")?;
+        map.serialize_entry("apiVersion", "meta.k8s.io/v1")?;
+        map.serialize_entry("metadata", &self.metadata)?;
+        match &self.headers {
+            Some(columns) => map.serialize_entry("columnDefinitions", columns)?,
+            None => map.serialize_entry("columnDefinitions", &Value::Null)?,
+        }
+        let rows: Vec<SerializedRow> = self
+            .rows
+            .iter()
+            .map(|row| SerializedRow {
+                row,
+                include: self.include,
+            })
+            .collect();
+        map.serialize_entry("rows", &rows)?;
+        map.end()
+    }
+}
+
+struct SerializedRow<'r, 'a> {
+    row: &'r Row<'a>,
+    include: IncludeObject,
+}
+
+impl Serialize for SerializedRow<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("cells", &self.row.cells)?;
+        if let Some(conditions) = &self.row.conditions {
+            map.serialize_entry("conditions", conditions)?;
+        }
+        let object = self.row.object;
+        match self.include {
+            IncludeObject::None => map.serialize_entry("object", &Value::Null)?,
+            IncludeObject::Object => map.serialize_entry("object", object)?,
+            IncludeObject::Metadata => map.serialize_entry(
+                "object",
+                &PartialObjectMetadata {
+                    metadata: object.get("metadata"),
+                },
+            )?,
+        }
+        map.end()
+    }
+}
+
+/// A row's `PartialObjectMetadata`, borrowing the object's metadata.
+struct PartialObjectMetadata<'a> {
+    metadata: Option<&'a Value>,
+}
+
+impl Serialize for PartialObjectMetadata<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(3))?;
+        map.serialize_entry("kind", "PartialObjectMetadata")?;
+        map.serialize_entry("apiVersion", "meta.k8s.io/v1")?;
+        match self.metadata {
+            Some(m) => map.serialize_entry("metadata", m)?,
+            None => map.serialize_entry("metadata", &Map::new())?,
+        }
+        map.end()
+    }
+}
+
+pub(crate) fn build_table<'a>(
     columns: &[Column],
-    rows: Vec<Row>,
+    rows: Vec<Row<'a>>,
     include: IncludeObject,
     list_metadata: Value,
-) -> Value {
+) -> Table<'a> {
     let metadata = if list_metadata.is_null() {
         Value::Object(Map::new())
     } else {
         list_metadata
     };
-    let rows: Vec<Value> = rows
-        .into_iter()
-        .map(|r| {
-            let mut row = Map::new();
-            row.insert("cells".to_string(), Value::Array(r.cells));
-            if let Some(conditions) = r.conditions {
-                row.insert("conditions".to_string(), conditions);
-            }
-            row.insert("object".to_string(), row_object(r.object, include));
-            Value::Object(row)
-        })
-        .collect();
-    json!({
-        "kind": "Table",
-        "apiVersion": "meta.k8s.io/v1",
-        "metadata": metadata,
-        "columnDefinitions": columns.iter().map(Column::to_json).collect::<Vec<_>>(),
-        "rows": rows,
-    })
+    Table {
+        headers: Some(columns.to_vec()),
+        rows,
+        include,
+        metadata,
+    }
 }
 
 /// Drops the column definitions, as the server does for every watch event after the
 /// first one (`"columnDefinitions": null`).
-pub(crate) fn omit_headers(table: &mut Value) {
-    if let Some(t) = table.as_object_mut() {
-        t.insert("columnDefinitions".to_string(), Value::Null);
-    }
+pub(crate) fn omit_headers(table: &mut Table) {
+    table.headers = None;
 }
 
 /// A nested field, or `Null` when any step is missing.

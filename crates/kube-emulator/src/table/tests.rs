@@ -4,9 +4,32 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
 use super::short_human_duration;
-use super::{
-    IncludeObject, JsonPath, PrinterColumn, builtin_table, crd_table, human_duration, omit_headers,
-};
+use super::{IncludeObject, JsonPath, PrinterColumn, human_duration, omit_headers};
+
+/// The CRD table as the client reads it.
+fn crd_table(
+    columns: &[PrinterColumn],
+    objects: &[Value],
+    include: IncludeObject,
+    now: Timestamp,
+    list_metadata: Value,
+) -> Value {
+    let objects: Vec<&Value> = objects.iter().collect();
+    super::crd_table(columns, &objects, include, now, list_metadata).to_value()
+}
+
+/// A built-in kind's table as the client reads it.
+fn builtin_table(
+    group: &str,
+    kind: &str,
+    objects: &[Value],
+    include: IncludeObject,
+    now: Timestamp,
+    list_metadata: Value,
+) -> Value {
+    let objects: Vec<&Value> = objects.iter().collect();
+    super::builtin_table(group, kind, &objects, include, now, list_metadata).to_value()
+}
 
 fn now() -> Timestamp {
     "2024-06-01T12:00:00Z".parse().unwrap()
@@ -234,9 +257,11 @@ fn crd_table_without_columns_shows_age_and_includes_metadata() {
         Value::Null,
     );
     assert_eq!(full["rows"][0]["object"], obj);
-    let mut watched = full.clone();
+    let mut watched = super::crd_table(&[], &[&obj], IncludeObject::Object, now(), Value::Null);
     omit_headers(&mut watched);
+    let watched = watched.to_value();
     assert_eq!(watched["columnDefinitions"], Value::Null);
+    assert_eq!(watched["rows"], full["rows"]);
     assert_eq!(IncludeObject::from_query("None"), Some(IncludeObject::None));
     assert_eq!(IncludeObject::from_query("bogus"), None);
 }

@@ -37,7 +37,7 @@ pub struct SizeFigures {
     pub creates_per_second: f64,
     /// The median wall time of `kubectl get bk`.
     pub kubectl: Duration,
-    /// The median time to read the same pages of the table without kubectl.
+    /// The median time to read the same Table list without kubectl.
     pub table_pages: Duration,
     pub memory: Memory,
 }
@@ -79,8 +79,9 @@ impl Report {
             "### Emulator: writes and lists as the store grows ({})\n\n\
              {} CPUs ({}), load {} at the start. Creates are timed {} at a time, one after \
              the other; `kubectl get bk` is the median of {} runs, and so is the time to read the \
-             same table pages (500 rows each, as kubectl asks) without kubectl's request rate \
-             limit and printing; memory is this process's resident set.\n\n",
+             same Table list (asked for 500 rows a page, as kubectl asks; the emulator answers \
+             a Table whole) without kubectl's request rate limit and printing; memory is this \
+             process's resident set.\n\n",
             self.date,
             m.cpus,
             m.cpu_model,
@@ -89,7 +90,7 @@ impl Report {
             self.kubectl_runs,
         );
         out.push_str(
-            "| Backups in the store | creates/s | kubectl get bk | its table pages | resident memory |\n",
+            "| Backups in the store | creates/s | kubectl get bk | its Table list | resident memory |\n",
         );
         out.push_str("|---:|---:|---:|---:|---:|\n");
         for s in &self.sizes {
@@ -118,7 +119,7 @@ impl Report {
                 last.creates_per_second / first.creates_per_second
             ));
             out.push_str(&format!(
-                "- `kubectl get bk` at {}: {} (target: under 1 s); its table pages alone: {}.\n",
+                "- `kubectl get bk` at {}: {} (target: under 1 s); its Table list alone: {}.\n",
                 thousands(last.size),
                 seconds(last.kubectl),
                 seconds(last.table_pages)
