@@ -3,9 +3,11 @@
 //! `tidb.pingcap.com/backup-credentials` on it (docs/adr/0003).
 //!
 //! Secrets are watched as metadata only. A Secret is reconciled when it changes and when a
-//! Backup naming it changes or goes; the decision reads every Backup of its namespace from
-//! the API (not a cache), so a finalizer is never dropped on a stale view. Secrets no
-//! Backup names cost no API request.
+//! Backup naming it changes or goes. While the Backup controller's cache shows a Backup
+//! that holds the Secret and is not being deleted, the Secret is still needed and nothing
+//! is read (`tibr_core::backup::secrets::live_holder`); otherwise the decision reads the
+//! namespace's Backups from the API, so a finalizer is never dropped on a stale view.
+//! Secrets no Backup names cost no API request.
 
 use std::sync::Arc;
 
@@ -25,7 +27,7 @@ use tibr_api::Backup;
 use tibr_core::backup::{
     decide::FinalizerChange,
     labels::CREDENTIALS_FINALIZER,
-    secrets::{needs, referenced_secrets, secret_finalizer_change},
+    secrets::{live_holder, needs, referenced_secrets, secret_finalizer_change},
 };
 
 use tibr_runtime::client::scoped;
@@ -100,30 +102,39 @@ async fn guard_secret(secret: &SecretMeta, guard: &GuardContext) -> Result<Actio
         .finalizers()
         .iter()
         .any(|f| f == CREDENTIALS_FINALIZER);
-    let named = guard
-        .backups
-        .state()
-        .iter()
-        .filter_map(|b| b.0.as_ref().ok())
-        .any(|b| {
-            b.namespace().as_deref() == Some(&namespace)
-                && referenced_secrets(&b.spec).contains(&name)
-        });
+    let cached = guard.backups.state();
+    let in_namespace = || {
+        cached
+            .iter()
+            .filter_map(|b| b.0.as_ref().ok())
+            .filter(|b| b.metadata.namespace.as_deref() == Some(namespace.as_str()))
+    };
+    let named = in_namespace().any(|b| referenced_secrets(&b.spec).contains(&name));
     if !has && !named {
         return Ok(Action::await_change());
     }
     let client = &guard.ctx.client;
-    // Only the Backups that need this Secret are kept: the decision asks whether any does.
-    let all: Vec<Backup> = crate::unreadable::list_filter_map(
-        client,
-        Some(&namespace),
-        &ListParams::default(),
-        |b: Backup| needs(&b, &name).then_some(b),
-    )
-    .await
-    .map_err(|e| Error::kube(format!("listing the Backups of namespace {namespace}"), e))?;
+    // The cache settles "still needed"; whether the Secret may be let go is always read
+    // afresh, so a finalizer is never dropped on a stale view.
+    let fresh_list;
+    let holders: Vec<&Backup> = match live_holder(&name, in_namespace()) {
+        Some(holder) => vec![holder],
+        None => {
+            // Only the Backups that need this Secret are kept: the decision asks whether any does.
+            fresh_list = crate::unreadable::list_filter_map(
+                client,
+                Some(&namespace),
+                &ListParams::default(),
+                |b: Backup| needs(&b, &name).then_some(b),
+            )
+            .await
+            .map_err(|e| Error::kube(format!("listing the Backups of namespace {namespace}"), e))?;
+            fresh_list.iter().collect()
+        }
+    };
+    let all = holders.iter().copied();
     let deleting = secret.metadata.deletion_timestamp.is_some();
-    let mut change = secret_finalizer_change(&name, secret.finalizers(), deleting, &all);
+    let mut change = secret_finalizer_change(&name, secret.finalizers(), deleting, all.clone());
     if change.is_some() {
         // The cached Secret may be behind: decide again on a fresh read before writing,
         // so the resourceVersion precondition holds and nothing is clobbered.
@@ -136,7 +147,7 @@ async fn guard_secret(secret: &SecretMeta, guard: &GuardContext) -> Result<Actio
             return Ok(Action::await_change());
         };
         let deleting = fresh.metadata.deletion_timestamp.is_some();
-        change = secret_finalizer_change(&name, fresh.finalizers(), deleting, &all);
+        change = secret_finalizer_change(&name, fresh.finalizers(), deleting, all);
         if let Some(change) = change {
             patch_finalizers(client, &fresh, change).await?;
             tracing::info!(

@@ -35,17 +35,34 @@ pub fn needs(backup: &Backup, name: &str) -> bool {
     has_protection(backup) && referenced_secrets(&backup.spec).iter().any(|s| s == name)
 }
 
-/// The change to Secret `name`'s finalizers, given every Backup of its namespace. A
-/// finalizer cannot be added to an object being deleted, so a Secret already going away
-/// is never newly protected.
-pub fn secret_finalizer_change(
+/// A Backup that needs Secret `name` and is not being deleted, if `backups` hold one.
+///
+/// While such a Backup exists the Secret stays needed whatever else has changed: the
+/// operator lets go of a Backup's protection only while deleting it, so before the Secret
+/// can stop being needed its last holder shows a deletion timestamp. A possibly stale
+/// view (a cache) that holds one therefore decides "keep" as a fresh read would. The other
+/// ways to let go (a person removing the protection finalizer or renaming the Secret in
+/// the spec) are seen at the next change or resync, and only ever keep a Secret longer.
+pub fn live_holder<'a>(
+    name: &str,
+    backups: impl IntoIterator<Item = &'a Backup>,
+) -> Option<&'a Backup> {
+    backups
+        .into_iter()
+        .find(|b| b.metadata.deletion_timestamp.is_none() && needs(b, name))
+}
+
+/// The change to Secret `name`'s finalizers, given every Backup of its namespace that
+/// needs it (or every Backup). A finalizer cannot be added to an object being deleted, so
+/// a Secret already going away is never newly protected.
+pub fn secret_finalizer_change<'a>(
     name: &str,
     finalizers: &[String],
     deleting: bool,
-    backups: &[Backup],
+    backups: impl IntoIterator<Item = &'a Backup>,
 ) -> Option<FinalizerChange> {
     let has = finalizers.iter().any(|f| f == CREDENTIALS_FINALIZER);
-    let needed = backups.iter().any(|b| needs(b, name));
+    let needed = backups.into_iter().any(|b| needs(b, name));
     match (needed, has) {
         (true, false) if !deleting => Some(FinalizerChange::Add),
         (false, true) => Some(FinalizerChange::Remove),
@@ -98,5 +115,21 @@ mod tests {
         assert_eq!(secret_finalizer_change("other", &[], false, &[b]), None);
         // IRSA backups name only the TiDB Secret.
         assert_eq!(referenced_secrets(&irsa().spec), [SECRET_TIDB]);
+    }
+
+    #[test]
+    fn only_a_protected_backup_not_being_deleted_holds_a_secret_without_a_fresh_read() {
+        let live = protected(&static_keys());
+        let deleting = tweak(
+            &live,
+            json!({"metadata": {"deletionTimestamp": "2026-12-05T10:00:00Z"}}),
+        );
+        let retained = static_keys();
+        assert!(live_holder(SECRET_S3, [&live]).is_some());
+        assert!(live_holder(SECRET_TIDB, [&deleting, &live]).is_some());
+        // Being deleted, it may let go at any moment: only a fresh read can tell.
+        assert!(live_holder(SECRET_S3, [&deleting]).is_none());
+        assert!(live_holder(SECRET_S3, [&retained]).is_none());
+        assert!(live_holder("other", [&live]).is_none());
     }
 }
