@@ -22,6 +22,9 @@ struct Args {
     /// Watch only this namespace (all namespaces by default).
     #[arg(long, env = "TIBR_WATCH_NAMESPACE")]
     namespace: Option<String>,
+    /// Backups (and, apart, BackupSchedules and Secrets) reconciled at the same time.
+    #[arg(long, env = "TIBR_WORKERS", default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
+    workers: u16,
     /// The operator pod's name, shown on its Events.
     #[arg(long, env = "POD_NAME", hide = true)]
     pod_name: Option<String>,
@@ -45,6 +48,7 @@ async fn main() -> anyhow::Result<()> {
     settings.health_addr = args.health_addr;
     settings.namespace = args.namespace;
     settings.pod_name = args.pod_name;
+    settings.workers = args.workers;
     let client = tibr_runtime::client::default_client().await?;
     tibr_operator::run(client, settings, tibr_runtime::shutdown_signal()).await
 }

@@ -3,13 +3,16 @@
 //! `tidb.pingcap.com/backup-credentials` on it (docs/adr/0003).
 //!
 //! Secrets are watched as metadata only. A Secret is reconciled when it changes and when a
-//! Backup naming it changes or goes. While the Backup controller's cache shows a Backup
-//! that holds the Secret and is not being deleted, the Secret is still needed and nothing
-//! is read (`tibr_core::backup::secrets::live_holder`); otherwise the decision reads the
-//! namespace's Backups from the API, so a finalizer is never dropped on a stale view.
-//! Secrets no Backup names cost no API request.
+//! Backup naming it changes or goes. Keeping a Secret, and adding its finalizer, are
+//! decided on the Backup controller's cache and the change that asked
+//! (`tibr_core::backup::secrets::view_basis`), at no API request; letting a Secret go is
+//! decided on the namespace's Backups read afresh, so a finalizer is never dropped on a
+//! stale view.
 
-use std::sync::Arc;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError},
+};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
@@ -18,7 +21,7 @@ use kube::{
     api::{ListParams, Patch, PatchParams},
     core::PartialObjectMeta,
     runtime::{
-        controller::Action,
+        controller::{self, Action},
         reflector::{ObjectRef, Store},
         watcher,
     },
@@ -27,7 +30,7 @@ use tibr_api::Backup;
 use tibr_core::backup::{
     decide::FinalizerChange,
     labels::CREDENTIALS_FINALIZER,
-    secrets::{live_holder, needs, referenced_secrets, secret_finalizer_change},
+    secrets::{live_holder, needs, referenced_secrets, secret_finalizer_change, view_basis},
 };
 
 use tibr_runtime::client::scoped;
@@ -43,13 +46,20 @@ pub const CONTROLLER: &str = "credentials";
 
 type SecretMeta = PartialObjectMeta<Secret>;
 
+/// A Secret, by namespace and name.
+type SecretKey = (String, String);
+
 struct GuardContext {
     ctx: Arc<Context>,
     backups: Store<Guarded>,
+    /// For each Secret, the last Backup seen holding it (protected, not being deleted) by
+    /// the change that asked for its decision: the Backup controller's cache may not have
+    /// that change yet.
+    hints: Arc<Mutex<HashMap<SecretKey, Backup>>>,
 }
 
-/// Runs the guard until `shutdown` resolves. `backups` is the Backup controller's store,
-/// used only to skip Secrets no Backup names.
+/// Runs the guard until `shutdown` resolves. `backups` is the Backup controller's store:
+/// the view that settles most decisions without an API request.
 pub async fn run(
     ctx: Arc<Context>,
     backups: Store<Guarded>,
@@ -57,28 +67,44 @@ pub async fn run(
 ) {
     let client = ctx.client.clone();
     let ns = ctx.settings.namespace.clone();
+    let hints = Arc::new(Mutex::new(HashMap::new()));
     // Metadata only: an `Api<PartialObjectMeta<_>>` watch carries no Secret value.
     tibr_runtime::client::trimmed_controller(
         scoped::<SecretMeta>(&client, ns.as_deref()),
         watcher::Config::default(),
     )
+    .with_config(controller::Config::default().concurrency(ctx.settings.workers))
     .watches(
         scoped::<Guarded>(&client, ns.as_deref()),
         watcher::Config::default(),
-        |backup: Guarded| {
-            let Ok(b) = backup.0 else { return Vec::new() };
-            let namespace = b.namespace().unwrap_or_default();
-            referenced_secrets(&b.spec)
-                .into_iter()
-                .map(|s| ObjectRef::<SecretMeta>::new(&s).within(&namespace))
-                .collect::<Vec<_>>()
+        {
+            let hints = hints.clone();
+            move |backup: Guarded| {
+                let Ok(b) = backup.0 else { return Vec::new() };
+                let namespace = b.namespace().unwrap_or_default();
+                let names = referenced_secrets(&b.spec);
+                let mut hints = hints.lock().unwrap_or_else(PoisonError::into_inner);
+                for name in &names {
+                    if live_holder(name, [&b]).is_some() {
+                        hints.insert((namespace.clone(), name.clone()), b.clone());
+                    }
+                }
+                names
+                    .into_iter()
+                    .map(|s| ObjectRef::<SecretMeta>::new(&s).within(&namespace))
+                    .collect::<Vec<_>>()
+            }
         },
     )
     .graceful_shutdown_on(shutdown)
     .run(
         reconcile,
         error_policy,
-        Arc::new(GuardContext { ctx, backups }),
+        Arc::new(GuardContext {
+            ctx,
+            backups,
+            hints,
+        }),
     )
     .for_each(|result| async move {
         if let Err(e) = result {
@@ -102,23 +128,21 @@ async fn guard_secret(secret: &SecretMeta, guard: &GuardContext) -> Result<Actio
         .finalizers()
         .iter()
         .any(|f| f == CREDENTIALS_FINALIZER);
+    let hint = guard
+        .hints
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .remove(&(namespace.clone(), name.clone()));
     let cached = guard.backups.state();
-    let in_namespace = || {
-        cached
-            .iter()
-            .filter_map(|b| b.0.as_ref().ok())
-            .filter(|b| b.metadata.namespace.as_deref() == Some(namespace.as_str()))
-    };
-    let named = in_namespace().any(|b| referenced_secrets(&b.spec).contains(&name));
-    if !has && !named {
-        return Ok(Action::await_change());
-    }
+    let in_namespace: Vec<&Backup> = cached
+        .iter()
+        .filter_map(|b| b.0.as_ref().ok())
+        .filter(|b| b.metadata.namespace.as_deref() == Some(namespace.as_str()))
+        .collect();
     let client = &guard.ctx.client;
-    // The cache settles "still needed"; whether the Secret may be let go is always read
-    // afresh, so a finalizer is never dropped on a stale view.
     let fresh_list;
-    let holders: Vec<&Backup> = match live_holder(&name, in_namespace()) {
-        Some(holder) => vec![holder],
+    let basis = match view_basis(&name, has, hint.as_ref(), &in_namespace) {
+        Some(basis) => basis,
         None => {
             // Only the Backups that need this Secret are kept: the decision asks whether any does.
             fresh_list = crate::unreadable::list_filter_map(
@@ -132,7 +156,7 @@ async fn guard_secret(secret: &SecretMeta, guard: &GuardContext) -> Result<Actio
             fresh_list.iter().collect()
         }
     };
-    let all = holders.iter().copied();
+    let all = basis.iter().copied();
     let deleting = secret.metadata.deletion_timestamp.is_some();
     let mut change = secret_finalizer_change(&name, secret.finalizers(), deleting, all.clone());
     if change.is_some() {

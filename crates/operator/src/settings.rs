@@ -22,6 +22,10 @@ pub struct Settings {
     /// its data itself (a namespace being deleted): what `AWS_ENDPOINT_URL_S3` tells a pod.
     /// `None` (a real cluster): AWS. The sandbox points it at its own S3.
     pub s3_endpoint: Option<String>,
+    /// Objects each controller reconciles at the same time (TiDB Operator's `--workers`).
+    /// Bounded so that a burst of triggers (a re-list of 10,000 Backups) queues instead of
+    /// holding one reconcile in memory per object.
+    pub workers: u16,
 }
 
 impl Settings {
@@ -34,6 +38,7 @@ impl Settings {
             namespace: None,
             pod_name: None,
             s3_endpoint: None,
+            workers: 5,
         }
     }
 }

@@ -36,13 +36,6 @@ pub fn needs(backup: &Backup, name: &str) -> bool {
 }
 
 /// A Backup that needs Secret `name` and is not being deleted, if `backups` hold one.
-///
-/// While such a Backup exists the Secret stays needed whatever else has changed: the
-/// operator lets go of a Backup's protection only while deleting it, so before the Secret
-/// can stop being needed its last holder shows a deletion timestamp. A possibly stale
-/// view (a cache) that holds one therefore decides "keep" as a fresh read would. The other
-/// ways to let go (a person removing the protection finalizer or renaming the Secret in
-/// the spec) are seen at the next change or resync, and only ever keep a Secret longer.
 pub fn live_holder<'a>(
     name: &str,
     backups: impl IntoIterator<Item = &'a Backup>,
@@ -50,6 +43,33 @@ pub fn live_holder<'a>(
     backups
         .into_iter()
         .find(|b| b.metadata.deletion_timestamp.is_none() && needs(b, name))
+}
+
+/// The Backups to decide Secret `name`'s finalizer on, when a possibly stale view is
+/// enough; `None` when the namespace's Backups must be read afresh.
+///
+/// `hint` is the Backup of the change that asked for this decision, `cached` the
+/// namespace's Backups as a cache holds them, `has` whether the Secret carries the
+/// finalizer. The view is enough:
+/// - when it shows a holder not being deleted: the operator lets go of a Backup's
+///   protection only while deleting it, so the Secret is still needed (a person removing
+///   the protection by hand, or renaming the Secret in the spec, is seen at the next change
+///   or resync, and only ever keeps a Secret longer);
+/// - when the Secret holds no finalizer: the only possible change is to add it, and a view
+///   behind the truth can only add it later, when the change that made a holder arrives
+///   (as the next `hint`).
+///
+/// Letting a Secret go is decided only on a fresh read.
+pub fn view_basis<'a>(
+    name: &str,
+    has: bool,
+    hint: Option<&'a Backup>,
+    cached: &[&'a Backup],
+) -> Option<Vec<&'a Backup>> {
+    if let Some(holder) = live_holder(name, hint.into_iter().chain(cached.iter().copied())) {
+        return Some(vec![holder]);
+    }
+    (!has).then(|| cached.iter().copied().filter(|b| needs(b, name)).collect())
 }
 
 /// The change to Secret `name`'s finalizers, given every Backup of its namespace that
@@ -118,18 +138,40 @@ mod tests {
     }
 
     #[test]
-    fn only_a_protected_backup_not_being_deleted_holds_a_secret_without_a_fresh_read() {
+    fn a_stale_view_decides_keep_and_add_and_never_let_go() {
         let live = protected(&static_keys());
         let deleting = tweak(
             &live,
             json!({"metadata": {"deletionTimestamp": "2026-12-05T10:00:00Z"}}),
         );
         let retained = static_keys();
-        assert!(live_holder(SECRET_S3, [&live]).is_some());
-        assert!(live_holder(SECRET_TIDB, [&deleting, &live]).is_some());
-        // Being deleted, it may let go at any moment: only a fresh read can tell.
-        assert!(live_holder(SECRET_S3, [&deleting]).is_none());
-        assert!(live_holder(SECRET_S3, [&retained]).is_none());
+        let basis = |has, hint, cached: &[&Backup]| {
+            view_basis(SECRET_S3, has, hint, cached).map(|v| v.len())
+        };
+        // A holder not being deleted, cached or just seen: still needed, whatever else.
+        assert_eq!(basis(true, None, &[&retained, &live]), Some(1));
+        assert_eq!(basis(true, Some(&live), &[&retained]), Some(1));
+        assert_eq!(basis(false, Some(&live), &[]), Some(1));
+        // Only a holder being deleted: it may let go at any moment, so a Secret that has
+        // the finalizer is decided on a fresh read; one without can only gain it.
+        assert_eq!(basis(true, None, &[&deleting]), None);
+        assert_eq!(basis(false, None, &[&deleting]), Some(1));
+        // No holder at all: without the finalizer nothing changes; with it, read afresh.
+        assert_eq!(basis(false, Some(&retained), &[&retained]), Some(0));
+        assert_eq!(basis(true, None, &[&retained]), None);
+        assert_eq!(basis(true, None, &[]), None);
+        let change = |has: bool, basis: Vec<&Backup>| {
+            let finalizers = if has {
+                vec![CREDENTIALS_FINALIZER.to_string()]
+            } else {
+                vec![]
+            };
+            secret_finalizer_change(SECRET_S3, &finalizers, false, basis)
+        };
+        let view = view_basis(SECRET_S3, false, None, &[&deleting]).unwrap();
+        assert_eq!(change(false, view), Some(FinalizerChange::Add));
+        let view = view_basis(SECRET_S3, false, None, &[&retained]).unwrap();
+        assert_eq!(change(false, view), None);
         assert!(live_holder("other", [&live]).is_none());
     }
 }

@@ -22,7 +22,7 @@ use kube::{
     core::{DeserializeGuard, PartialObjectMeta},
     runtime::{
         Controller,
-        controller::Action,
+        controller::{self, Action},
         reflector::{ObjectRef, Store},
         watcher,
     },
@@ -56,7 +56,8 @@ pub fn controller(ctx: &Context) -> Controller<Guarded> {
     let controller = tibr_runtime::client::trimmed_controller(
         scoped::<Guarded>(client, ns),
         watcher::Config::default().any_semantic(),
-    );
+    )
+    .with_config(controller::Config::default().concurrency(ctx.settings.workers));
     let store = controller.store();
     let for_cluster = store.clone();
     let for_secret = store.clone();

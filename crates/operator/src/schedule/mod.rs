@@ -21,7 +21,11 @@ use futures::StreamExt;
 use kube::{
     ResourceExt,
     core::DeserializeGuard,
-    runtime::{Controller, controller::Action, watcher},
+    runtime::{
+        Controller,
+        controller::{self, Action},
+        watcher,
+    },
 };
 use tibr_api::{Backup, BackupSchedule, constants::labels};
 use tibr_runtime::{
@@ -51,7 +55,8 @@ pub fn controller(ctx: &Context) -> Controller<Guarded> {
     let controller = tibr_runtime::client::trimmed_controller(
         scoped::<Guarded>(client, ns),
         watcher::Config::default().any_semantic(),
-    );
+    )
+    .with_config(controller::Config::default().concurrency(ctx.settings.workers));
     let store = controller.store();
     // Only Backups a schedule made; the label's presence is enough to select them.
     let runs = watcher::Config::default().labels(labels::BACKUP_SCHEDULE);
