@@ -7,7 +7,8 @@
 //! leaves them; `Retain`, so nothing is ever deleted) and with paused BackupSchedules; at
 //! each size the bench waits until the operator has reconciled everything it holds (its
 //! `tibr_operator_reconciles_total`), then reads its RSS and times fresh Backups from their
-//! creation to their Job's, one after the other, as a watch of Jobs sees them. Once,
+//! creation to their Job's, as a watch of Jobs sees them, one after the other, each once
+//! the previous one is `Complete` (so no sample's pod shares the CPUs with the next). Once,
 //! before the fill, a batch of Backups is created at once and timed until every one is
 //! `Complete` (their pods run the agent and the BR stand-in).
 
@@ -131,6 +132,8 @@ async fn measure(
                 .await?;
             to_job.push(seen.duration_since(sent).as_secs_f64() * 1000.0);
             held += 1;
+            // The next sample starts on a quiet machine, not beside this one's pod.
+            wait_complete(&client, &[name], Duration::from_secs(60)).await?;
         }
         operator.settled(held, 0).await?;
         let rss = operator.rss_mib()?;
@@ -249,18 +252,16 @@ async fn wait_complete(client: &Client, names: &[String], limit: Duration) -> an
     let api: Api<Backup> = Api::namespaced(client.clone(), NS);
     let deadline = Instant::now() + limit;
     loop {
-        let list = api.list(&Default::default()).await?;
-        let phases: HashMap<String, String> = list
-            .items
-            .iter()
-            .map(|b| {
-                let phase = b.status.as_ref().and_then(|s| s.phase.clone());
-                (
-                    b.name_any(),
-                    phase.map(|p| format!("{p:?}")).unwrap_or_default(),
-                )
-            })
-            .collect();
+        // One read per Backup: listing would read every Backup held, 10,000 at the top size.
+        let mut phases: HashMap<String, String> = HashMap::new();
+        for name in names {
+            let b = api.get(name).await?;
+            let phase = b.status.as_ref().and_then(|s| s.phase.clone());
+            phases.insert(
+                name.clone(),
+                phase.map(|p| format!("{p:?}")).unwrap_or_default(),
+            );
+        }
         let failed: Vec<&String> = names
             .iter()
             .filter(|n| phases.get(*n).is_some_and(|p| p.contains("Failed")))

@@ -325,7 +325,7 @@ fn build(
                 spec: Some(PodSpec {
                     service_account_name: Some(service_account.into()),
                     automount_service_account_token: spec.automount_service_account_token,
-                    security_context: spec.pod_security_context.clone(),
+                    security_context: spec.pod_security_context.as_deref().cloned(),
                     tolerations: Some(spec.tolerations.clone()).filter(|v| !v.is_empty()),
                     affinity: spec.affinity.clone(),
                     priority_class_name: spec.priority_class_name.clone(),
