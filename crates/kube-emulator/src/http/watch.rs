@@ -174,8 +174,8 @@ pub(crate) async fn serve(
     let mut first: Vec<Bytes> = Vec::new();
     let mut ended = false;
     let (rx, mut seen) = {
-        let state = cluster.lock();
-        let rx = state.store.subscribe();
+        let mut state = cluster.lock();
+        let rx = state.store.subscribe(&filter.storage);
         let current = state.store.resource_version();
         let from =
             match rv_param.as_deref() {

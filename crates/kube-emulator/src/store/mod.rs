@@ -77,12 +77,16 @@ pub(crate) struct Store {
     history_bytes: usize,
     /// Watches must start at or after this resourceVersion.
     oldest_watchable: u64,
-    tx: broadcast::Sender<Arc<Change>>,
+    /// One channel per resource: a burst of writes of one kind fills only its own
+    /// watchers' queues, as the real server's per-resource watch caches do.
+    tx: HashMap<GroupResource, broadcast::Sender<Arc<Change>>>,
 }
+
+/// Changes a watcher may fall behind by before its watch ends with 410.
+const WATCH_QUEUE: usize = 4096;
 
 impl Store {
     pub(crate) fn new(history_limit: HistoryLimit) -> Self {
-        let (tx, _) = broadcast::channel(4096);
         Store {
             rv: 1,
             objects: HashMap::new(),
@@ -91,7 +95,7 @@ impl Store {
             history_limit,
             history_bytes: 0,
             oldest_watchable: 1,
-            tx,
+            tx: HashMap::new(),
         }
     }
 
@@ -99,8 +103,15 @@ impl Store {
         self.rv
     }
 
-    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
-        self.tx.subscribe()
+    /// The changes of one resource (its storage), from now on.
+    pub(crate) fn subscribe(
+        &mut self,
+        storage: &GroupResource,
+    ) -> broadcast::Receiver<Arc<Change>> {
+        self.tx
+            .entry(storage.clone())
+            .or_insert_with(|| broadcast::channel(WATCH_QUEUE).0)
+            .subscribe()
     }
 
     pub(crate) fn get(
@@ -254,8 +265,10 @@ impl Store {
             self.history_bytes -= dropped.size;
             self.oldest_watchable = dropped.rv;
         }
-        // No receivers is fine: nobody is watching.
-        let _ = self.tx.send(change);
+        // No channel or no receivers is fine: nobody is watching.
+        if let Some(tx) = self.tx.get(&change.storage) {
+            let _ = tx.send(change);
+        }
     }
 
     /// Changes after `rv`, or `None` when history no longer reaches back that far.
@@ -428,5 +441,30 @@ mod tests {
         store.compact();
         assert!(store.changes_since(rv - 1).is_none());
         assert_eq!(store.changes_since(rv).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn a_burst_of_one_resource_leaves_other_watchers_behind_nothing() {
+        let configmaps = GroupResource::new("", "configmaps");
+        let secrets = GroupResource::new("", "secrets");
+        let mut store = Store::new(HistoryLimit {
+            changes: 100,
+            bytes: usize::MAX,
+        });
+        let mut cm_watch = store.subscribe(&configmaps);
+        let mut secret_watch = store.subscribe(&secrets);
+        for i in 0..WATCH_QUEUE + 10 {
+            store.put(&configmaps, cm("a", &format!("c{i}")));
+        }
+        store.put(&secrets, cm("a", "s"));
+        assert!(matches!(
+            cm_watch.try_recv(),
+            Err(broadcast::error::TryRecvError::Lagged(_))
+        ));
+        let change = secret_watch
+            .try_recv()
+            .expect("the Secret's change, and only it");
+        assert_eq!(change.storage, secrets);
+        assert!(secret_watch.try_recv().is_err());
     }
 }
