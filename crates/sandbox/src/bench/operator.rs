@@ -130,7 +130,9 @@ async fn measure(
             let seen = jobs
                 .wait(&format!("backup-{name}"), Duration::from_secs(60))
                 .await?;
-            to_job.push(seen.duration_since(sent).as_secs_f64() * 1000.0);
+            let ms = seen.duration_since(sent).as_secs_f64() * 1000.0;
+            eprintln!("bench: {name}: its Job after {ms:.1} ms");
+            to_job.push(ms);
             held += 1;
             // The next sample starts on a quiet machine, not beside this one's pod.
             wait_complete(&client, &[name], Duration::from_secs(60)).await?;
