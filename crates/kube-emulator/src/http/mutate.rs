@@ -13,9 +13,7 @@ use crate::{
     registry::{Builtin, ResourceType},
 };
 
-use super::resource::{
-    Ctx, decode, encode, list_kind_json, respond_object, selectors, storage_type,
-};
+use super::resource::{Ctx, decode, encode, list_body, respond_object, selectors, storage_type};
 
 pub(super) fn create(
     ctx: &Ctx<'_>,
@@ -238,7 +236,7 @@ pub(super) fn delete_collection(
     let rv = ctx.cluster.lock().store.resource_version();
     Ok(json_response(
         200,
-        &list_kind_json(rt, deleted, json!({"resourceVersion": rv.to_string()})),
+        &list_body(rt, &deleted, json!({"resourceVersion": rv.to_string()})),
         &[],
     ))
 }

@@ -199,18 +199,28 @@ pub(crate) fn selectors(
     Ok((labels, fields))
 }
 
-pub(crate) fn list_kind_json(rt: &ResourceType, items: Vec<Value>, meta: Value) -> Value {
-    json!({"kind": rt.list_kind, "apiVersion": rt.api_version(), "metadata": meta, "items": items})
-}
-
-/// A list of `rt`'s kind whose items are serialized where they are.
+/// A list of `rt`'s kind (`kind`, `apiVersion`, `metadata`, `items`), its items serialized
+/// where they are.
 #[derive(serde::Serialize)]
-struct ListBody<'a, T: serde::Serialize> {
+pub(crate) struct ListBody<'a, T: serde::Serialize> {
     kind: &'a str,
     #[serde(rename = "apiVersion")]
     api_version: String,
     metadata: Value,
     items: &'a [T],
+}
+
+pub(crate) fn list_body<'a, T: serde::Serialize>(
+    rt: &'a ResourceType,
+    items: &'a [T],
+    metadata: Value,
+) -> ListBody<'a, T> {
+    ListBody {
+        kind: &rt.list_kind,
+        api_version: rt.api_version(),
+        metadata,
+        items,
+    }
 }
 
 pub(crate) fn partial_metadata(obj: &Value) -> Value {
@@ -397,17 +407,9 @@ fn list(ctx: &Ctx<'_>, rt: &ResourceType, ns: Option<&str>) -> ApiResult<Respons
                     i
                 })
                 .collect();
-            json_response(200, &list_kind_json(rt, items, meta), &[])
+            json_response(200, &list_body(rt, &items, meta), &[])
         }
-        Representation::Object => {
-            let body = ListBody {
-                kind: &rt.list_kind,
-                api_version: rt.api_version(),
-                metadata: meta,
-                items: &items,
-            };
-            json_response(200, &body, &[])
-        }
+        Representation::Object => json_response(200, &list_body(rt, &items, meta), &[]),
     };
     Ok(response)
 }
