@@ -17,24 +17,28 @@ use tibr_sandbox::demo::{fed_seed, seed::Credentials};
 const CONTROL: &str = "control";
 
 async fn wait_vbk_phase(
+    p: &Planes,
     vbks: &Api<VolumeBackup>,
     name: &str,
     phase: &str,
-    secs: u64,
 ) -> VolumeBackup {
-    tibr_testkit::wait_until(
-        secs,
-        &format!("VolumeBackup {name} to be {phase}"),
-        || async {
-            let v = vbks.get_opt(name).await.ok().flatten()?;
-            let now = v.status.as_ref()?.phase.as_ref()?.as_str().to_string();
-            if now == "Failed" && phase != "Failed" {
-                panic!("{name} failed: {:#?}", v.status);
-            }
-            (now == phase).then_some(v)
-        },
-    )
-    .await
+    let waited = tibr_testkit::poll(Duration::from_secs(120), || async {
+        let v = vbks.get_opt(name).await.ok().flatten()?;
+        let now = v.status.as_ref()?.phase.as_ref()?.as_str().to_string();
+        if now == "Failed" && phase != "Failed" {
+            panic!("{name} failed: {:#?}", v.status);
+        }
+        (now == phase).then_some(v)
+    })
+    .await;
+    match waited {
+        Ok(v) => v,
+        // Where it stopped, for a timeout that does not reproduce on demand.
+        Err(_) => panic!(
+            "timed out after 120s waiting for VolumeBackup {name} to be {phase}\n{}",
+            p.describe_volume_backup(vbks, name).await
+        ),
+    }
 }
 
 #[tokio::test]
@@ -92,7 +96,7 @@ async fn the_seeds_volume_backups_complete_across_two_data_planes_and_delete_cle
             )),
             "{out}"
         );
-        let v = wait_vbk_phase(&vbks, &name, "Complete", 120).await;
+        let v = wait_vbk_phase(&p, &vbks, &name, "Complete").await;
         let s = v.status.clone().unwrap();
 
         // status.backups as the document prints it, one entry per data plane.

@@ -186,6 +186,44 @@ impl Planes {
         self.ns[0].objects(BUCKET, prefix)
     }
 
+    /// What a timed-out wait on VolumeBackup `name` needs to say where it stopped: its
+    /// status, each member's phase and conditions, the control plane's Events about it, the
+    /// simulated PD's history and the tail of the controllers' logs.
+    pub async fn describe_volume_backup(
+        &self,
+        vbks: &kube::Api<tibr_api::federation::v1alpha1::VolumeBackup>,
+        name: &str,
+    ) -> String {
+        let mut out = String::new();
+        let status = vbks.get_opt(name).await.ok().flatten().map(|v| v.status);
+        out += &format!("--- {name}: {status:#?}\n");
+        for (plane, ns) in self.planes.iter().zip(&self.ns) {
+            let member = format!("fed-{name}");
+            let state = ns.get(&member).await.map(|b| {
+                let s = b.status.unwrap_or_default();
+                let conditions: Vec<_> = s
+                    .conditions
+                    .iter()
+                    .map(|c| {
+                        format!(
+                            "{}={} ({})",
+                            c.type_.as_str(),
+                            c.status.as_str(),
+                            c.reason.as_deref().unwrap_or("")
+                        )
+                    })
+                    .collect();
+                format!("{:?} {conditions:?}", s.phase)
+            });
+            out += &format!("--- {plane}/{member}: {state:?}\n");
+        }
+        let client = vbks.clone().into_client();
+        let events = kube_emulator::testing::events(&client, NS, Some(name)).await;
+        out += &format!("--- events: {events:#?}\n--- pd: {:?}\n", self.pd_history());
+        out += &format!("--- logs:\n{}", tail(&logs(), 120));
+        out
+    }
+
     pub async fn stop(self) {
         self.sandbox.stop().await;
     }
