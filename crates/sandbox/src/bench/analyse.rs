@@ -332,13 +332,11 @@ pub struct Stats {
 
 impl Stats {
     pub(crate) fn of(values: impl IntoIterator<Item = Micros>) -> Option<Stats> {
-        let mut v: Vec<Micros> = values.into_iter().collect();
-        v.sort_unstable();
-        let max = *v.last()?;
+        let v: Vec<Micros> = values.into_iter().collect();
         Some(Stats {
             n: v.len(),
-            p50: v[v.len().div_ceil(2) - 1],
-            max,
+            p50: super::stats::median(&v)?,
+            max: v.iter().copied().max()?,
         })
     }
 }

@@ -15,6 +15,7 @@ pub mod emulator;
 pub mod operator;
 mod record;
 mod report;
+mod stats;
 
 use std::{path::PathBuf, time::Duration};
 

@@ -31,6 +31,7 @@ use serde_json::{Value, json};
 use tibr_api::Backup;
 use tokio::process::{Child, Command};
 
+use super::stats::percentile;
 use crate::demo::seed;
 use crate::sandbox::{Sandbox, SandboxConfig, apply};
 
@@ -141,8 +142,8 @@ async fn measure(
         let rss = operator.rss_mib()?;
         eprintln!(
             "bench: {held} Backups: {rss:.1} MiB, Backup→Job p50 {:.1} ms, p95 {:.1} ms",
-            percentile(&to_job, 50.0),
-            percentile(&to_job, 95.0)
+            percentile(&to_job, 50.0).unwrap_or(f64::NAN),
+            percentile(&to_job, 95.0).unwrap_or(f64::NAN)
         );
         points.push(Point {
             label: format!("{size} Backups"),
@@ -429,16 +430,6 @@ impl Operator {
     }
 }
 
-fn percentile(values: &[f64], p: f64) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
-}
-
 fn render(options: &Options, idle: f64, points: &[Point], batch: usize, batch_s: f64) -> String {
     use std::fmt::Write;
     let machine = super::Machine::this();
@@ -469,8 +460,14 @@ fn render(options: &Options, idle: f64, points: &[Point], batch: usize, batch_s:
             ("—".to_string(), "—".to_string())
         } else {
             (
-                format!("{:.1} ms", percentile(&p.to_job_ms, 50.0)),
-                format!("{:.1} ms", percentile(&p.to_job_ms, 95.0)),
+                format!(
+                    "{:.1} ms",
+                    percentile(&p.to_job_ms, 50.0).unwrap_or(f64::NAN)
+                ),
+                format!(
+                    "{:.1} ms",
+                    percentile(&p.to_job_ms, 95.0).unwrap_or(f64::NAN)
+                ),
             )
         };
         let _ = writeln!(

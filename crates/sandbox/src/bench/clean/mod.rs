@@ -21,6 +21,8 @@ use tibr_storage::{CleanOptions, Env, Location, OpenOptions, S3Target, Store, Ta
 
 use peers::{Moto, Peer, Tools};
 
+use super::stats::median;
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -224,17 +226,6 @@ async fn fill(server: &Server, prefix: &str, n: usize) -> anyhow::Result<Vec<Str
         .collect())
 }
 
-fn median(rates: &[f64]) -> f64 {
-    let mut sorted = rates.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let mid = sorted.len() / 2;
-    if sorted.len().is_multiple_of(2) {
-        (sorted[mid - 1] + sorted[mid]) / 2.0
-    } else {
-        sorted[mid]
-    }
-}
-
 fn render(options: &Options, figures: &[ServerFigures]) -> String {
     use std::fmt::Write;
     let machine = super::Machine::this();
@@ -254,7 +245,8 @@ fn render(options: &Options, figures: &[ServerFigures]) -> String {
                 .rates
                 .iter()
                 .find(|(tool, _)| *tool == t)
-                .map_or(0.0, |(_, r)| median(r))
+                .and_then(|(_, r)| median(r))
+                .unwrap_or(0.0)
         };
         let ours = of(Tool::Ours);
         let limit = of(Tool::RawLoop);
@@ -263,7 +255,7 @@ fn render(options: &Options, figures: &[ServerFigures]) -> String {
         let _ = writeln!(out, "| tool | objects/s (median) | runs | ours ÷ this |");
         let _ = writeln!(out, "|---|---:|---|---:|");
         for (tool, rates) in &server.rates {
-            let m = median(rates);
+            let m = median(rates).unwrap_or(0.0);
             let runs: Vec<String> = rates.iter().map(|r| format!("{r:.0}")).collect();
             let ratio = if *tool == Tool::Ours {
                 "—".to_string()

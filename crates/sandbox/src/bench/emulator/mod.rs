@@ -166,8 +166,8 @@ async fn measure(
         let f = SizeFigures {
             size,
             creates_per_second: options.sample as f64 / creates.as_secs_f64(),
-            kubectl: report::median(&mut lists),
-            table_pages: report::median(&mut pages),
+            kubectl: super::stats::median(&lists).unwrap_or_default(),
+            table_pages: super::stats::median(&pages).unwrap_or_default(),
             memory,
         };
         eprintln!(

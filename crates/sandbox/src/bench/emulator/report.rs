@@ -67,11 +67,6 @@ pub(crate) fn seconds(d: Duration) -> String {
     }
 }
 
-pub(crate) fn median(values: &mut [Duration]) -> Duration {
-    values.sort();
-    values.get(values.len() / 2).copied().unwrap_or_default()
-}
-
 impl Report {
     pub fn render(&self) -> String {
         let m = &self.machine;
@@ -158,11 +153,5 @@ mod tests {
         assert_eq!(thousands(10_000), "10,000");
         assert_eq!(seconds(Duration::from_millis(420)), "0.42 s");
         assert_eq!(seconds(Duration::from_millis(12_340)), "12.3 s");
-        let mut v = vec![
-            Duration::from_secs(3),
-            Duration::from_secs(1),
-            Duration::from_secs(2),
-        ];
-        assert_eq!(median(&mut v), Duration::from_secs(2));
     }
 }
