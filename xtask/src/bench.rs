@@ -1,17 +1,19 @@
 //! `cargo xtask bench <federation|clean|operator|emulator> [options]`: the benchmarks live in
 //! the sandbox binary (`tibr-sandbox bench <name>`), which this runs in release mode,
-//! its output passed through. xtask stays free of the sandbox crate, so the crate graph
+//! its output passed through. `bench build` times the release build itself
+//! ([`crate::bench_build`]). xtask stays free of the sandbox crate, so the crate graph
 //! keeps its shape (`deps --check`).
 
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
 
-const NAMES: &str = "federation, clean, operator, emulator";
+const NAMES: &str = "federation, clean, operator, emulator, build";
 
 /// Runs `tibr-sandbox bench <what> <args>` from the workspace root; its exit code is ours.
 pub fn run(args: &[&str]) -> Result<ExitCode> {
     match args.first() {
+        Some(&"build") => return crate::bench_build::run(&args[1..]),
         Some(&("federation" | "clean" | "operator" | "emulator")) => {}
         Some(other) => bail!("no benchmark named {other}; there are: {NAMES}"),
         None => bail!("which benchmark? there are: {NAMES}"),

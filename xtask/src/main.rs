@@ -6,9 +6,11 @@
 //! - `deps --check`: the same, failing on any cycle.
 //! - `bench federation [--planes 3,10] [--runs N]`: the federation manager's benchmark, and
 //!   `bench emulator [--sizes 10,1000,10000]`: the API emulator's (docs/benchmarks.md), run
-//!   by the sandbox binary in release mode.
+//!   by the sandbox binary in release mode; `bench build [--dir D] [--keep]`: a cold
+//!   release build of the workspace, timed.
 
 mod bench;
+mod bench_build;
 mod deps;
 
 use std::{
@@ -20,7 +22,7 @@ use std::{
 use anyhow::{Context, Result, bail};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 
-const USAGE: &str = "usage: cargo xtask crds [--check] | deps [--check] | bench federation [--planes 3,10] [--runs N] | bench emulator [--sizes 10,1000,10000]";
+const USAGE: &str = "usage: cargo xtask crds [--check] | deps [--check] | bench federation [--planes 3,10] [--runs N] | bench emulator [--sizes 10,1000,10000] | bench build [--dir D] [--keep]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
