@@ -80,8 +80,12 @@ fn longest_units(report: &Path) -> Option<Vec<(f64, String)>> {
         .iter()
         .filter_map(|u| {
             let name = u["name"].as_str()?;
-            let target = u["target"].as_str().unwrap_or("").trim();
-            Some((u["duration"].as_f64()?, format!("{name}{target}")))
+            // Empty for a library; `<name> "bin"` and the like for other targets.
+            let label = match u["target"].as_str().map(str::trim) {
+                Some(target) if !target.is_empty() => format!("{name} ({target})"),
+                _ => name.to_string(),
+            };
+            Some((u["duration"].as_f64()?, label))
         })
         .collect();
     units.sort_by(|a, b| b.0.total_cmp(&a.0));
