@@ -37,7 +37,7 @@ pub fn run(
 
 /// The manager as a boxed future, made in a function that is not generic: the code that
 /// polls it is then compiled once, in this crate, rather than again in each binary and
-/// crate that runs the manager (it was 70 s of a cold release build of `tibr-federation`).
+/// crate that runs the manager (ADR 0011).
 fn boxed(
     client: Client,
     settings: Settings,

@@ -46,7 +46,7 @@ pub fn run_with(
 
 /// The operator as a boxed future, made in a function that is not generic: the code that
 /// polls it is then compiled once, in this crate, rather than again in each binary and
-/// crate that runs the operator (it was 95 s of a cold release build of `tibr-operator`).
+/// crate that runs the operator (ADR 0011).
 fn boxed(
     client: Client,
     settings: Settings,
