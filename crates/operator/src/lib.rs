@@ -37,6 +37,15 @@ pub use settings::{Settings, parse_addr};
 /// The field manager and event reporter name of the operator.
 pub const NAME: &str = "tibr-operator";
 
+/// Every patch the operator sends is made under [`NAME`], so an object's `managedFields`
+/// tell its user which fields the operator wrote (without it they show `unknown`).
+pub(crate) fn patch_params() -> kube::api::PatchParams {
+    kube::api::PatchParams {
+        field_manager: Some(NAME.into()),
+        ..kube::api::PatchParams::default()
+    }
+}
+
 /// The agent image of this version: backup and clean Job pods run it.
 pub const DEFAULT_AGENT_IMAGE: &str =
     concat!("ghcr.io/tibr/tibr-agent:v", env!("CARGO_PKG_VERSION"));

@@ -18,7 +18,7 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api, ResourceExt,
-    api::{ListParams, Patch, PatchParams},
+    api::{ListParams, Patch},
     core::PartialObjectMeta,
     runtime::{
         controller::{self, Action},
@@ -208,7 +208,7 @@ async fn patch_finalizers(
     }});
     let api: Api<Secret> = Api::namespaced(client.clone(), &namespace);
     match api
-        .patch_metadata(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .patch_metadata(&name, &crate::patch_params(), &Patch::Merge(&patch))
         .await
     {
         // Gone meanwhile: nothing left to guard.

@@ -7,7 +7,7 @@
 
 use kube::{
     Api, Client, Resource,
-    api::{ApiResource, DynamicObject, ListParams, Patch, PatchParams},
+    api::{ApiResource, DynamicObject, ListParams, Patch},
     core::error_boundary::InvalidObject,
 };
 use serde::de::DeserializeOwned;
@@ -16,7 +16,7 @@ use tibr_api::{Backup, BackupSchedule};
 use tibr_core::unreadable::{self, Unreadable};
 
 use crate::{
-    Context, NAME,
+    Context,
     error::{Error, is_conflict},
     events,
 };
@@ -83,10 +83,7 @@ where
             "metadata": {"resourceVersion": object.metadata.resource_version},
             "status": status,
         });
-        let params = PatchParams {
-            field_manager: Some(NAME.into()),
-            ..PatchParams::default()
-        };
+        let params = crate::patch_params();
         match api
             .patch_status(&name, &params, &Patch::Merge(&patch))
             .await

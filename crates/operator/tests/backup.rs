@@ -59,6 +59,18 @@ async fn a_backup_gets_its_job_and_the_agent_completes_it() {
     assert_eq!(labels["app.kubernetes.io/component"], "backup");
 
     let done = env.wait_phase(NS, "b1", "Complete", 60).await;
+    // Who wrote the status, as `kubectl get --show-managed-fields` shows it.
+    let writers: Vec<(String, Option<String>)> = done
+        .metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .map(|m| (m.manager.clone().unwrap_or_default(), m.subresource.clone()))
+        .collect();
+    assert!(
+        writers.contains(&("tibr-operator".into(), Some("status".into()))),
+        "{writers:?}"
+    );
     let status = done.status.unwrap();
     assert_eq!(status.backup_path.as_deref(), Some("s3://my-bucket/b1"));
     assert!(

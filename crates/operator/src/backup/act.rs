@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use k8s_openapi::api::{batch::v1::Job, core::v1::ConfigMap};
 use kube::{
     Api, Resource, ResourceExt,
-    api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions, PropagationPolicy},
+    api::{DeleteParams, Patch, PostParams, Preconditions, PropagationPolicy},
 };
 use serde_json::{Map, Value, json};
 use tibr_api::{
@@ -243,7 +243,7 @@ async fn write_status(
         "status": Value::Object(body),
     });
     let updated = api
-        .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .patch_status(&name, &crate::patch_params(), &Patch::Merge(&patch))
         .await
         .map_err(|e| {
             Error::kube(
@@ -275,7 +275,7 @@ async fn set_finalizer(api: &Api<Backup>, backup: &Backup, add: bool) -> Result<
         "finalizers": finalizers,
     }});
     let name = backup.name_any();
-    api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+    api.patch(&name, &crate::patch_params(), &Patch::Merge(&patch))
         .await
         .map_err(|e| {
             Error::kube(
@@ -295,7 +295,7 @@ async fn annotate(api: &Api<Backup>, backup: &Backup, key: &str, value: &str) ->
         "annotations": {key: value},
     }});
     let name = backup.name_any();
-    api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+    api.patch(&name, &crate::patch_params(), &Patch::Merge(&patch))
         .await
         .map_err(|e| Error::kube(format!("annotating Backup {name}"), e))
 }
