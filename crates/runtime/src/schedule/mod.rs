@@ -24,6 +24,21 @@ use tibr_core::schedule::{Created, Deleted, Outcomes, ScheduleKind, SchedulePlan
 use crate::events::{Recorder, publish};
 use metrics::{Done, ScheduleLabels, ScheduleMetrics};
 
+/// A namespaced object of a schedule's kind as this module reads and writes it through a
+/// typed `Api`: the schedule itself and its runs.
+pub trait Object:
+    Resource<DynamicType = (), Scope = NamespaceResourceScope> + Clone + DeserializeOwned + Debug
+{
+}
+
+impl<T> Object for T where
+    T: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + Debug
+{
+}
+
 /// The longest a schedule sleeps without looking again: a clock step or a lost wake-up
 /// costs minutes, never a tick.
 pub const MAX_SLEEP: std::time::Duration = std::time::Duration::from_secs(300);
@@ -52,16 +67,8 @@ pub async fn decide_and_act<S>(
     runs: &[S::Run],
 ) -> Result<std::time::Duration, ActError>
 where
-    S: ScheduleKind
-        + Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + Debug,
-    S::Run: Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + Clone
-        + Serialize
-        + DeserializeOwned
-        + Debug,
+    S: ScheduleKind + Object,
+    S::Run: Object + Serialize,
     S::Status: Serialize,
 {
     let now = Timestamp::now();
@@ -106,16 +113,8 @@ pub async fn act<S>(
     now: Timestamp,
 ) -> Result<(), ActError>
 where
-    S: ScheduleKind
-        + Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + Debug,
-    S::Run: Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + Clone
-        + Serialize
-        + DeserializeOwned
-        + Debug,
+    S: ScheduleKind + Object,
+    S::Run: Object + Serialize,
     S::Status: Serialize,
 {
     let namespace = schedule.namespace().unwrap_or_default();
@@ -185,11 +184,7 @@ async fn write_status<S>(
     status: &S::Status,
 ) -> Result<(), ActError>
 where
-    S: ScheduleKind
-        + Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + Debug,
+    S: ScheduleKind + Object,
     S::Status: Serialize,
 {
     let namespace = schedule.namespace().unwrap_or_default();
