@@ -456,20 +456,10 @@ fn render(options: &Options, idle: f64, points: &[Point], batch: usize, batch_s:
             .map_or("—".into(), |n| {
                 format!("{:.1} KiB", (p.rss_mib - idle) * 1024.0 / n)
             });
-        let (p50, p95) = if p.to_job_ms.is_empty() {
-            ("—".to_string(), "—".to_string())
-        } else {
-            (
-                format!(
-                    "{:.1} ms",
-                    percentile(&p.to_job_ms, 50.0).unwrap_or(f64::NAN)
-                ),
-                format!(
-                    "{:.1} ms",
-                    percentile(&p.to_job_ms, 95.0).unwrap_or(f64::NAN)
-                ),
-            )
+        let ms = |rank: f64| {
+            percentile(&p.to_job_ms, rank).map_or("—".into(), |v| format!("{v:.1} ms"))
         };
+        let (p50, p95) = (ms(50.0), ms(95.0));
         let _ = writeln!(
             out,
             "| {} | {:.1} MiB | {per} | {p50} | {p95} |",
