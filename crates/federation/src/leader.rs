@@ -17,9 +17,9 @@ use k8s_openapi::{
     api::coordination::v1::{Lease, LeaseSpec},
     apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta},
 };
-use kube::{Api, Client, api::PostParams};
+use kube::{Api, Client};
 
-use crate::{LeaderElection, NAME, error::code};
+use crate::{LeaderElection, error::code, post_params};
 
 pub(crate) struct Elector {
     api: Api<Lease>,
@@ -185,12 +185,5 @@ impl Elector {
                 false
             }
         }
-    }
-}
-
-fn post_params() -> PostParams {
-    PostParams {
-        field_manager: Some(NAME.into()),
-        ..PostParams::default()
     }
 }

@@ -34,6 +34,22 @@ pub use settings::{LeaderElection, Settings};
 /// The field manager and Event reporter name of the manager.
 pub const NAME: &str = "tibr-federation";
 
+/// Every write the manager sends is made under [`NAME`], so `managedFields` name it.
+pub(crate) fn post_params() -> kube::api::PostParams {
+    kube::api::PostParams {
+        field_manager: Some(NAME.into()),
+        ..kube::api::PostParams::default()
+    }
+}
+
+/// See [`post_params`].
+pub(crate) fn patch_params() -> kube::api::PatchParams {
+    kube::api::PatchParams {
+        field_manager: Some(NAME.into()),
+        ..kube::api::PatchParams::default()
+    }
+}
+
 /// Where the federation kubeconfig is read by default: the `kubeconfig` key of the Secret
 /// mounted at TiDB's mount path, so TiDB's Helm values and Secrets work unchanged.
 pub const DEFAULT_KUBECONFIG: &str = "/etc/br-federation/federation-kubeconfig/kubeconfig";

@@ -13,7 +13,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use kube::{
     Api, Resource, ResourceExt,
-    api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions},
+    api::{DeleteParams, Patch, Preconditions},
 };
 use serde_json::{Value, json};
 use tibr_api::{
@@ -25,10 +25,9 @@ use tibr_core::federation::{
 };
 
 use crate::{
-    NAME,
     context::Context,
     error::{Error, Result, code},
-    events,
+    events, patch_params, post_params,
     registry::Reach,
 };
 
@@ -112,22 +111,14 @@ async fn member_write(ctx: &Context, a: &MemberAction) -> ActionOutcome {
     let api: Api<Backup> = Api::namespaced(client, &a.namespace);
     let write = async {
         match &a.write {
-            MemberWrite::Create(b) => {
-                let params = PostParams {
-                    field_manager: Some(NAME.into()),
-                    ..PostParams::default()
-                };
-                api.create(&params, b).await.map(|_| ActionOutcome::Created)
-            }
-            MemberWrite::Patch(p) => {
-                let params = PatchParams {
-                    field_manager: Some(NAME.into()),
-                    ..PatchParams::default()
-                };
-                api.patch(&a.name, &params, &Patch::Merge(&p.merge_patch()))
-                    .await
-                    .map(|_| ActionOutcome::Patched)
-            }
+            MemberWrite::Create(b) => api
+                .create(&post_params(), b)
+                .await
+                .map(|_| ActionOutcome::Created),
+            MemberWrite::Patch(p) => api
+                .patch(&a.name, &patch_params(), &Patch::Merge(&p.merge_patch()))
+                .await
+                .map(|_| ActionOutcome::Patched),
             MemberWrite::Delete { uid } => {
                 let params = DeleteParams {
                     preconditions: uid.clone().map(|uid| Preconditions {
@@ -189,11 +180,7 @@ async fn write_status(
         "status": new,
     });
     let name = vbk.name_any();
-    let params = PatchParams {
-        field_manager: Some(NAME.into()),
-        ..PatchParams::default()
-    };
-    api.patch_status(&name, &params, &Patch::Merge(&patch))
+    api.patch_status(&name, &patch_params(), &Patch::Merge(&patch))
         .await
         .map_err(|e| {
             Error::kube(
@@ -222,11 +209,7 @@ async fn set_finalizer(
         "resourceVersion": vbk.resource_version(),
         "finalizers": finalizers,
     }});
-    let params = PatchParams {
-        field_manager: Some(NAME.into()),
-        ..PatchParams::default()
-    };
-    api.patch(&vbk.name_any(), &params, &Patch::Merge(&patch))
+    api.patch(&vbk.name_any(), &patch_params(), &Patch::Merge(&patch))
         .await
 }
 
