@@ -92,6 +92,18 @@ async fn repeats_count_and_new_notes_stand_apart() {
     for e in &events {
         assert_eq!(e.reporting_controller.as_deref(), Some("tibr-operator"));
         assert_eq!(e.reporting_instance.as_deref(), Some("test"));
+        // The create and the series patches are written under the controller's name.
+        let managers: Vec<&str> = e
+            .metadata
+            .managed_fields
+            .iter()
+            .flatten()
+            .filter_map(|m| m.manager.as_deref())
+            .collect();
+        assert!(
+            !managers.is_empty() && managers.iter().all(|m| *m == "tibr-operator"),
+            "{managers:?}"
+        );
         assert_eq!(
             e.regarding.as_ref().and_then(|r| r.name.as_deref()),
             Some("nightly")

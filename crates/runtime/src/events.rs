@@ -85,13 +85,17 @@ impl Recorder {
                 });
                 let name = e.metadata.name.clone().unwrap_or_default();
                 let patch = serde_json::json!({ "series": e.series });
-                api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                api.patch(&name, &self.patch_params(), &Patch::Merge(&patch))
                     .await?;
                 e
             }
             None => {
                 let e = self.new_event(event, regarding, namespace, now);
-                api.create(&PostParams::default(), &e).await?
+                let params = PostParams {
+                    field_manager: Some(self.reporter.controller.clone()),
+                    ..PostParams::default()
+                };
+                api.create(&params, &e).await?
             }
         };
         self.published
@@ -99,6 +103,14 @@ impl Recorder {
             .unwrap_or_else(|e| e.into_inner())
             .insert(key, written);
         Ok(())
+    }
+
+    /// Events' `managedFields` name the controller that wrote them.
+    fn patch_params(&self) -> PatchParams {
+        PatchParams {
+            field_manager: Some(self.reporter.controller.clone()),
+            ..PatchParams::default()
+        }
     }
 
     fn new_event(
