@@ -8,6 +8,7 @@
 //! runs the real `kubectl get bk` through the kubeconfig it wrote, and reads this
 //! process's resident memory. Last it deletes every Backup and reads the memory again.
 
+mod replay;
 mod report;
 
 use std::{
@@ -34,6 +35,9 @@ const NAMESPACE: &str = "bench";
 
 /// kubectl's `--chunk-size` default: the `limit` of each page it asks for.
 const KUBECTL_CHUNK: usize = 500;
+
+/// kubectl's cache directory, under the bench's directory.
+const KUBECTL_CACHE: &str = "kube-cache";
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -95,7 +99,14 @@ pub async fn run(options: &Options) -> anyhow::Result<Report> {
     let tls = Tls::generate()?;
     let cluster_options = ClusterOptions::new("bench", dir.join("pods").join("logs"));
     let cluster = RunningCluster::start(cluster_options, &tls, 0).await?;
-    let result = measure(&cluster, &dir, options).await;
+    let result = match replay::Replay::start(&cluster, &tls, &dir).await {
+        Ok(replay) => {
+            let result = measure(&cluster, &replay, &dir, options).await;
+            replay.stop().await;
+            result
+        }
+        Err(e) => Err(e),
+    };
     cluster.stop().await;
     let (sizes, fill, [after_delete, after_compact]) = result?;
     Ok(Report {
@@ -115,6 +126,7 @@ type Measured = (Vec<SizeFigures>, Duration, [Memory; 2]);
 
 async fn measure(
     cluster: &RunningCluster,
+    replay: &replay::Replay,
     dir: &Path,
     options: &Options,
 ) -> anyhow::Result<Measured> {
@@ -157,23 +169,34 @@ async fn measure(
         for_each(&sample, options.concurrency, |name| delete(&backups, name)).await?;
 
         let mut lists = Vec::new();
+        let mut alone = Vec::new();
         let mut pages = Vec::new();
-        for _ in 0..options.kubectl_runs {
+        for run in 0..options.kubectl_runs {
             lists.push(kubectl_get(&options.kubectl, &kubeconfig, dir, size).await?);
+            if run == 0 {
+                // Once kubectl has cached the emulator's discovery and the store is full.
+                replay
+                    .record(&client, cluster, &dir.join(KUBECTL_CACHE))
+                    .await?;
+            }
+            alone.push(kubectl_get(&options.kubectl, replay.kubeconfig(), dir, size).await?);
             pages.push(table_pages(&client, size).await?);
         }
+        replay.check()?;
         let memory = Memory::now();
         let f = SizeFigures {
             size,
             creates_per_second: options.sample as f64 / creates.as_secs_f64(),
             kubectl: super::stats::median(&lists).unwrap_or_default(),
+            kubectl_alone: super::stats::median(&alone).unwrap_or_default(),
             table_pages: super::stats::median(&pages).unwrap_or_default(),
             memory,
         };
         eprintln!(
-            "bench: {size} Backups: {:.0} creates/s, kubectl get bk {} (its Table list {}), {} resident",
+            "bench: {size} Backups: {:.0} creates/s, kubectl get bk {} (kubectl alone {}, its Table list {}), {} resident",
             f.creates_per_second,
             report::seconds(f.kubectl),
+            report::seconds(f.kubectl_alone),
             report::seconds(f.table_pages),
             f.memory
         );
@@ -252,13 +275,7 @@ async fn table_pages(client: &Client, expected: usize) -> anyhow::Result<Duratio
     let mut rows = 0;
     let mut token: Option<String> = None;
     loop {
-        let mut uri = format!(
-            "/apis/pingcap.com/v1alpha1/namespaces/{NAMESPACE}/backups?limit={KUBECTL_CHUNK}"
-        );
-        if let Some(t) = &token {
-            uri.push_str(&format!("&continue={t}"));
-        }
-        let request = http::Request::get(uri)
+        let request = http::Request::get(table_list_uri(token.as_deref()))
             .header("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
             .body(Vec::new())?;
         let page: TablePage = client
@@ -276,6 +293,17 @@ async fn table_pages(client: &Client, expected: usize) -> anyhow::Result<Duratio
         "the table pages held {rows} rows for {expected} Backups"
     );
     Ok(began.elapsed())
+}
+
+/// The Backup list as kubectl asks for it: a first page of [`KUBECTL_CHUNK`] rows, or the
+/// page after `continue_token`.
+fn table_list_uri(continue_token: Option<&str>) -> String {
+    let mut uri =
+        format!("/apis/pingcap.com/v1alpha1/namespaces/{NAMESPACE}/backups?limit={KUBECTL_CHUNK}");
+    if let Some(t) = continue_token {
+        uri.push_str(&format!("&continue={t}"));
+    }
+    uri
 }
 
 /// What [`table_pages`] reads of a Table.
@@ -304,7 +332,7 @@ async fn kubectl_get(
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .arg("--cache-dir")
-        .arg(dir.join("kube-cache"))
+        .arg(dir.join(KUBECTL_CACHE))
         .args(["get", "bk", "-n", NAMESPACE]);
     let began = Instant::now();
     let out = command
