@@ -3,7 +3,8 @@
 //! same TLS. Its time is the floor any server sending those bytes can reach with this
 //! kubectl on this machine; what the emulator adds is the difference.
 //!
-//! kubectl asks such a server only for the list: its discovery cache, warmed by the runs
+//! kubectl asks such a server only for the list (and `/version`, which a dispatching
+//! kubectl asks before it picks its version): its discovery cache, warmed by the runs
 //! against the emulator, is copied under the replay's address. Any other request is
 //! answered 404 and fails the bench, so a floor is never measured on a different
 //! conversation.
